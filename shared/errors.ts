@@ -1,0 +1,68 @@
+/**
+ * The one error type of the service. Every failure that crosses a layer is an AppError with a code
+ * from this closed union; `shared/http/problem.ts` is the only place that turns codes into HTTP.
+ */
+export type ErrorCode =
+  // Caller errors (management API, sign-in, password reset)
+  | 'validation'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'conflict'
+  | 'integration-disabled'
+  | 'sync-in-progress'
+  | 'managed-externally'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'rate-limited'
+  // Sign-in (OIDC) failures: always a 4xx, never a session
+  | 'signin-failed'
+  // Microsoft Graph / Entra ID as seen by the sync
+  | 'directory-auth-failed'
+  | 'directory-group-not-found'
+  | 'directory-forbidden'
+  | 'directory-throttled'
+  | 'directory-unavailable'
+  | 'directory-malformed'
+  // Our own infrastructure
+  | 'config-invalid'
+  | 'storage-unavailable'
+  | 'internal';
+
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** Per-field messages for `validation` errors. */
+  fields?: Readonly<Record<string, string>>;
+  /** Extra top-level members for the problem document (e.g. `runId` of a run in progress). */
+  extensions?: Readonly<Record<string, unknown>>;
+  /** Seconds after which a retry may succeed (for `rate-limited`, `directory-throttled`). */
+  retryAfterSeconds?: number;
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: ErrorCode;
+  readonly fields: Readonly<Record<string, string>> | undefined;
+  readonly extensions: Readonly<Record<string, unknown>> | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.fields = options.fields;
+    this.extensions = options.extensions;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export function isAppError(value: unknown, code?: ErrorCode): value is AppError {
+  return value instanceof AppError && (code === undefined || value.code === code);
+}
+
+/** Wraps anything thrown into an AppError, keeping the original as `cause`. */
+export function toAppError(value: unknown, fallback: ErrorCode = 'internal'): AppError {
+  if (value instanceof AppError) return value;
+  const message = value instanceof Error ? value.message : 'Unexpected failure';
+  return new AppError(fallback, message, { cause: value });
+}

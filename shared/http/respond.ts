@@ -1,0 +1,118 @@
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { z } from 'zod';
+import { AppError, toAppError } from '../errors.js';
+import { problemResponse } from './problem.js';
+
+/** Largest JSON body the API accepts; every request the contract defines is far smaller. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function noContent(): HttpResponseInit {
+  return { status: 204, headers: { 'cache-control': 'no-store' } };
+}
+
+/**
+ * Wraps a handler so that every failure leaves as problem+json: AppErrors with their own status,
+ * anything else as a logged 500 whose details stay in the logs.
+ */
+export function withProblems(handler: HttpHandler): HttpHandler {
+  return async (request: HttpRequest, context: InvocationContext) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      const appError = toAppError(error);
+      const log = { code: appError.code, method: request.method, url: new URL(request.url).pathname };
+      if (
+        appError.code === 'internal' ||
+        appError.code === 'storage-unavailable' ||
+        appError.code === 'config-invalid'
+      ) {
+        context.error('request failed', { ...log, error: describeError(error) });
+      } else {
+        context.warn('request refused', log);
+      }
+      return problemResponse(appError);
+    }
+  };
+}
+
+/** A log-safe description of an error chain: names, codes and messages, never request bodies. */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && depth < 5; depth++) {
+    if (current instanceof Error) {
+      const code = current instanceof AppError ? `[${current.code}] ` : '';
+      parts.push(`${current.name}: ${code}${current.message}`);
+      current = current.cause;
+    } else {
+      parts.push(typeof current === 'string' ? current : `non-error value (${typeof current})`);
+      break;
+    }
+  }
+  return parts.join(' <- ');
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of issues) {
+    const key = issue.path.length === 0 ? 'body' : issue.path.map(String).join('.');
+    fields[key] ??= issue.message;
+  }
+  return fields;
+}
+
+/** Checks a value against a schema; a mismatch is a validation error naming every bad field. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new AppError('validation', 'The request is not valid.', {
+      fields: formatIssues(result.error.issues),
+    });
+  }
+  return result.data;
+}
+
+/**
+ * Reads a JSON body (content type, size, syntax) and validates it against `schema`.
+ * `optional`: an empty body stands for `{}`.
+ */
+export async function readJsonBody<S extends z.ZodType>(
+  request: HttpRequest,
+  schema: S,
+  { optional = false }: { optional?: boolean } = {},
+): Promise<z.output<S>> {
+  const declaredLength = Number(request.headers.get('content-length') ?? '0');
+  if (declaredLength > MAX_JSON_BODY_BYTES) {
+    throw new AppError('payload-too-large', `The body may be at most ${MAX_JSON_BODY_BYTES} bytes.`);
+  }
+  const text = await request.text();
+  if (Buffer.byteLength(text) > MAX_JSON_BODY_BYTES) {
+    throw new AppError('payload-too-large', `The body may be at most ${MAX_JSON_BODY_BYTES} bytes.`);
+  }
+  if (text.trim() === '') {
+    if (optional) return parseWith(schema, {});
+    throw new AppError('validation', 'A JSON body is required.', { fields: { body: 'is required' } });
+  }
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
+    throw new AppError('unsupported-media-type', 'The body must be application/json.');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new AppError('validation', 'The body is not valid JSON.', {
+      fields: { body: 'is not valid JSON' },
+      cause: error,
+    });
+  }
+  return parseWith(schema, value);
+}

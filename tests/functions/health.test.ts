@@ -1,0 +1,46 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import azureFunctions from '@azure/functions';
+import { listRegistrations } from '../../shared/host/registry.js';
+import { useTestEnvironment } from '../support/storage.js';
+import { setStorage, StorageAccount } from '../../shared/storage/account.js';
+import { freePort } from '../support/azurite.js';
+import { bodyOf } from '../support/http.js';
+
+const { HttpRequest, InvocationContext } = azureFunctions;
+
+beforeAll(async () => {
+  await import('../../functions/health.js');
+});
+
+function healthHandler() {
+  const registration = listRegistrations().find((r) => r.name === 'health');
+  if (registration?.kind !== 'http') throw new Error('health is not registered');
+  return registration.options.handler;
+}
+
+describe('GET /api/health', () => {
+  it('answers 200 ok when storage answers', async () => {
+    useTestEnvironment();
+    const response = await healthHandler()(
+      new HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }),
+      new InvocationContext(),
+    );
+    expect(response.status).toBe(200);
+    expect(bodyOf(response)).toEqual({ status: 'ok' });
+  });
+
+  it('answers 503 problem+json when storage does not answer', async () => {
+    const config = useTestEnvironment();
+    const deadPort = await freePort();
+    const connectionString = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${Buffer.from('x'.repeat(32)).toString('base64')};TableEndpoint=http://127.0.0.1:${deadPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:${deadPort}/devstoreaccount1`;
+    setStorage(new StorageAccount({ kind: 'connection-string', connectionString }));
+    const response = await healthHandler()(
+      new HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }),
+      new InvocationContext(),
+    );
+    expect(config.mode).toBe('local');
+    expect(response.status).toBe(503);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/problem+json' });
+    expect(bodyOf(response)).toMatchObject({ status: 503, type: '/problems/storage-unavailable' });
+  });
+});
