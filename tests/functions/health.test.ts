@@ -3,7 +3,7 @@ import azureFunctions from '@azure/functions';
 import { listRegistrations } from '../../shared/host/registry.js';
 import { useTestEnvironment } from '../support/storage.js';
 import { setStorage, StorageAccount } from '../../shared/storage/account.js';
-import { freePort } from '../support/azurite.js';
+import { freePort } from '../../scripts/azurite.js';
 import { bodyOf } from '../support/http.js';
 
 const { HttpRequest, InvocationContext } = azureFunctions;

@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import { loadConfig, setConfig, type Config } from '../../shared/config.js';
 import { setStorage, StorageAccount } from '../../shared/storage/account.js';
-import { accountConnectionString, TEST_ACCOUNTS } from './azurite.js';
+import { accountConnectionString, TEST_ACCOUNTS } from '../../scripts/azurite.js';
 
 /**
  * The Azurite account of this test worker. Workers run files one at a time, so a worker's account

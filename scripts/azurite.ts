@@ -46,16 +46,26 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   }
 }
 
-/** Starts Azurite (Tables + Queues + Blobs, in memory) on free ports. */
-export async function startAzurite(options: { silent?: boolean } = {}): Promise<AzuriteHandle> {
-  const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
+export interface StartAzuriteOptions {
+  silent?: boolean;
+  /** Fixed ports (npm start uses Azurite's usual 10000-10002); free ports otherwise. */
+  ports?: { blob: number; queue: number; table: number };
+  /** Folder for persistent data; in memory when absent. */
+  location?: string;
+}
+
+/** Starts Azurite (Tables + Queues + Blobs) on free ports, in memory unless a location is given. */
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteHandle> {
+  const blobPort = options.ports?.blob ?? (await freePort());
+  const queuePort = options.ports?.queue ?? (await freePort());
+  const tablePort = options.ports?.table ?? (await freePort());
   const bin = path.resolve('node_modules/azurite/dist/src/azurite.js');
   const accounts = TEST_ACCOUNTS.map((name) => `${name}:${TEST_ACCOUNT_KEY}`).join(';');
   const child: ChildProcess = spawn(
     process.execPath,
     [
       bin,
-      '--inMemoryPersistence',
+      ...(options.location === undefined ? ['--inMemoryPersistence'] : ['--location', options.location]),
       '--blobHost',
       '127.0.0.1',
       '--blobPort',
