@@ -1,0 +1,124 @@
+import type { HttpRequest } from '@azure/functions';
+import {
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { getConfig } from '../config.js';
+import { AppError } from '../errors.js';
+import { isAllowed, ROLES, type Permission, type Principal, type Resource, type Role } from './policy.js';
+
+export type { Permission, Principal, Resource, Role } from './policy.js';
+
+/** Asymmetric algorithms only: `none` and HMAC (a public key used as a shared secret) are refused. */
+const ALGORITHMS = ['RS256', 'ES256'];
+/** Tolerated clock difference with the token issuer, in seconds. */
+const CLOCK_SKEW_SECONDS = 60;
+
+let injectedKeys: JWTVerifyGetKey | undefined;
+const remoteKeySets = new Map<string, JWTVerifyGetKey>();
+
+/**
+ * Tests verify tokens against a local key set instead of `MANAGEMENT_JWKS_URI`; `undefined`
+ * restores the remote set.
+ */
+export function setManagementKeySource(keys: JWTVerifyGetKey | undefined): void {
+  injectedKeys = keys;
+}
+
+function keySource(jwksUri: string): JWTVerifyGetKey {
+  if (injectedKeys) return injectedKeys;
+  let keys = remoteKeySets.get(jwksUri);
+  if (!keys) {
+    // jose caches the set and refetches it (rate-limited by the cooldown) when a token names an
+    // unknown `kid`, so key rotation at the issuer needs no restart here.
+    keys = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    remoteKeySets.set(jwksUri, keys);
+  }
+  return keys;
+}
+
+function bearerToken(request: HttpRequest): string {
+  const header = request.headers.get('authorization');
+  if (header === null || header.trim() === '') {
+    throw new AppError('unauthorized', 'A bearer token is required.');
+  }
+  const match = /^Bearer[ \t]+([A-Za-z0-9_.~+/-]+=*)[ \t]*$/i.exec(header);
+  if (!match?.[1]) throw new AppError('unauthorized', 'The Authorization header must be "Bearer <token>".');
+  return match[1];
+}
+
+/** Failures of the token itself are the caller's (401); failures to obtain our keys are ours. */
+const CALLER_TOKEN_ERRORS = new Set<string>([
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JOSE_NOT_SUPPORTED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+  'ERR_JWS_INVALID',
+  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED',
+  'ERR_JWT_EXPIRED',
+  'ERR_JWT_INVALID',
+  'ERR_JWK_INVALID',
+]);
+
+function stringArray(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (!Array.isArray(value)) return [];
+  return value.filter((item): item is string => typeof item === 'string');
+}
+
+/** Pure: the principal a verified token describes. Unknown roles are ignored. */
+export function principalFromClaims(payload: JWTPayload): Principal {
+  if (typeof payload.sub !== 'string' || payload.sub === '') {
+    throw new AppError('unauthorized', 'The token has no subject.');
+  }
+  const roles = stringArray(payload.roles).filter((role): role is Role => (ROLES as string[]).includes(role));
+  return Object.freeze({
+    sub: payload.sub,
+    roles: Object.freeze([...new Set(roles)]),
+    environments: Object.freeze([...new Set(stringArray(payload.environments))]),
+  });
+}
+
+/** Verifies the bearer token (contract §3.1); AppError 'unauthorized' when missing or invalid. */
+export async function authenticate(request: HttpRequest): Promise<Principal> {
+  const token = bearerToken(request);
+  const { issuer, audience, jwksUri } = getConfig().management;
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keySource(jwksUri), {
+      issuer,
+      audience,
+      algorithms: ALGORITHMS,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      requiredClaims: ['exp', 'sub'],
+    }));
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError && CALLER_TOKEN_ERRORS.has(error.code)) {
+      throw new AppError('unauthorized', 'The bearer token is not valid.', { cause: error });
+    }
+    throw new AppError('internal', 'The management signing keys could not be read.', { cause: error });
+  }
+  return principalFromClaims(payload);
+}
+
+/** AppError 'forbidden' unless the policy allows `permission` on `resource`. */
+export function authorize(
+  principal: Principal,
+  permission: Permission,
+  resource: Resource = { kind: 'none' },
+): void {
+  if (!isAllowed(principal, permission, resource)) {
+    throw new AppError('forbidden', 'The token does not grant this operation.');
+  }
+}
+
+/** The caller, if it may manage this environment: an operator, or an admin of that environment. */
+export async function authorizeEnvironment(request: HttpRequest, environmentId: string): Promise<Principal> {
+  const principal = await authenticate(request);
+  authorize(principal, 'environment:manage', { kind: 'environment', environmentId });
+  return principal;
+}

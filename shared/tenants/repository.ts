@@ -1,0 +1,226 @@
+import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { clock } from '../clock.js';
+import { getConfig } from '../config.js';
+import { AppError } from '../errors.js';
+import { openSecret, sealSecret } from '../secrets/cipher.js';
+import { storage } from '../storage/account.js';
+
+/**
+ * Tenant configurations (contract §3.2): one Entra tenant's app registration, its owner and the
+ * environments allowed to use it. The client secret is stored sealed (AES-256-GCM, bound to the
+ * tenant name) and only `getTenantConnection` ever decrypts it.
+ *
+ * Other teams' tests create tenants directly with `saveTenant`.
+ */
+export const TENANTS_TABLE = 'tenants';
+const PARTITION = 'tenant';
+
+export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com';
+
+/** A tenant as the API shows it: never the secret. */
+export interface TenantRecord {
+  readonly name: string;
+  readonly owner: string;
+  readonly directoryId: string;
+  readonly clientId: string;
+  readonly hasClientSecret: boolean;
+  readonly environments: readonly string[];
+  readonly authorityHost: string;
+  readonly graphBaseUrl: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** What the sync and sign-in need to talk to the directory, secret decrypted. */
+export interface TenantConnection {
+  readonly name: string;
+  readonly directoryId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly authorityHost: string;
+  readonly graphBaseUrl: string;
+  readonly environments: readonly string[];
+}
+
+export interface SaveTenantInput {
+  readonly name: string;
+  readonly owner: string;
+  readonly directoryId: string;
+  readonly clientId: string;
+  /** Required when creating; when updating, absent keeps the stored secret. */
+  readonly clientSecret?: string | undefined;
+  readonly environments: readonly string[];
+  readonly authorityHost?: string | undefined;
+  readonly graphBaseUrl?: string | undefined;
+}
+
+export interface SaveTenantResult {
+  readonly tenant: TenantRecord;
+  readonly previous: TenantRecord | undefined;
+  readonly created: boolean;
+  readonly secretChanged: boolean;
+}
+
+interface TenantEntity extends TableEntity {
+  owner: string;
+  directoryId: string;
+  clientId: string;
+  /** `v1.<keyId>.<nonce>.<ciphertext>.<tag>` (see shared/secrets/cipher.ts). */
+  sealedClientSecret: string;
+  environments: string;
+  authorityHost: string;
+  graphBaseUrl: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Additional authenticated data: a sealed secret only opens on the tenant it was written for. */
+function secretBinding(name: string): string {
+  return `tenant:${name}`;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : undefined;
+}
+
+async function table(): Promise<TableClient> {
+  return storage().table(TENANTS_TABLE);
+}
+
+function parseList(value: unknown): string[] {
+  if (typeof value !== 'string' || value === '') return [];
+  const parsed: unknown = JSON.parse(value);
+  return Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [];
+}
+
+function fromTenantEntity(entity: TenantEntity): TenantRecord {
+  return Object.freeze({
+    name: entity.rowKey,
+    owner: entity.owner,
+    directoryId: entity.directoryId,
+    clientId: entity.clientId,
+    hasClientSecret: typeof entity.sealedClientSecret === 'string' && entity.sealedClientSecret !== '',
+    environments: Object.freeze(parseList(entity.environments)),
+    authorityHost: entity.authorityHost,
+    graphBaseUrl: entity.graphBaseUrl,
+    createdAt: entity.createdAt,
+    updatedAt: entity.updatedAt,
+  });
+}
+
+async function readEntity(name: string): Promise<(TenantEntity & { etag: string }) | undefined> {
+  const client = await table();
+  try {
+    const entity = await client.getEntity<TenantEntity>(PARTITION, name);
+    return entity;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw new AppError('storage-unavailable', 'Tenants could not be read.', { cause: error });
+  }
+}
+
+export async function getTenant(name: string): Promise<TenantRecord | undefined> {
+  const entity = await readEntity(name);
+  return entity && fromTenantEntity(entity);
+}
+
+export async function getTenantConnection(name: string): Promise<TenantConnection | undefined> {
+  const entity = await readEntity(name);
+  if (!entity) return undefined;
+  return Object.freeze({
+    name: entity.rowKey,
+    directoryId: entity.directoryId,
+    clientId: entity.clientId,
+    clientSecret: openSecret(
+      entity.sealedClientSecret,
+      secretBinding(entity.rowKey),
+      getConfig().secretsKeys,
+    ),
+    authorityHost: entity.authorityHost,
+    graphBaseUrl: entity.graphBaseUrl,
+    environments: Object.freeze(parseList(entity.environments)),
+  });
+}
+
+/** Every tenant, or only those of `owner`. */
+export async function listTenants(owner?: string): Promise<TenantRecord[]> {
+  const client = await table();
+  const filter =
+    owner === undefined
+      ? odata`PartitionKey eq ${PARTITION}`
+      : odata`PartitionKey eq ${PARTITION} and owner eq ${owner}`;
+  const tenants: TenantRecord[] = [];
+  try {
+    for await (const entity of client.listEntities<TenantEntity>({ queryOptions: { filter } })) {
+      tenants.push(fromTenantEntity(entity));
+    }
+  } catch (error) {
+    throw new AppError('storage-unavailable', 'Tenants could not be listed.', { cause: error });
+  }
+  return tenants.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Creates or replaces a tenant. Optimistic concurrency (ETag / insert-only) so two writers cannot
+ * silently overwrite each other; a lost race is retried against the fresh record.
+ */
+export async function saveTenant(input: SaveTenantInput): Promise<SaveTenantResult> {
+  const client = await table();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const existing = await readEntity(input.name);
+    if (!existing && input.clientSecret === undefined) {
+      throw new AppError('validation', 'The request is not valid.', {
+        fields: { clientSecret: 'is required when creating a tenant' },
+      });
+    }
+    const now = clock().now().toISOString();
+    const sealedClientSecret =
+      input.clientSecret === undefined
+        ? existing!.sealedClientSecret
+        : sealSecret(input.clientSecret, secretBinding(input.name), getConfig().secretsKeys);
+    const entity: TenantEntity = {
+      partitionKey: PARTITION,
+      rowKey: input.name,
+      owner: input.owner,
+      directoryId: input.directoryId,
+      clientId: input.clientId,
+      sealedClientSecret,
+      environments: JSON.stringify([...input.environments]),
+      authorityHost: input.authorityHost ?? DEFAULT_AUTHORITY_HOST,
+      graphBaseUrl: input.graphBaseUrl ?? DEFAULT_GRAPH_BASE_URL,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    };
+    try {
+      if (existing) {
+        await client.updateEntity(entity, 'Replace', { etag: existing.etag });
+      } else {
+        await client.createEntity(entity);
+      }
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409 || status === 412) continue;
+      throw new AppError('storage-unavailable', 'The tenant could not be stored.', { cause: error });
+    }
+    return {
+      tenant: fromTenantEntity(entity),
+      previous: existing && fromTenantEntity(existing),
+      created: !existing,
+      secretChanged: input.clientSecret !== undefined,
+    };
+  }
+  throw new AppError('conflict', 'The tenant was changed concurrently; try again.');
+}
+
+/** Deletes a tenant; false when there was none. */
+export async function deleteTenant(name: string): Promise<boolean> {
+  const client = await table();
+  try {
+    await client.deleteEntity(PARTITION, name);
+    return true;
+  } catch (error) {
+    if (statusOf(error) === 404) return false;
+    throw new AppError('storage-unavailable', 'The tenant could not be deleted.', { cause: error });
+  }
+}
