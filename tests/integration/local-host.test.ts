@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
+import { storage } from '../../shared/storage/account.js';
+import { useTestEnvironment } from '../support/storage.js';
+import { fixtureEvents } from '../fixtures/functions/events.js';
+
+const queueName = `fixture-${randomUUID().slice(0, 8)}`;
+let host: LocalHost;
+const logs: string[] = [];
+
+async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  useTestEnvironment();
+  host = await startLocalHost({
+    port: 0,
+    functionsDir: path.resolve('tests/fixtures/functions'),
+    env: { FIXTURE_QUEUE: queueName, FIXTURE_SCHEDULE: '0 0 0 1 1 *' },
+    queueSettings: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 },
+    log: (line) => logs.push(line),
+  });
+});
+
+afterAll(async () => {
+  await host?.stop();
+});
+
+describe('local host: HTTP', () => {
+  it('routes with template parameters, query, body and cookies', async () => {
+    const response = await fetch(`${host.url}/api/things/42/extra?x=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      method: 'POST',
+      params: { id: '42', part: 'extra' },
+      query: { x: '1' },
+      body: '{"a":1}',
+      contentType: 'application/json',
+    });
+    expect(response.headers.getSetCookie()).toEqual([
+      '__Host-sample=v1; Max-Age=60; Path=/; HttpOnly; Secure; SameSite=Lax',
+    ]);
+  });
+
+  it('serves optional parameters and prefers literals over parameters', async () => {
+    expect(await (await fetch(`${host.url}/api/things/7`)).json()).toMatchObject({ params: { id: '7' } });
+    expect(await (await fetch(`${host.url}/api/things/special`)).json()).toEqual({ literal: true });
+  });
+
+  it('falls through to the catch-all for unknown routes and methods', async () => {
+    const unknown = await fetch(`${host.url}/api/no/such/route`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ unknown: 'no/such/route' });
+    const wrongMethod = await fetch(`${host.url}/api/things/7`, { method: 'DELETE' });
+    expect(await wrongMethod.json()).toEqual({ unknown: 'things/7' });
+  });
+
+  it('answers 404 outside the route prefix and 500 for an unhandled failure', async () => {
+    expect((await fetch(`${host.url}/elsewhere`)).status).toBe(404);
+    expect((await fetch(`${host.url}/api/boom`)).status).toBe(500);
+    expect(logs.some((l) => /Executed 'Functions.throws' \(Failed/.test(l))).toBe(true);
+  });
+});
+
+describe('local host: non-HTTP functions', () => {
+  it('runs a timer now through POST /admin/functions/{name}', async () => {
+    const before = fixtureEvents().filter((e) => e.fn === 'fixtureTimer').length;
+    const response = await fetch(`${host.url}/admin/functions/fixtureTimer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"input": ""}',
+    });
+    expect(response.status).toBe(202);
+    const event = await waitFor(() => fixtureEvents().filter((e) => e.fn === 'fixtureTimer')[before]);
+    expect(event.input).toMatchObject({
+      isPastDue: false,
+      scheduleStatus: { next: '2027-01-01T00:00:00.000Z' },
+    });
+    expect((await fetch(`${host.url}/admin/functions/nope`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${host.url}/admin/functions/echo`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('processes a queue message and deletes it', async () => {
+    const queue = await storage().queue(queueName);
+    const id = randomUUID();
+    await queue.sendMessage(Buffer.from(JSON.stringify({ id })).toString('base64'));
+    const event = await waitFor(() =>
+      fixtureEvents().find((e) => e.fn === 'fixtureQueue' && (e.input as { id?: string }).id === id),
+    );
+    expect(event.dequeueCount).toBe(1);
+    await waitFor(async () =>
+      (await queue.getProperties()).approximateMessagesCount === 0 ? true : undefined,
+    );
+  });
+
+  it('moves a message that fails 5 times to <queue>-poison', async () => {
+    const queue = await storage().queue(queueName);
+    const id = randomUUID();
+    const text = Buffer.from(JSON.stringify({ id, fail: true })).toString('base64');
+    await queue.sendMessage(text);
+    const poison = await storage().queue(`${queueName}-poison`);
+    const poisoned = await waitFor(async () => {
+      const peeked = await poison.peekMessages({ numberOfMessages: 32 });
+      return peeked.peekedMessageItems.find((m) => m.messageText === text);
+    }, 20_000);
+    expect(poisoned).toBeDefined();
+    const attempts = fixtureEvents().filter(
+      (e) => e.fn === 'fixtureQueue' && (e.input as { id?: string }).id === id,
+    );
+    expect(attempts.map((a) => a.dequeueCount)).toEqual([1, 2, 3, 4, 5]);
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
+  });
+});
