@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import { AppError, type ErrorCode } from '../errors.js';
+import { storage } from '../storage/account.js';
+import { statusOf, storageError } from '../users/repository.js';
+
+/**
+ * Sync runs (contract §3.4). Table `syncruns`: PartitionKey = environmentId, RowKey = runId. Run ids
+ * begin with the inverted queue time, so a partition lists newest first without sorting.
+ */
+export const RUNS_TABLE = 'syncruns';
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'halted';
+export type RunTrigger = 'manual' | 'periodic';
+
+export interface RunCounts {
+  added: number;
+  granted: number;
+  updated: number;
+  deactivated: number;
+  reactivated: number;
+  unchanged: number;
+}
+
+/** A run exactly as the management API shows it. */
+export interface SyncRun {
+  readonly runId: string;
+  readonly environment: string;
+  readonly trigger: RunTrigger;
+  readonly requestedBy: string;
+  readonly status: RunStatus;
+  readonly queuedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly counts: RunCounts;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly haltReason?: 'deactivation-limit';
+}
+
+/** A run with what only the worker needs. */
+export interface StoredRun extends SyncRun {
+  readonly confirmDeactivations: boolean;
+  /** Number of change pages written (see changes.ts). */
+  readonly changePages: number;
+}
+
+export const ZERO_COUNTS: Readonly<RunCounts> = Object.freeze({
+  added: 0,
+  granted: 0,
+  updated: 0,
+  deactivated: 0,
+  reactivated: 0,
+  unchanged: 0,
+});
+
+interface RunEntity extends TableEntity {
+  trigger: string;
+  requestedBy: string;
+  status: string;
+  queuedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  counts: string;
+  errorCode?: string;
+  errorMessage?: string;
+  haltReason?: string;
+  confirmDeactivations: boolean;
+  changePages?: number;
+}
+
+const MAX_TIME = 9_999_999_999_999;
+
+/** A new run id: sorts newest first within an environment, unique by its random tail. */
+export function newRunId(queuedAt: Date, random: Buffer = randomBytes(6)): string {
+  const inverted = String(MAX_TIME - queuedAt.getTime()).padStart(13, '0');
+  return `${inverted}-${random.toString('hex')}`;
+}
+
+export function isRunId(value: string): boolean {
+  return /^\d{13}-[0-9a-f]{12}$/.test(value);
+}
+
+async function table(): Promise<TableClient> {
+  return storage().table(RUNS_TABLE);
+}
+
+function parseCounts(value: unknown): RunCounts {
+  const counts = { ...ZERO_COUNTS };
+  if (typeof value !== 'string' || value === '') return counts;
+  const parsed = JSON.parse(value) as Partial<Record<keyof RunCounts, unknown>>;
+  for (const key of Object.keys(counts) as (keyof RunCounts)[]) {
+    const n = parsed[key];
+    if (typeof n === 'number') counts[key] = n;
+  }
+  return counts;
+}
+
+function fromRunEntity(entity: RunEntity): StoredRun {
+  return {
+    runId: entity.rowKey,
+    environment: entity.partitionKey,
+    trigger: entity.trigger === 'periodic' ? 'periodic' : 'manual',
+    requestedBy: entity.requestedBy,
+    status: entity.status as RunStatus,
+    queuedAt: entity.queuedAt,
+    ...(entity.startedAt ? { startedAt: entity.startedAt } : {}),
+    ...(entity.finishedAt ? { finishedAt: entity.finishedAt } : {}),
+    counts: parseCounts(entity.counts),
+    ...(entity.errorCode ? { error: { code: entity.errorCode, message: entity.errorMessage ?? '' } } : {}),
+    ...(entity.haltReason === 'deactivation-limit' ? { haltReason: 'deactivation-limit' as const } : {}),
+    confirmDeactivations: entity.confirmDeactivations === true,
+    changePages: typeof entity.changePages === 'number' ? entity.changePages : 0,
+  };
+}
+
+function toRunEntity(run: StoredRun): RunEntity {
+  return {
+    partitionKey: run.environment,
+    rowKey: run.runId,
+    trigger: run.trigger,
+    requestedBy: run.requestedBy,
+    status: run.status,
+    queuedAt: run.queuedAt,
+    startedAt: run.startedAt ?? '',
+    finishedAt: run.finishedAt ?? '',
+    counts: JSON.stringify(run.counts),
+    errorCode: run.error?.code ?? '',
+    errorMessage: run.error?.message ?? '',
+    haltReason: run.haltReason ?? '',
+    confirmDeactivations: run.confirmDeactivations,
+    changePages: run.changePages,
+  };
+}
+
+/** The public shape: what the API answers (internal fields dropped). */
+export function toPublicRun(run: StoredRun | SyncRun): SyncRun {
+  return {
+    runId: run.runId,
+    environment: run.environment,
+    trigger: run.trigger,
+    requestedBy: run.requestedBy,
+    status: run.status,
+    queuedAt: run.queuedAt,
+    ...(run.startedAt ? { startedAt: run.startedAt } : {}),
+    ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
+    counts: { ...run.counts },
+    ...(run.error ? { error: { code: run.error.code, message: run.error.message } } : {}),
+    ...(run.haltReason ? { haltReason: run.haltReason } : {}),
+  };
+}
+
+export async function getStoredRun(environmentId: string, runId: string): Promise<StoredRun | undefined> {
+  if (!isRunId(runId)) return undefined;
+  const client = await table();
+  try {
+    return fromRunEntity(await client.getEntity<RunEntity>(environmentId, runId));
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw storageError('Sync runs could not be read.', error);
+  }
+}
+
+export async function getRun(environmentId: string, runId: string): Promise<SyncRun | undefined> {
+  const run = await getStoredRun(environmentId, runId);
+  return run && toPublicRun(run);
+}
+
+/** The newest runs of an environment, newest first. */
+export async function listRuns(environmentId: string, limit: number): Promise<SyncRun[]> {
+  const client = await table();
+  const runs: SyncRun[] = [];
+  try {
+    const pages = client
+      .listEntities<RunEntity>({ queryOptions: { filter: odata`PartitionKey eq ${environmentId}` } })
+      .byPage({ maxPageSize: limit });
+    for await (const page of pages) {
+      for (const entity of page) {
+        runs.push(toPublicRun(fromRunEntity(entity)));
+        if (runs.length >= limit) return runs;
+      }
+    }
+  } catch (error) {
+    throw storageError('Sync runs could not be listed.', error);
+  }
+  return runs;
+}
+
+/** The environment's newest run, or null (MGMT shows it as `latestRun`). */
+export async function getLatestRun(environmentId: string): Promise<SyncRun | null> {
+  const [latest] = await listRuns(environmentId, 1);
+  return latest ?? null;
+}
+
+export async function createRun(run: StoredRun): Promise<void> {
+  const client = await table();
+  try {
+    await client.createEntity(toRunEntity(run));
+  } catch (error) {
+    throw storageError('The sync run could not be stored.', error);
+  }
+}
+
+/** Replaces the run record (the worker owns the run while it holds the lease). */
+export async function saveRun(run: StoredRun): Promise<void> {
+  const client = await table();
+  try {
+    await client.upsertEntity(toRunEntity(run), 'Replace');
+  } catch (error) {
+    throw storageError('The sync run could not be stored.', error);
+  }
+}
+
+/** A run that ended in failure, with a code the API shows. */
+export function failedRun(run: StoredRun, code: ErrorCode, message: string, at: Date): StoredRun {
+  return {
+    ...run,
+    status: 'failed',
+    finishedAt: at.toISOString(),
+    error: { code, message },
+  };
+}
+
+export function assertRunExists<T>(run: T | undefined, runId: string): T {
+  if (run === undefined) throw new AppError('not-found', `Sync run "${runId}" does not exist.`);
+  return run;
+}

@@ -1,0 +1,50 @@
+import {
+  getEnvironmentUser,
+  userIdOf,
+  writeAccessBatch,
+  writeUserBatch,
+  type EnvironmentUser,
+} from '../../shared/users/repository.js';
+
+export interface SeedEnvironmentUserInput {
+  environmentId: string;
+  directoryId: string;
+  objectId: string;
+  displayName: string;
+  email: string;
+  active?: boolean;
+  menus?: string[];
+  groups?: string[];
+}
+
+/**
+ * Creates (or overwrites) a user and its access to one environment through the real repository,
+ * exactly as a sync would store them. For other teams' tests.
+ */
+export async function seedEnvironmentUser(input: SeedEnvironmentUserInput): Promise<EnvironmentUser> {
+  const directoryId = input.directoryId.toLowerCase();
+  const objectId = input.objectId.toLowerCase();
+  const userId = userIdOf(directoryId, objectId);
+  await writeUserBatch(directoryId, [
+    { userId, objectId, displayName: input.displayName, email: input.email },
+  ]);
+  const active = input.active ?? true;
+  await writeAccessBatch(input.environmentId, [
+    {
+      userId,
+      directoryId,
+      objectId,
+      displayName: input.displayName,
+      email: input.email,
+      active,
+      groups: input.groups ?? [],
+      menus: input.menus ?? [],
+      ...(active
+        ? {}
+        : { deactivatedAt: new Date().toISOString(), deactivationReason: 'removed-from-group' as const }),
+    },
+  ]);
+  const user = await getEnvironmentUser(input.environmentId, userId);
+  if (!user) throw new Error('the seeded user could not be read back');
+  return user;
+}
