@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { DIRECTORY_TIMEOUT_MS, oidcFetch } from './http.js';
+import { SIGNIN_SCOPES } from './authorization.js';
+
+export interface CodeExchange {
+  readonly tokenEndpoint: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUri: string;
+  readonly code: string;
+  readonly codeVerifier: string;
+}
+
+/**
+ * The directory refused the exchange or could not be reached. `error` is the OAuth error code
+ * (e.g. `invalid_grant`), safe to log; descriptions are not kept since they may echo input.
+ */
+export class CodeExchangeError extends Error {
+  override readonly name = 'CodeExchangeError';
+  constructor(
+    readonly error: string,
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`token endpoint refused the code: ${error}${status === undefined ? '' : ` (${status})`}`, options);
+  }
+}
+
+const tokenResponseSchema = z.object({ id_token: z.string().min(1) });
+const errorResponseSchema = z.object({ error: z.string().regex(/^[\x20-\x7e]{1,100}$/) });
+
+/**
+ * Redeems an authorization code at the token endpoint (RFC 6749 §4.1.3 with the PKCE verifier of
+ * RFC 7636 and a client secret, sent in the body as Entra ID accepts). Returns the raw ID token;
+ * nothing here trusts it: the caller verifies it.
+ */
+export async function redeemCode(exchange: CodeExchange): Promise<string> {
+  const body = new URLSearchParams({
+    grant_type: 'authorization_code',
+    code: exchange.code,
+    redirect_uri: exchange.redirectUri,
+    client_id: exchange.clientId,
+    client_secret: exchange.clientSecret,
+    code_verifier: exchange.codeVerifier,
+    scope: SIGNIN_SCOPES.join(' '),
+  });
+  let response: Response;
+  try {
+    response = await oidcFetch()(exchange.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: body.toString(),
+      redirect: 'error',
+      signal: AbortSignal.timeout(DIRECTORY_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new CodeExchangeError('unreachable', undefined, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = await response.json();
+  } catch (error) {
+    throw new CodeExchangeError('malformed_response', response.status, { cause: error });
+  }
+  if (!response.ok) {
+    const parsed = errorResponseSchema.safeParse(value);
+    throw new CodeExchangeError(parsed.success ? parsed.data.error : 'unknown_error', response.status);
+  }
+  const parsed = tokenResponseSchema.safeParse(value);
+  if (!parsed.success) throw new CodeExchangeError('id_token_missing', response.status);
+  return parsed.data.id_token;
+}

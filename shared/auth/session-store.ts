@@ -1,0 +1,154 @@
+import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { AppError } from '../errors.js';
+import { storage } from '../storage/account.js';
+
+/**
+ * Sessions at rest. The table never holds a session id, only its SHA-256, so reading storage does
+ * not let anyone act as a user. Two kinds of rows share the table:
+ * - the session, PartitionKey = id hash, RowKey = 'session';
+ * - an index row per session, PartitionKey = 'user|<environment>|<user>', RowKey = id hash, so a
+ *   user's sessions in an environment are one partition query away when their access ends.
+ * Both carry `expiresAt`, which the purge uses.
+ */
+export const SESSIONS_TABLE = 'sessions';
+const SESSION_ROW = 'session';
+
+export interface StoredSession {
+  readonly idHash: string;
+  readonly environmentId: string;
+  readonly userId: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+interface SessionEntity extends TableEntity {
+  environmentId: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+interface IndexEntity extends TableEntity {
+  expiresAt: Date;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : undefined;
+}
+
+function storageError(message: string, cause: unknown): AppError {
+  return new AppError('storage-unavailable', message, { cause });
+}
+
+async function table(): Promise<TableClient> {
+  return storage().table(SESSIONS_TABLE);
+}
+
+/** Keys may not hold '/', '\', '#', '?' or control characters; ids of others are not ours to trust. */
+function keyPart(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function userPartition(environmentId: string, userId: string): string {
+  return `user|${keyPart(environmentId)}|${keyPart(userId)}`;
+}
+
+function fromSessionEntity(entity: SessionEntity): StoredSession {
+  return {
+    idHash: entity.partitionKey,
+    environmentId: entity.environmentId,
+    userId: entity.userId,
+    createdAt: new Date(entity.createdAt),
+    expiresAt: new Date(entity.expiresAt),
+  };
+}
+
+async function deleteIgnoringMissing(
+  client: TableClient,
+  partitionKey: string,
+  rowKey: string,
+): Promise<void> {
+  try {
+    await client.deleteEntity(partitionKey, rowKey);
+  } catch (error) {
+    if (statusOf(error) === 404) return;
+    throw storageError('A session could not be deleted.', error);
+  }
+}
+
+/** The index row goes first: a session that exists is always findable for revocation. */
+export async function insertSession(session: StoredSession): Promise<void> {
+  const client = await table();
+  try {
+    await client.upsertEntity<IndexEntity>(
+      {
+        partitionKey: userPartition(session.environmentId, session.userId),
+        rowKey: session.idHash,
+        expiresAt: session.expiresAt,
+      },
+      'Replace',
+    );
+    await client.createEntity<SessionEntity>({
+      partitionKey: session.idHash,
+      rowKey: SESSION_ROW,
+      environmentId: session.environmentId,
+      userId: session.userId,
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+    });
+  } catch (error) {
+    throw storageError('The session could not be stored.', error);
+  }
+}
+
+export async function readSession(idHash: string): Promise<StoredSession | undefined> {
+  const client = await table();
+  try {
+    return fromSessionEntity(await client.getEntity<SessionEntity>(idHash, SESSION_ROW));
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw storageError('The session could not be read.', error);
+  }
+}
+
+export async function deleteSession(session: StoredSession): Promise<void> {
+  const client = await table();
+  await deleteIgnoringMissing(client, session.idHash, SESSION_ROW);
+  await deleteIgnoringMissing(client, userPartition(session.environmentId, session.userId), session.idHash);
+}
+
+/** Deletes every session of the user in the environment; returns how many there were. */
+export async function deleteUserSessions(environmentId: string, userId: string): Promise<number> {
+  const client = await table();
+  const partition = userPartition(environmentId, userId);
+  const hashes: string[] = [];
+  try {
+    const rows = client.listEntities<IndexEntity>({
+      queryOptions: { filter: odata`PartitionKey eq ${partition}`, select: ['RowKey'] },
+    });
+    for await (const row of rows) hashes.push(row.rowKey);
+  } catch (error) {
+    throw storageError('Sessions could not be listed.', error);
+  }
+  for (const hash of hashes) {
+    await deleteIgnoringMissing(client, hash, SESSION_ROW);
+    await deleteIgnoringMissing(client, partition, hash);
+  }
+  return hashes.length;
+}
+
+/** Deletes every row whose `expiresAt` has passed; returns how many rows went. */
+export async function deleteExpiredRows(now: Date): Promise<number> {
+  const client = await table();
+  const expired: Array<{ partitionKey: string; rowKey: string }> = [];
+  try {
+    const rows = client.listEntities<IndexEntity>({
+      queryOptions: { filter: odata`expiresAt le ${now}`, select: ['PartitionKey', 'RowKey'] },
+    });
+    for await (const row of rows) expired.push({ partitionKey: row.partitionKey, rowKey: row.rowKey });
+  } catch (error) {
+    throw storageError('Expired sessions could not be listed.', error);
+  }
+  for (const row of expired) await deleteIgnoringMissing(client, row.partitionKey, row.rowKey);
+  return expired.length;
+}
