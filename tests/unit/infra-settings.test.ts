@@ -413,6 +413,19 @@ describe('infra/ and the settings the code reads', () => {
     expect(all).toMatch(/name:\s*'node'/);
   });
 
+  it('grants the app identity the data roles it needs', () => {
+    const all = bicepFiles.map((file) => readFileSync(file, 'utf8')).join('\n');
+    const builtInRoles = {
+      'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+      'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+      'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+      'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
+    };
+    const missing = Object.entries(builtInRoles).filter(([, id]) => !all.includes(`'${id}'`));
+    expect(missing.map(([role]) => role)).toEqual([]);
+    expect(all).toMatch(/enableRbacAuthorization:\s*true/);
+  });
+
   it('passes main.bicep only parameters it declares, and every one it requires', () => {
     const declared = paramsOf(readFileSync(path.join(infraDir, 'main.bicep'), 'utf8'));
     const file = JSON.parse(readFileSync(path.join(infraDir, 'main.parameters.json'), 'utf8')) as {
