@@ -1,0 +1,252 @@
+import { z } from 'zod';
+import { authorize, type Principal } from '../auth/management.js';
+import { diffFields, recordAudit } from '../audit/trail.js';
+import { AppError } from '../errors.js';
+import { parseWith } from '../http/respond.js';
+import { getLatestRun, type SyncRun } from '../sync/runs.js';
+import { getTenant } from '../tenants/repository.js';
+import { ENVIRONMENT_ID_PATTERN, TENANT_NAME_PATTERN } from '../tenants/service.js';
+import {
+  getEnvironment,
+  saveEnvironment,
+  saveExternalUsersSettings,
+  type EnvironmentRecord,
+  type ExternalUsersSettings,
+} from './repository.js';
+
+const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const DEFAULT_DEACTIVATION_LIMIT = 50;
+const MAX_MENUS = 100;
+const MAX_MENU_LENGTH = 200;
+
+export const environmentBodySchema = z.object({
+  name: z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' }),
+  externalUsersIntegration: z.boolean({ error: 'must be true or false' }).optional(),
+});
+export type EnvironmentBody = z.output<typeof environmentBodySchema>;
+
+/** Any JSON object: the settings are validated field by field below, so every bad field is named. */
+export const settingsBodySchema = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
+
+export interface EnvironmentView {
+  readonly id: string;
+  readonly name: string;
+  readonly externalUsersIntegration: boolean;
+}
+
+export interface SettingsView {
+  readonly tenant: string;
+  /** Normalized ids joined by commas, as the contract shows them. */
+  readonly groupsToSync: string;
+  readonly defaultMenus: readonly string[];
+  readonly periodicSync: boolean;
+  readonly deactivationLimit: number;
+}
+
+export function toEnvironmentView(environment: EnvironmentRecord): EnvironmentView {
+  return {
+    id: environment.id,
+    name: environment.name,
+    externalUsersIntegration: environment.externalUsersIntegration,
+  };
+}
+
+export function toSettingsView(settings: ExternalUsersSettings): SettingsView {
+  return {
+    tenant: settings.tenant,
+    groupsToSync: settings.groupsToSync.join(','),
+    defaultMenus: settings.defaultMenus,
+    periodicSync: settings.periodicSync,
+    deactivationLimit: settings.deactivationLimit,
+  };
+}
+
+/**
+ * Pure: `groupsToSync` as the contract normalizes it — split on commas, blanks and empty entries
+ * ignored, lower-cased, duplicates removed (first occurrence wins), at least one id.
+ */
+export function normalizeGroupsToSync(value: unknown): { ids: string[] } | { error: string } {
+  if (value === undefined || value === null) return { error: 'is required' };
+  if (typeof value !== 'string') return { error: 'must be a comma-separated string of group ids' };
+  const ids: string[] = [];
+  const bad: string[] = [];
+  for (const part of value.split(',')) {
+    const id = part.trim().toLowerCase();
+    if (id === '') continue;
+    if (!GUID_PATTERN.test(id)) bad.push(part.trim());
+    else if (!ids.includes(id)) ids.push(id);
+  }
+  if (bad.length > 0) {
+    const shown = bad.slice(0, 5).map((id) => `"${id.slice(0, 64)}"`);
+    return { error: `must hold only GUIDs; not a GUID: ${shown.join(', ')}${bad.length > 5 ? ', …' : ''}` };
+  }
+  if (ids.length === 0) return { error: 'must list at least one group id' };
+  return { ids };
+}
+
+/** What the validation needs to know about the named tenant (undefined: no such tenant). */
+export interface TenantFacts {
+  readonly environments: readonly string[];
+}
+
+/**
+ * Pure: validates and normalizes a settings body (contract §3.3). Every bad field is named at
+ * once; nothing is returned unless everything is valid.
+ */
+export function validateSettings(
+  body: Readonly<Record<string, unknown>>,
+  environmentId: string,
+  tenant: TenantFacts | undefined,
+): ExternalUsersSettings {
+  const fields: Record<string, string> = {};
+
+  const tenantName = body.tenant;
+  if (tenantName === undefined || tenantName === null) fields.tenant = 'is required';
+  else if (typeof tenantName !== 'string' || !TENANT_NAME_PATTERN.test(tenantName))
+    fields.tenant = 'must be a tenant name (1–63 of a-z 0-9 -)';
+  else if (!tenant) fields.tenant = `tenant "${tenantName}" does not exist`;
+  else if (!tenant.environments.includes(environmentId))
+    fields.tenant = `tenant "${tenantName}" does not allow environment "${environmentId}"`;
+
+  const groups = normalizeGroupsToSync(body.groupsToSync);
+  if ('error' in groups) fields.groupsToSync = groups.error;
+
+  let defaultMenus: string[] = [];
+  if (body.defaultMenus !== undefined) {
+    const menus = body.defaultMenus;
+    if (
+      !Array.isArray(menus) ||
+      !menus.every((menu) => typeof menu === 'string' && menu.trim() !== '' && menu.length <= MAX_MENU_LENGTH)
+    ) {
+      fields.defaultMenus = 'must be an array of non-empty menu names';
+    } else if (menus.length > MAX_MENUS) {
+      fields.defaultMenus = `must list at most ${MAX_MENUS} menus`;
+    } else {
+      defaultMenus = [...new Set(menus as string[])];
+    }
+  }
+
+  let periodicSync = false;
+  if (body.periodicSync !== undefined) {
+    if (typeof body.periodicSync !== 'boolean') fields.periodicSync = 'must be true or false';
+    else periodicSync = body.periodicSync;
+  }
+
+  let deactivationLimit = DEFAULT_DEACTIVATION_LIMIT;
+  if (body.deactivationLimit !== undefined) {
+    const limit = body.deactivationLimit;
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
+      fields.deactivationLimit = 'must be an integer ≥ 0';
+    } else {
+      deactivationLimit = limit;
+    }
+  }
+
+  if (Object.keys(fields).length > 0 || 'error' in groups) {
+    throw new AppError('validation', 'The settings are not valid.', { fields });
+  }
+  return {
+    tenant: tenantName as string,
+    groupsToSync: groups.ids,
+    defaultMenus,
+    periodicSync,
+    deactivationLimit,
+  };
+}
+
+function checkEnvironmentId(environmentId: string): void {
+  parseWith(
+    z.object({
+      envId: z.string().regex(ENVIRONMENT_ID_PATTERN, { error: 'must be 1–64 of A-Z a-z 0-9 _ -' }),
+    }),
+    { envId: environmentId },
+  );
+}
+
+async function existingEnvironment(environmentId: string): Promise<EnvironmentRecord> {
+  checkEnvironmentId(environmentId);
+  const environment = await getEnvironment(environmentId);
+  if (!environment) throw new AppError('not-found', `Environment "${environmentId}" does not exist.`);
+  return environment;
+}
+
+/** Operator only: creates an environment or changes its name / integration switch. */
+export async function putEnvironment(
+  principal: Principal,
+  environmentId: string,
+  readBody: () => Promise<EnvironmentBody>,
+): Promise<{ environment: EnvironmentView; created: boolean }> {
+  authorize(principal, 'environment:write');
+  checkEnvironmentId(environmentId);
+  const body = await readBody();
+  const current = await getEnvironment(environmentId);
+  const result = await saveEnvironment({
+    id: environmentId,
+    name: body.name,
+    externalUsersIntegration: body.externalUsersIntegration ?? current?.externalUsersIntegration ?? false,
+  });
+  await recordAudit({
+    actor: principal.sub,
+    action: result.created ? 'environment.created' : 'environment.updated',
+    target: { kind: 'environment', id: environmentId },
+    changes: diffFields(
+      result.previous && { ...toEnvironmentView(result.previous) },
+      { ...toEnvironmentView(result.environment) },
+      ['id'],
+    ),
+  });
+  return { environment: toEnvironmentView(result.environment), created: result.created };
+}
+
+/** The caller must already be authorized for the environment (authorizeEnvironment). */
+export async function readEnvironment(environmentId: string): Promise<EnvironmentView> {
+  return toEnvironmentView(await existingEnvironment(environmentId));
+}
+
+export async function putSettings(
+  principal: Principal,
+  environmentId: string,
+  body: Readonly<Record<string, unknown>>,
+): Promise<SettingsView> {
+  const environment = await existingEnvironment(environmentId);
+  if (!environment.externalUsersIntegration) {
+    throw new AppError(
+      'integration-disabled',
+      `The external users integration of environment "${environmentId}" is off; a platform operator must switch it on.`,
+    );
+  }
+  const tenantName = body.tenant;
+  const tenant =
+    typeof tenantName === 'string' && TENANT_NAME_PATTERN.test(tenantName)
+      ? await getTenant(tenantName)
+      : undefined;
+  const settings = validateSettings(body, environmentId, tenant);
+  const result = await saveExternalUsersSettings(environmentId, settings);
+  const after = result.environment.externalUsers ?? settings;
+  await recordAudit({
+    actor: principal.sub,
+    action: 'environment.settings-updated',
+    target: { kind: 'environment', id: environmentId },
+    changes: diffFields(result.previous && { ...toSettingsView(result.previous) }, {
+      ...toSettingsView(after),
+    }),
+  });
+  return toSettingsView(after);
+}
+
+export async function readSettings(
+  environmentId: string,
+): Promise<SettingsView & { latestRun: SyncRun | null }> {
+  const environment = await existingEnvironment(environmentId);
+  if (!environment.externalUsers) {
+    throw new AppError(
+      'not-found',
+      `The external users integration of "${environmentId}" is not configured.`,
+    );
+  }
+  return { ...toSettingsView(environment.externalUsers), latestRun: await getLatestRun(environmentId) };
+}

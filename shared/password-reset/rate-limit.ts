@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { RestError, type TableEntity } from '@azure/data-tables';
+import { AppError } from '../errors.js';
+import { storage } from '../storage/account.js';
+
+/**
+ * Password reset mails per address, a sliding window kept in Table storage so that every
+ * instance of the app counts the same mails. Addresses are stored only as hashes.
+ */
+export const MAIL_LIMIT_TABLE = 'passwordresetmails';
+export const MAILS_PER_WINDOW = 5;
+export const WINDOW_MS = 60 * 60 * 1000;
+
+interface LimitEntity extends TableEntity {
+  /** JSON array of ISO times of the mails sent within the window. */
+  sent: string;
+}
+
+/** Pure: the times still inside the window, and whether one more is allowed. */
+export function slidingWindow(
+  sent: readonly string[],
+  now: Date,
+  limit = MAILS_PER_WINDOW,
+  windowMs = WINDOW_MS,
+): { allowed: boolean; kept: string[] } {
+  const since = now.getTime() - windowMs;
+  const kept = sent.filter((at) => Date.parse(at) > since);
+  return { allowed: kept.length < limit, kept };
+}
+
+export function addressKey(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : undefined;
+}
+
+/**
+ * Takes one mail from the address's allowance; false when the window is full. Optimistic
+ * concurrency makes two instances racing for the last slot agree.
+ */
+export async function takeMailSlot(email: string, now: Date): Promise<boolean> {
+  const client = await storage().table(MAIL_LIMIT_TABLE);
+  const partitionKey = addressKey(email);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let existing: (LimitEntity & { etag: string }) | undefined;
+    try {
+      existing = await client.getEntity<LimitEntity>(partitionKey, 'mail');
+    } catch (error) {
+      if (statusOf(error) !== 404)
+        throw new AppError('storage-unavailable', 'Mail limits could not be read.', { cause: error });
+    }
+    const sent = existing ? (JSON.parse(existing.sent) as string[]) : [];
+    const { allowed, kept } = slidingWindow(sent, now);
+    if (!allowed) return false;
+    const entity: LimitEntity = {
+      partitionKey,
+      rowKey: 'mail',
+      sent: JSON.stringify([...kept, now.toISOString()]),
+    };
+    try {
+      if (existing) await client.updateEntity(entity, 'Replace', { etag: existing.etag });
+      else await client.createEntity(entity);
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409 || status === 412) continue;
+      throw new AppError('storage-unavailable', 'Mail limits could not be written.', { cause: error });
+    }
+  }
+  throw new AppError('storage-unavailable', 'Mail limits are contended; try again.');
+}

@@ -1,0 +1,142 @@
+import azureFunctions, { type HttpResponseInit } from '@azure/functions';
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { setManagementKeySource } from '../../shared/auth/management.js';
+import type { Role } from '../../shared/auth/policy.js';
+import { getConfig } from '../../shared/config.js';
+import { listRegistrations } from '../../shared/host/registry.js';
+
+const { HttpRequest, InvocationContext } = azureFunctions;
+
+/** Helpers for MGMT's handler tests: local signing keys, requests, captured logs. */
+export interface TokenClaims {
+  sub?: string;
+  roles?: Role[] | string[];
+  environments?: string[];
+  iss?: string;
+  aud?: string;
+  expiresInSeconds?: number;
+  notBeforeSeconds?: number;
+  alg?: 'ES256' | 'RS256';
+}
+
+export interface ManagementKeys {
+  token(claims?: TokenClaims): Promise<string>;
+  /** A token signed by a key the JWKS does not hold. */
+  foreignToken(claims?: TokenClaims): Promise<string>;
+  jwks: { keys: JWK[] };
+}
+
+async function keyPair(alg: 'ES256' | 'RS256', kid: string) {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  return { privateKey, jwk };
+}
+
+/** Installs a local JWKS (ES256 and RS256 keys) as the management key source. */
+export async function useManagementKeys(): Promise<ManagementKeys> {
+  const es = await keyPair('ES256', 'es-1');
+  const rs = await keyPair('RS256', 'rs-1');
+  const foreign = await keyPair('ES256', 'es-1');
+  const jwks = { keys: [es.jwk, rs.jwk] };
+  setManagementKeySource(createLocalJWKSet(jwks));
+  const sign = async (
+    claims: TokenClaims,
+    key: Awaited<ReturnType<typeof keyPair>>,
+    alg: 'ES256' | 'RS256',
+  ) => {
+    const { issuer, audience } = getConfig().management;
+    const now = Math.floor(Date.now() / 1000);
+    const payload: Record<string, unknown> = { roles: claims.roles ?? [] };
+    if (claims.environments) payload.environments = claims.environments;
+    const jwt = new SignJWT(payload)
+      .setProtectedHeader({ alg, kid: key.jwk.kid })
+      .setIssuer(claims.iss ?? issuer)
+      .setAudience(claims.aud ?? audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + (claims.expiresInSeconds ?? 600));
+    if (claims.sub !== '') jwt.setSubject(claims.sub ?? 'someone');
+    if (claims.notBeforeSeconds !== undefined) jwt.setNotBefore(now + claims.notBeforeSeconds);
+    return jwt.sign(key.privateKey);
+  };
+  return {
+    jwks,
+    token: (claims = {}) => {
+      const alg = claims.alg ?? 'ES256';
+      return sign(claims, alg === 'ES256' ? es : rs, alg);
+    },
+    foreignToken: (claims = {}) => sign(claims, foreign, 'ES256'),
+  };
+}
+
+export interface LogLine {
+  level: string;
+  args: unknown[];
+}
+
+export interface CallInput {
+  method: string;
+  path: string;
+  params?: Record<string, string>;
+  token?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+  text: string;
+}
+
+/** Every log line any handler wrote through its InvocationContext during this test file. */
+export const capturedLogs: LogLine[] = [];
+
+export function newContext(): azureFunctions.InvocationContext {
+  return new InvocationContext({
+    logHandler: (level, ...args) => {
+      capturedLogs.push({ level, args });
+    },
+  });
+}
+
+/** Calls the registered handler `name` the way the host would. */
+export async function call(name: string, input: CallInput): Promise<CallResult> {
+  const registration = listRegistrations().find((r) => r.name === name);
+  if (registration?.kind !== 'http') throw new Error(`${name} is not an HTTP function`);
+  const headers: Record<string, string> = { ...(input.headers ?? {}) };
+  if (input.token !== undefined) headers.authorization = `Bearer ${input.token}`;
+  let bodyText: string | undefined = input.rawBody;
+  if (bodyText === undefined && input.body !== undefined) {
+    bodyText = JSON.stringify(input.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const request = new HttpRequest({
+    method: input.method,
+    url: `http://localhost:7071/api/${input.path}`,
+    headers,
+    params: input.params ?? {},
+    ...(bodyText === undefined ? {} : { body: { string: bodyText } }),
+  });
+  const response: HttpResponseInit = await registration.options.handler(request, newContext());
+  const text = typeof response.body === 'string' ? response.body : '';
+  const responseHeaders: Record<string, string> = {};
+  for (const [key, value] of Object.entries((response.headers ?? {}) as Record<string, string>)) {
+    responseHeaders[key.toLowerCase()] = value;
+  }
+  return {
+    status: response.status ?? 200,
+    headers: responseHeaders,
+    body: text === '' ? undefined : (JSON.parse(text) as unknown),
+    text,
+  };
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export function guid(): string {
+  return crypto.randomUUID();
+}

@@ -1,0 +1,332 @@
+import { TableClient, TableServiceClient } from '@azure/data-tables';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listAudit } from '../../shared/audit/trail.js';
+import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
+import { getTenantConnection } from '../../shared/tenants/repository.js';
+import { testConnectionString, useTestEnvironment } from '../support/storage.js';
+import {
+  call,
+  capturedLogs,
+  guid,
+  uniqueName,
+  useManagementKeys,
+  type ManagementKeys,
+} from './mgmt-support.js';
+
+let keys: ManagementKeys;
+let operator: string;
+let partnerA: string;
+let partnerB: string;
+let admin: string;
+
+beforeAll(async () => {
+  await import('../../functions/tenants.js');
+  useTestEnvironment();
+  keys = await useManagementKeys();
+  operator = await keys.token({ sub: 'op-1', roles: ['platform-operator'] });
+  partnerA = await keys.token({ sub: 'partner-a', roles: ['partner'] });
+  partnerB = await keys.token({ sub: 'partner-b', roles: ['partner'] });
+  admin = await keys.token({ sub: 'admin-1', roles: ['environment-admin'], environments: ['env-1'] });
+});
+
+beforeEach(() => {
+  useTestEnvironment();
+});
+
+function tenantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    directoryId: guid(),
+    clientId: guid(),
+    clientSecret: `s3cret-${guid()}`,
+    environments: ['env-1'],
+    ...overrides,
+  };
+}
+
+async function put(name: string, body: unknown, token: string) {
+  return call('tenantPut', { method: 'PUT', path: `tenants/${name}`, params: { name }, body, token });
+}
+
+describe('PUT /api/tenants/{name}', () => {
+  it('creates (201, owner = sub, no secret) then updates (200) keeping the secret when omitted', async () => {
+    const name = uniqueName('t');
+    const body = tenantBody();
+    const created = await put(name, body, partnerA);
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toBe(`/api/tenants/${name}`);
+    expect(created.body).toMatchObject({
+      name,
+      directoryId: body.directoryId,
+      clientId: body.clientId,
+      environments: ['env-1'],
+      authorityHost: 'https://login.microsoftonline.com',
+      graphBaseUrl: 'https://graph.microsoft.com',
+      owner: 'partner-a',
+      hasClientSecret: true,
+    });
+    expect(created.body).not.toHaveProperty('clientSecret');
+
+    const withoutSecret = { ...body };
+    delete withoutSecret.clientSecret;
+    const updated = await put(
+      name,
+      { ...withoutSecret, environments: ['env-1', 'env-2'], graphBaseUrl: 'https://graph.example.test/' },
+      partnerA,
+    );
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({
+      environments: ['env-1', 'env-2'],
+      graphBaseUrl: 'https://graph.example.test',
+      hasClientSecret: true,
+      owner: 'partner-a',
+    });
+    const connection = await getTenantConnection(name);
+    expect(connection?.clientSecret).toBe(body.clientSecret);
+    expect(connection?.environments).toEqual(['env-1', 'env-2']);
+  });
+
+  it('replaces the secret when a new one is given', async () => {
+    const name = uniqueName('t');
+    await put(name, tenantBody(), partnerA);
+    const next = tenantBody({ clientSecret: 'the-new-secret' });
+    expect((await put(name, next, partnerA)).status).toBe(200);
+    expect((await getTenantConnection(name))?.clientSecret).toBe('the-new-secret');
+  });
+
+  it('names every bad field', async () => {
+    const response = await put(
+      'valid-name',
+      {
+        directoryId: 'not-a-guid',
+        clientId: 42,
+        clientSecret: '',
+        environments: ['ok', 'bad env!'],
+        authorityHost: 'http://login.microsoftonline.com',
+        graphBaseUrl: 'graph.microsoft.com',
+      },
+      partnerA,
+    );
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    const problem = response.body as { type: string; errors: Record<string, string> };
+    expect(problem.type).toBe('/problems/validation');
+    expect(problem.errors).toMatchObject({
+      directoryId: 'must be a GUID',
+      clientId: 'must be a GUID',
+      clientSecret: 'must not be empty',
+      'environments.1': 'must be 1–64 of A-Z a-z 0-9 _ -',
+      authorityHost: 'must be an https URL',
+      graphBaseUrl: 'must be an https URL',
+    });
+  });
+
+  it('requires directoryId, clientId, environments, and the secret on create', async () => {
+    const missing = await put(uniqueName('t'), {}, partnerA);
+    expect(missing.status).toBe(400);
+    expect((missing.body as { errors: Record<string, string> }).errors).toMatchObject({
+      directoryId: 'is required',
+      clientId: 'is required',
+      environments: 'is required',
+    });
+    const noSecret = tenantBody();
+    delete noSecret.clientSecret;
+    const noSecretResponse = await put(uniqueName('t'), noSecret, partnerA);
+    expect(noSecretResponse.status).toBe(400);
+    expect((noSecretResponse.body as { errors: Record<string, string> }).errors).toEqual({
+      clientSecret: 'is required when creating a tenant',
+    });
+  });
+
+  it.each(['UPPER', 'under_score', 'a'.repeat(64), 'dot.ted'])('refuses the name %s', async (name) => {
+    const response = await put(name, tenantBody(), partnerA);
+    expect(response.status).toBe(400);
+    expect((response.body as { errors: Record<string, string> }).errors).toHaveProperty('name');
+  });
+
+  it('accepts 63 characters of a-z 0-9 -', async () => {
+    const name = `x-${'9'.repeat(10)}-${Date.now().toString(36)}`.padEnd(63, 'z');
+    expect((await put(name, tenantBody(), partnerA)).status).toBe(201);
+  });
+
+  it('lets several tenants use the same directory', async () => {
+    const directoryId = guid();
+    expect((await put(uniqueName('t'), tenantBody({ directoryId }), partnerA)).status).toBe(201);
+    expect((await put(uniqueName('t'), tenantBody({ directoryId }), partnerB)).status).toBe(201);
+  });
+
+  it('answers problem+json for malformed JSON, a wrong content type and an oversized body', async () => {
+    const name = uniqueName('t');
+    const malformed = await call('tenantPut', {
+      method: 'PUT',
+      path: `tenants/${name}`,
+      params: { name },
+      rawBody: '{"directoryId": ',
+      headers: { 'content-type': 'application/json' },
+      token: partnerA,
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers['content-type']).toBe('application/problem+json');
+    const wrongType = await call('tenantPut', {
+      method: 'PUT',
+      path: `tenants/${name}`,
+      params: { name },
+      rawBody: JSON.stringify(tenantBody()),
+      headers: { 'content-type': 'text/plain' },
+      token: partnerA,
+    });
+    expect(wrongType.status).toBe(415);
+    expect(wrongType.headers['content-type']).toBe('application/problem+json');
+    const huge = await call('tenantPut', {
+      method: 'PUT',
+      path: `tenants/${name}`,
+      params: { name },
+      body: tenantBody({ clientSecret: 'x'.repeat(70_000) }),
+      token: partnerA,
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.headers['content-type']).toBe('application/problem+json');
+  });
+});
+
+describe('ownership', () => {
+  it("forbids a partner another's tenant; lets the operator change it without taking it over", async () => {
+    const name = uniqueName('t');
+    await put(name, tenantBody(), partnerA);
+    const params = { name };
+    expect(
+      (await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params, token: partnerB })).status,
+    ).toBe(403);
+    expect((await put(name, tenantBody(), partnerB)).status).toBe(403);
+    expect(
+      (await call('tenantDelete', { method: 'DELETE', path: `tenants/${name}`, params, token: partnerB }))
+        .status,
+    ).toBe(403);
+    const byOperator = await put(name, tenantBody({ environments: ['env-9'] }), operator);
+    expect(byOperator.status).toBe(200);
+    expect(byOperator.body).toMatchObject({ owner: 'partner-a', environments: ['env-9'] });
+    const read = await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params, token: partnerA });
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ name, owner: 'partner-a', hasClientSecret: true });
+  });
+
+  it('refuses tenants to environment admins and anonymous callers', async () => {
+    const name = uniqueName('t');
+    await put(name, tenantBody(), partnerA);
+    expect((await put(uniqueName('t'), tenantBody(), admin)).status).toBe(403);
+    expect(
+      (await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params: { name }, token: admin }))
+        .status,
+    ).toBe(403);
+    expect((await call('tenantsList', { method: 'GET', path: 'tenants', token: admin })).status).toBe(403);
+    const anonymous = await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params: { name } });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body).toMatchObject({ type: '/problems/unauthorized', status: 401 });
+  });
+
+  it('lists all tenants for the operator and only its own for a partner', async () => {
+    const sub = uniqueName('p');
+    const partner = await keys.token({ sub, roles: ['partner'] });
+    const mine = uniqueName('mine');
+    const theirs = uniqueName('theirs');
+    await put(mine, tenantBody(), partner);
+    await put(theirs, tenantBody(), partnerB);
+    const own = await call('tenantsList', { method: 'GET', path: 'tenants', token: partner });
+    expect(own.status).toBe(200);
+    const ownNames = (own.body as { tenants: { name: string }[] }).tenants.map((t) => t.name);
+    expect(ownNames).toEqual([mine]);
+    const all = await call('tenantsList', { method: 'GET', path: 'tenants', token: operator });
+    const allNames = (all.body as { tenants: { name: string; clientSecret?: string }[] }).tenants.map(
+      (t) => t.name,
+    );
+    expect(allNames).toEqual(expect.arrayContaining([mine, theirs]));
+  });
+});
+
+describe('DELETE /api/tenants/{name}', () => {
+  it('answers 204, then 404', async () => {
+    const name = uniqueName('t');
+    await put(name, tenantBody(), partnerA);
+    const params = { name };
+    expect(
+      (await call('tenantDelete', { method: 'DELETE', path: `tenants/${name}`, params, token: partnerA }))
+        .status,
+    ).toBe(204);
+    const gone = await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params, token: partnerA });
+    expect(gone.status).toBe(404);
+    expect(gone.body).toMatchObject({ type: '/problems/not-found' });
+    expect(
+      (await call('tenantDelete', { method: 'DELETE', path: `tenants/${name}`, params, token: partnerA }))
+        .status,
+    ).toBe(404);
+  });
+
+  it('answers 409 while an environment uses it', async () => {
+    const name = uniqueName('t');
+    const environmentId = uniqueName('env');
+    await put(name, tenantBody({ environments: [environmentId] }), partnerA);
+    await saveEnvironment({ id: environmentId, name: 'In use', externalUsersIntegration: true });
+    await saveExternalUsersSettings(environmentId, {
+      tenant: name,
+      groupsToSync: [guid()],
+      defaultMenus: [],
+      periodicSync: false,
+      deactivationLimit: 50,
+    });
+    const response = await call('tenantDelete', {
+      method: 'DELETE',
+      path: `tenants/${name}`,
+      params: { name },
+      token: partnerA,
+    });
+    expect(response.status).toBe(409);
+    expect(response.body).toMatchObject({ type: '/problems/conflict', environments: [environmentId] });
+    expect(await getTenantConnection(name)).toBeDefined();
+  });
+});
+
+describe('the client secret', () => {
+  it('is never in a response, a log line or any table, and the audit trail records only that it changed', async () => {
+    const secret = `never-show-${guid()}`;
+    const name = uniqueName('t');
+    const responses = [
+      await put(name, tenantBody({ clientSecret: secret }), partnerA),
+      await put(name, tenantBody({ clientSecret: secret, environments: ['other'] }), operator),
+      await put(name, tenantBody({ clientSecret: secret }), partnerB),
+      await put(name, tenantBody({ clientSecret: secret, directoryId: 'bad' }), partnerA),
+      await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params: { name }, token: partnerA }),
+      await call('tenantsList', { method: 'GET', path: 'tenants', token: operator }),
+    ];
+    for (const response of responses) expect(response.text).not.toContain(secret);
+    expect(capturedLogs.length).toBeGreaterThan(0);
+    expect(JSON.stringify(capturedLogs)).not.toContain(secret);
+
+    const connectionString = testConnectionString();
+    const service = TableServiceClient.fromConnectionString(connectionString, {
+      allowInsecureConnection: true,
+    });
+    let scanned = 0;
+    for await (const table of service.listTables()) {
+      const client = TableClient.fromConnectionString(connectionString, table.name!, {
+        allowInsecureConnection: true,
+      });
+      for await (const entity of client.listEntities()) {
+        scanned++;
+        expect(JSON.stringify(entity)).not.toContain(secret);
+        expect(JSON.stringify(entity)).not.toContain(Buffer.from(secret).toString('base64'));
+      }
+    }
+    expect(scanned).toBeGreaterThan(0);
+    expect((await getTenantConnection(name))?.clientSecret).toBe(secret);
+
+    const trail = await listAudit({ kind: 'tenant', id: name });
+    expect(trail.map((entry) => entry.action)).toEqual(['tenant.updated', 'tenant.created']);
+    expect(trail[0]).toMatchObject({
+      actor: 'op-1',
+      changes: {
+        environments: { from: ['env-1'], to: ['other'] },
+        clientSecret: { secret: true, changed: true },
+      },
+    });
+    expect(trail[1]?.actor).toBe('partner-a');
+  });
+});
