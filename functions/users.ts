@@ -1,0 +1,46 @@
+import type { HttpRequest } from '@azure/functions';
+import { z } from 'zod';
+import { authorizeEnvironment } from '../shared/auth/management.js';
+import { registerHttp } from '../shared/host/registry.js';
+import { json, parseWith, readJsonBody, withProblems } from '../shared/http/respond.js';
+import { getUser, listUsers, managedFieldsIn, patchUser } from '../shared/users/service.js';
+
+const listQuery = z.object({ continuationToken: z.string().min(1).max(2048).optional() });
+
+/** Keys other than menus are checked by the service first: touching a managed field is a 409. */
+const patchBody = z.looseObject({
+  menus: z.array(z.string().trim().min(1).max(200)).max(200).optional(),
+});
+
+function param(request: HttpRequest, name: string): string {
+  return request.params[name] ?? '';
+}
+
+registerHttp('usersList', {
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  route: 'environments/{envId}/users',
+  handler: withProblems(async (request) => {
+    const environmentId = param(request, 'envId');
+    await authorizeEnvironment(request, environmentId);
+    const query = parseWith(listQuery, {
+      continuationToken: request.query.get('continuationToken') ?? undefined,
+    });
+    return json(200, await listUsers(environmentId, query.continuationToken));
+  }),
+});
+
+registerHttp('usersItem', {
+  methods: ['GET', 'PATCH'],
+  authLevel: 'anonymous',
+  route: 'environments/{envId}/users/{userId}',
+  handler: withProblems(async (request) => {
+    const environmentId = param(request, 'envId');
+    const userId = param(request, 'userId');
+    await authorizeEnvironment(request, environmentId);
+    if (request.method === 'GET') return json(200, await getUser(environmentId, userId));
+    const raw = await readJsonBody(request, z.record(z.string(), z.unknown()));
+    const menus = managedFieldsIn(raw).length > 0 ? undefined : parseWith(patchBody, raw).menus;
+    return json(200, await patchUser(environmentId, userId, raw, menus));
+  }),
+});

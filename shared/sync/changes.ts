@@ -1,0 +1,102 @@
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { AppError } from '../errors.js';
+import { storage } from '../storage/account.js';
+import { storageError } from '../users/repository.js';
+import type { Change } from './planner.js';
+
+/**
+ * The per-user changes of a run. Table `syncchanges`: PartitionKey = runId, RowKey = page number.
+ * Changes are packed many to a row (a JSON array up to ~30,000 characters), so an initial sync of
+ * 100,000 users costs a few dozen rows, not 100,000 writes.
+ */
+export const CHANGES_TABLE = 'syncchanges';
+
+/** Azure Tables: a string property holds at most 32K UTF-16 characters. */
+const MAX_PAGE_CHARS = 30_000;
+/** A transaction carries at most 4 MiB: 50 full pages stay well below. */
+const PAGES_PER_TRANSACTION = 50;
+
+async function table(): Promise<TableClient> {
+  return storage().table(CHANGES_TABLE);
+}
+
+function pageKey(index: number): string {
+  return String(index).padStart(6, '0');
+}
+
+/** Pure: splits changes into JSON pages that each fit one property. */
+export function packChanges(changes: readonly Change[]): string[] {
+  const pages: string[] = [];
+  let current: string[] = [];
+  let length = 2;
+  for (const change of changes) {
+    const json = JSON.stringify(change);
+    if (current.length > 0 && length + json.length + 1 > MAX_PAGE_CHARS) {
+      pages.push(`[${current.join(',')}]`);
+      current = [];
+      length = 2;
+    }
+    current.push(json);
+    length += json.length + 1;
+  }
+  if (current.length > 0) pages.push(`[${current.join(',')}]`);
+  return pages;
+}
+
+/** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */
+export async function writeChanges(runId: string, changes: readonly Change[]): Promise<number> {
+  const pages = packChanges(changes);
+  if (pages.length === 0) return 0;
+  const client = await table();
+  try {
+    for (let start = 0; start < pages.length; start += PAGES_PER_TRANSACTION) {
+      const actions: TransactionAction[] = pages
+        .slice(start, start + PAGES_PER_TRANSACTION)
+        .map((items, offset) => [
+          'upsert',
+          { partitionKey: runId, rowKey: pageKey(start + offset), items },
+          'Replace',
+        ]);
+      await client.submitTransaction(actions);
+    }
+  } catch (error) {
+    throw storageError('The changes of the run could not be stored.', error);
+  }
+  return pages.length;
+}
+
+export interface ChangesPage {
+  readonly changes: Change[];
+  readonly continuationToken?: string;
+}
+
+/** One page of a run's changes; the token is the next page's number. */
+export async function readChanges(
+  runId: string,
+  continuationToken: string | undefined,
+): Promise<ChangesPage> {
+  let index = 0;
+  if (continuationToken !== undefined) {
+    if (!/^\d{1,6}$/.test(continuationToken)) {
+      throw new AppError('validation', 'The continuation token is not valid.', {
+        fields: { continuationToken: 'is not valid' },
+      });
+    }
+    index = Number(continuationToken);
+  }
+  const client = await table();
+  try {
+    const pages = client
+      .listEntities<{ items: string }>({
+        queryOptions: { filter: odata`PartitionKey eq ${runId} and RowKey ge ${pageKey(index)}` },
+      })
+      .byPage({ maxPageSize: 2 });
+    const first = await pages.next();
+    if (first.done === true || first.value.length === 0) return { changes: [] };
+    const [current, following] = first.value;
+    const changes = JSON.parse(current!.items) as Change[];
+    return following ? { changes, continuationToken: String(Number(following.rowKey)) } : { changes };
+  } catch (error) {
+    throw storageError('The changes of the run could not be read.', error);
+  }
+}

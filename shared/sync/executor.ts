@@ -1,0 +1,82 @@
+import { writeAccessBatch, writeUserBatch, type AccessPatch, type Identity } from '../users/repository.js';
+import type { Plan } from './planner.js';
+
+/** Azure Tables: a transaction holds at most 100 entities of one partition. */
+export const BATCH_SIZE = 100;
+
+export interface BatchInfo {
+  readonly table: 'users' | 'access';
+  readonly partition: string;
+  readonly size: number;
+  /** Batches completed so far in this execution, this one included. */
+  readonly completed: number;
+}
+
+export interface ExecuteOptions {
+  /** Batches in flight at once (each is one request to one partition). */
+  readonly concurrency?: number;
+  /** Called after every batch: the worker renews its lease here; tests stop a run here. */
+  readonly afterBatch?: (info: BatchInfo) => Promise<void>;
+}
+
+/** Writes the user rows and the access rows of a plan. */
+export interface PlanWriter {
+  writeUsers(directoryId: string, rows: readonly Identity[]): Promise<void>;
+  writeAccess(environmentId: string, rows: readonly AccessPatch[]): Promise<void>;
+}
+
+export const tableWriter: PlanWriter = { writeUsers: writeUserBatch, writeAccess: writeAccessBatch };
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}
+
+async function runLimited(tasks: (() => Promise<void>)[], concurrency: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const task = tasks[next++]!;
+      await task();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+}
+
+/**
+ * Applies a plan: the shared user rows first, then this environment's access rows, each in
+ * transactions of ≤ 100 rows of one partition. Every write is an upsert of the desired state, so
+ * running it again after a crash at any point converges: the rerun plans only what is still
+ * missing, and an identity's row is written before any access that points at it.
+ */
+export async function executePlan(
+  environmentId: string,
+  directoryId: string,
+  plan: Pick<Plan, 'userWrites' | 'accessWrites' | 'halted'>,
+  options: ExecuteOptions = {},
+  writer: PlanWriter = tableWriter,
+): Promise<number> {
+  if (plan.halted) return 0;
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  let completed = 0;
+  const step = async (table: BatchInfo['table'], partition: string, size: number): Promise<void> => {
+    completed++;
+    await options.afterBatch?.({ table, partition, size, completed });
+  };
+  await runLimited(
+    chunks(plan.userWrites, BATCH_SIZE).map((rows) => async () => {
+      await writer.writeUsers(directoryId, rows);
+      await step('users', directoryId, rows.length);
+    }),
+    concurrency,
+  );
+  await runLimited(
+    chunks(plan.accessWrites, BATCH_SIZE).map((rows) => async () => {
+      await writer.writeAccess(environmentId, rows);
+      await step('access', environmentId, rows.length);
+    }),
+    concurrency,
+  );
+  return completed;
+}

@@ -1,0 +1,221 @@
+import { odata, type TableClient } from '@azure/data-tables';
+import { AppError } from '../errors.js';
+import { storage } from '../storage/account.js';
+import { statusOf, storageError } from '../users/repository.js';
+
+/**
+ * One sync at a time per environment (rule 10). Table `syncstate`: PartitionKey = environmentId,
+ * RowKey = 'state'. The row names the run in flight and until when it may block others; every
+ * change is conditional on the ETag read, so two claimants never both win.
+ *
+ * A queued run holds the environment for QUEUED_LEASE_MS (its message may wait in the queue); a
+ * running one for RUNNING_LEASE_MS, renewed while it works, so a dead worker stops blocking soon.
+ */
+export const STATE_TABLE = 'syncstate';
+const ROW = 'state';
+export const QUEUED_LEASE_MS = 10 * 60_000;
+export const RUNNING_LEASE_MS = 5 * 60_000;
+/** Renew a running lease once this much of it has passed. */
+export const RENEW_AFTER_MS = 60_000;
+
+export type LeaseStatus = 'queued' | 'running';
+
+export interface LeaseState {
+  readonly runId: string;
+  readonly status: LeaseStatus;
+  readonly owner: string;
+  readonly expiresAt: string;
+}
+
+interface StateEntity {
+  partitionKey: string;
+  rowKey: string;
+  runId: string;
+  status: string;
+  owner: string;
+  expiresAt: string;
+}
+
+async function table(): Promise<TableClient> {
+  return storage().table(STATE_TABLE);
+}
+
+type Read = { state: LeaseState | undefined; etag: string | undefined };
+
+async function read(client: TableClient, environmentId: string): Promise<Read> {
+  try {
+    const entity = await client.getEntity<StateEntity>(environmentId, ROW);
+    const status = entity.status;
+    const state: LeaseState | undefined =
+      entity.runId && (status === 'queued' || status === 'running')
+        ? { runId: entity.runId, status, owner: entity.owner, expiresAt: entity.expiresAt }
+        : undefined;
+    return { state, etag: entity.etag };
+  } catch (error) {
+    if (statusOf(error) === 404) return { state: undefined, etag: undefined };
+    throw storageError('The sync state could not be read.', error);
+  }
+}
+
+/** Writes the state if nobody wrote it since `etag` was read; false when someone did. */
+async function write(
+  client: TableClient,
+  environmentId: string,
+  etag: string | undefined,
+  state: LeaseState | undefined,
+): Promise<boolean> {
+  const entity: StateEntity = {
+    partitionKey: environmentId,
+    rowKey: ROW,
+    runId: state?.runId ?? '',
+    status: state?.status ?? '',
+    owner: state?.owner ?? '',
+    expiresAt: state?.expiresAt ?? '',
+  };
+  try {
+    if (etag === undefined) await client.createEntity(entity);
+    else await client.updateEntity(entity, 'Replace', { etag });
+    return true;
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 409 || status === 412) return false;
+    throw storageError('The sync state could not be stored.', error);
+  }
+}
+
+export function isExpired(state: LeaseState, now: Date): boolean {
+  return Date.parse(state.expiresAt) <= now.getTime();
+}
+
+export type ClaimResult =
+  | { readonly kind: 'claimed'; readonly staleRunId?: string }
+  | { readonly kind: 'busy'; readonly runId: string };
+
+/** Reserves the environment for a new queued run, unless a live run holds it. */
+export async function claimForQueuedRun(
+  environmentId: string,
+  runId: string,
+  now: Date,
+): Promise<ClaimResult> {
+  const client = await table();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { state, etag } = await read(client, environmentId);
+    if (state && !isExpired(state, now)) return { kind: 'busy', runId: state.runId };
+    const next: LeaseState = {
+      runId,
+      status: 'queued',
+      owner: '',
+      expiresAt: new Date(now.getTime() + QUEUED_LEASE_MS).toISOString(),
+    };
+    if (await write(client, environmentId, etag, next)) {
+      return state ? { kind: 'claimed', staleRunId: state.runId } : { kind: 'claimed' };
+    }
+  }
+  throw new AppError('conflict', 'The sync state changed concurrently; try again.');
+}
+
+export type StartResult =
+  /** The worker holds the lease and may run. */
+  | { readonly kind: 'started' }
+  /** Another worker is running this run now: drop the duplicate message. */
+  | { readonly kind: 'held' }
+  /** The run no longer holds the environment (failed, expired or superseded). */
+  | { readonly kind: 'lost'; readonly expired: boolean };
+
+/** Moves the environment's lease from "queued" to "running" for this worker. */
+export async function startLease(
+  environmentId: string,
+  runId: string,
+  owner: string,
+  now: Date,
+): Promise<StartResult> {
+  const client = await table();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { state, etag } = await read(client, environmentId);
+    if (state?.runId !== runId) {
+      if (state === undefined || isExpired(state, now)) {
+        // Nobody holds the environment: this run may still go (e.g. its claim was lost to a crash).
+      } else {
+        return { kind: 'lost', expired: false };
+      }
+    } else if (state.status === 'running') {
+      return isExpired(state, now) ? { kind: 'lost', expired: true } : { kind: 'held' };
+    }
+    const next: LeaseState = {
+      runId,
+      status: 'running',
+      owner,
+      expiresAt: new Date(now.getTime() + RUNNING_LEASE_MS).toISOString(),
+    };
+    if (await write(client, environmentId, etag, next)) return { kind: 'started' };
+  }
+  return { kind: 'lost', expired: false };
+}
+
+/** Extends a running lease; AppError 'conflict' when the worker no longer holds it. */
+export async function renewLease(
+  environmentId: string,
+  runId: string,
+  owner: string,
+  now: Date,
+): Promise<void> {
+  const client = await table();
+  const { state, etag } = await read(client, environmentId);
+  if (state?.runId !== runId || state.owner !== owner || isExpired(state, now)) {
+    throw new AppError('conflict', 'The sync lost its lease.');
+  }
+  const next = { ...state, expiresAt: new Date(now.getTime() + RUNNING_LEASE_MS).toISOString() };
+  if (!(await write(client, environmentId, etag, next)))
+    throw new AppError('conflict', 'The sync lost its lease.');
+}
+
+/**
+ * Frees the environment if `runId` still holds it (with `owner`, when given). `requeue` keeps it
+ * reserved for the same run, queued, for the queue's next delivery of its message.
+ */
+export async function releaseLease(
+  environmentId: string,
+  runId: string,
+  options: { owner?: string; requeueAt?: Date } = {},
+): Promise<boolean> {
+  const client = await table();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { state, etag } = await read(client, environmentId);
+    if (state?.runId !== runId) return false;
+    if (options.owner !== undefined && state.owner !== options.owner) return false;
+    const next: LeaseState | undefined = options.requeueAt
+      ? {
+          runId,
+          status: 'queued',
+          owner: '',
+          expiresAt: new Date(options.requeueAt.getTime() + QUEUED_LEASE_MS).toISOString(),
+        }
+      : undefined;
+    if (await write(client, environmentId, etag, next)) return true;
+  }
+  return false;
+}
+
+export async function getLeaseState(environmentId: string): Promise<LeaseState | undefined> {
+  return (await read(await table(), environmentId)).state;
+}
+
+/** Environments that a live run holds now: one scan of a table with one row per environment. */
+export async function listBusyEnvironments(now: Date): Promise<Set<string>> {
+  const client = await table();
+  const busy = new Set<string>();
+  try {
+    const entities = client.listEntities<StateEntity>({
+      queryOptions: {
+        filter: odata`runId ne ${''}`,
+        select: ['PartitionKey', 'runId', 'status', 'expiresAt'],
+      },
+    });
+    for await (const entity of entities) {
+      if (Date.parse(entity.expiresAt) > now.getTime()) busy.add(entity.partitionKey);
+    }
+  } catch (error) {
+    throw storageError('The sync state could not be listed.', error);
+  }
+  return busy;
+}
