@@ -1,0 +1,228 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdmin, dispatchAdmin, type DevDirectoryAdmin } from './admin.js';
+import { ensureDevCa, ensureServerCredentials } from './ca.js';
+import { Core } from './core.js';
+import { authorize, authorizePost, discovery, jwks, logout, token } from './entra.js';
+import { handleGraph } from './graph.js';
+import { escapeHtml, htmlReply, jsonReply, readBody, send, type Reply } from './http.js';
+import { loadOrCreatePersistentKey } from './keys.js';
+import { DirectoryAdminError } from './model.js';
+import type { DirectorySeed, RequestKind } from './types.js';
+
+export { ensureDevCa } from './ca.js';
+export type { DevDirectoryAdmin } from './admin.js';
+export { ADMIN_METHODS } from './admin.js';
+export { DEFAULT_PASSWORD, DEFAULT_REDIRECT_URI, DirectoryAdminError } from './model.js';
+export { generatedUserId } from './ids.js';
+export { MANAGEMENT_AUDIENCE } from './tokens.js';
+export * from './types.js';
+
+export interface StartDevDirectoryOptions {
+  /** 0 or absent: a free port. */
+  readonly port?: number;
+  /** Holds the CA and the management signing key (`.dev/devdir` for `npm start`). */
+  readonly stateDir: string;
+  /** A JSON file path or the seed itself. */
+  readonly seed?: string | DirectorySeed;
+}
+
+export interface DevDirectory {
+  /** `https://localhost:PORT` */
+  readonly origin: string;
+  readonly port: number;
+  /** PEM of the CA that signed the server certificate (for NODE_EXTRA_CA_CERTS). */
+  readonly caCertPath: string;
+  readonly admin: DevDirectoryAdmin;
+  stop(): Promise<void>;
+}
+
+const ENTRA_ROUTE =
+  /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys|oauth2\/v2\.0\/(?:authorize|token|logout))$/;
+
+async function route(core: Core, admin: DevDirectoryAdmin, request: IncomingMessage): Promise<Reply> {
+  const url = new URL(request.url ?? '/', core.origin);
+  const method = request.method ?? 'GET';
+  const path = url.pathname;
+  if (path.startsWith('/v1.0/')) return handleGraph(core, request, url);
+  if (path.startsWith('/_admin/')) {
+    if (method !== 'POST')
+      return jsonReply(405, { error: { code: 'MethodNotAllowed', message: 'POST only' } });
+    const body = await readBody(request);
+    let args: unknown;
+    try {
+      args = body === '' ? [] : JSON.parse(body);
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new DirectoryAdminError(400, 'the body is not JSON');
+      throw error;
+    }
+    const result = await dispatchAdmin(admin, path.slice('/_admin/'.length), args);
+    return jsonReply(200, { result: result ?? null });
+  }
+  if (path === '/management/keys') {
+    return jsonReply(200, { keys: [core.managementKey.publicJwk] }, { 'cache-control': 'max-age=3600' });
+  }
+  if (path === '/management/.well-known/openid-configuration') {
+    return jsonReply(200, {
+      issuer: core.managementIssuer,
+      jwks_uri: `${core.managementIssuer}/keys`,
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['token'],
+      subject_types_supported: ['public'],
+    });
+  }
+  const entra = ENTRA_ROUTE.exec(path);
+  if (entra !== null) {
+    const tenantId = (entra[1] ?? '').toLowerCase();
+    const endpoint = entra[2] ?? '';
+    const kind: RequestKind = endpoint.endsWith('openid-configuration')
+      ? 'discovery'
+      : endpoint.endsWith('keys')
+        ? 'keys'
+        : endpoint.endsWith('token')
+          ? 'token'
+          : 'authorize';
+    let reply: Reply;
+    if (kind === 'discovery') reply = discovery(core, tenantId);
+    else if (kind === 'keys') reply = jwks(core, tenantId);
+    else if (kind === 'token') {
+      reply =
+        method === 'POST'
+          ? await token(core, tenantId, request)
+          : jsonReply(405, {
+              error: 'invalid_request',
+              error_description: 'AADSTS900561: The endpoint only accepts POST requests.',
+            });
+    } else if (endpoint.endsWith('logout')) reply = logout(url.searchParams);
+    else
+      reply =
+        method === 'POST'
+          ? await authorizePost(core, tenantId, request, url.searchParams)
+          : authorize(core, tenantId, url.searchParams);
+    core.record({
+      kind,
+      directoryId: core.directory(tenantId)?.id,
+      method,
+      path,
+      query: kind === 'authorize' ? '' : url.search.slice(1),
+      status: reply.status,
+    });
+    return reply;
+  }
+  if (path === '/' && method === 'GET') return indexPage(core);
+  return jsonReply(404, { error: { code: 'NotFound', message: `No dev directory endpoint at ${path}` } });
+}
+
+function indexPage(core: Core): Reply {
+  const rows = [...core.directories.values()]
+    .map(
+      (d) =>
+        `<li><strong>${escapeHtml(d.displayName)}</strong> <code>${d.id}</code> — <a href="/${d.id}/v2.0/.well-known/openid-configuration">OpenID configuration</a></li>`,
+    )
+    .join('\n');
+  return htmlReply(
+    200,
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dev directory</title></head><body>
+<h1>BizzStream dev directory</h1><p>A local stand-in for Microsoft Entra ID and Microsoft Graph v1.0 (Graph under <code>/v1.0</code>).</p>
+<ul>${rows}</ul></body></html>`,
+  );
+}
+
+function onRequest(core: Core, admin: DevDirectoryAdmin) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    route(core, admin, request).then(
+      (reply) => send(response, reply),
+      (error: unknown) => {
+        if (error instanceof DirectoryAdminError) {
+          send(response, jsonReply(error.status, { error: { code: 'AdminError', message: error.message } }));
+          return;
+        }
+        console.error('[devdir] request failed', request.method, request.url, error);
+        send(
+          response,
+          jsonReply(500, { error: { code: 'InternalError', message: 'dev directory failure' } }),
+        );
+      },
+    );
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+async function readSeed(seed: string | DirectorySeed | undefined): Promise<DirectorySeed | undefined> {
+  if (seed === undefined || typeof seed !== 'string') return seed;
+  return JSON.parse(await readFile(seed, 'utf8')) as DirectorySeed;
+}
+
+/**
+ * Starts the dev directory: HTTPS on loopback (IPv4, and IPv6 where the machine has it, on the
+ * same port, so `https://localhost:PORT` works whichever address `localhost` resolves to).
+ */
+export async function startDevDirectory(options: StartDevDirectoryOptions): Promise<DevDirectory> {
+  const { caCertPath } = await ensureDevCa(options.stateDir);
+  const credentials = await ensureServerCredentials(options.stateDir);
+  const managementKey = await loadOrCreatePersistentKey(options.stateDir, 'management');
+  const servers: Server[] = [];
+  // The origin (and so the core) is known only once the port is bound.
+  const state: { core?: Core; admin?: DevDirectoryAdmin } = {};
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
+    const { core, admin } = state;
+    if (core === undefined || admin === undefined) {
+      send(response, jsonReply(503, { error: { code: 'Starting', message: 'dev directory is starting' } }));
+      return;
+    }
+    onRequest(core, admin)(request, response);
+  };
+  const v4 = createServer({ cert: credentials.cert, key: credentials.key }, handler);
+  servers.push(v4);
+  const port = await listen(v4, options.port ?? 0, '127.0.0.1');
+  const v6 = createServer({ cert: credentials.cert, key: credentials.key }, handler);
+  try {
+    await listen(v6, port, '::1');
+    servers.push(v6);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // No IPv6 loopback on this machine: localhost can only resolve to 127.0.0.1 then.
+    if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT' && code !== 'EINVAL') {
+      await close(v4);
+      throw error;
+    }
+  }
+  const origin = `https://localhost:${port}`;
+  const core = new Core(origin, managementKey);
+  const admin = createAdmin(core);
+  state.core = core;
+  state.admin = admin;
+  const seed = await readSeed(options.seed);
+  for (const spec of seed?.directories ?? []) await admin.createDirectory(spec);
+  const sweeper = setInterval(() => core.sweep(), 60_000);
+  sweeper.unref();
+  return {
+    origin,
+    port,
+    caCertPath,
+    admin,
+    async stop() {
+      clearInterval(sweeper);
+      await Promise.all(servers.map(close));
+    },
+  };
+}

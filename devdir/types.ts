@@ -1,0 +1,225 @@
+/**
+ * The shapes the dev directory is seeded and administered with. Plain JSON throughout, because the
+ * admin API is served over HTTP to test workers and demo scripts in other processes.
+ */
+
+export interface DirectorySeed {
+  readonly directories: readonly DirectorySpec[];
+}
+
+export interface DirectorySpec {
+  /** Tenant id (GUID); random when absent. */
+  readonly id?: string;
+  readonly displayName?: string;
+  /** Initial domain, e.g. `contoso.onmicrosoft.com`; derived from the display name when absent. */
+  readonly domain?: string;
+  /** When absent, one application is registered with the default redirect URI. */
+  readonly applications?: readonly ApplicationSpec[];
+  readonly users?: readonly UserSpec[];
+  readonly groups?: readonly GroupSpec[];
+  readonly devices?: readonly DeviceSpec[];
+}
+
+export interface ApplicationSpec {
+  readonly clientId?: string;
+  readonly clientSecret?: string;
+  readonly displayName?: string;
+  /** Exact-match redirect URIs (Entra compares them exactly). */
+  readonly redirectUris?: readonly string[];
+}
+
+export interface UserSpec {
+  readonly id?: string;
+  readonly displayName: string;
+  readonly givenName?: string | null;
+  readonly surname?: string | null;
+  /** `null` for users without a mailbox, such as most guests. */
+  readonly mail?: string | null;
+  readonly otherMails?: readonly string[];
+  /** Derived from the display name and the directory's domain when absent. */
+  readonly userPrincipalName?: string;
+  readonly accountEnabled?: boolean;
+  /** Password for the sign-in page; `Passw0rd!` when absent. */
+  readonly password?: string;
+}
+
+export interface GroupSpec {
+  readonly id?: string;
+  readonly displayName: string;
+  readonly description?: string;
+  /** Ids (or userPrincipalNames) of users, groups and devices in this directory. */
+  readonly members?: readonly string[];
+}
+
+export interface DeviceSpec {
+  readonly id?: string;
+  readonly displayName: string;
+}
+
+export interface ApplicationInfo {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly displayName: string;
+  readonly redirectUris: readonly string[];
+}
+
+export interface DirectoryInfo {
+  readonly id: string;
+  readonly displayName: string;
+  readonly domain: string;
+  /** What a tenant configuration sets as `authorityHost` (the dev directory's origin). */
+  readonly authorityHost: string;
+  /** What a tenant configuration sets as `graphBaseUrl` (the same origin; Graph lives under `/v1.0`). */
+  readonly graphBaseUrl: string;
+  /** `${authorityHost}/${id}/v2.0`: the ID tokens' `iss`. */
+  readonly issuer: string;
+  readonly tokenEndpoint: string;
+  readonly applications: readonly ApplicationInfo[];
+}
+
+export interface UserInfo {
+  readonly id: string;
+  readonly displayName: string;
+  readonly givenName: string | null;
+  readonly surname: string | null;
+  readonly mail: string | null;
+  readonly otherMails: readonly string[];
+  readonly userPrincipalName: string;
+  readonly accountEnabled: boolean;
+  readonly password: string;
+}
+
+export interface UserPatch {
+  readonly displayName?: string;
+  readonly givenName?: string | null;
+  readonly surname?: string | null;
+  readonly mail?: string | null;
+  readonly otherMails?: readonly string[];
+  readonly userPrincipalName?: string;
+  readonly accountEnabled?: boolean;
+  readonly password?: string;
+}
+
+export interface GroupInfo {
+  readonly id: string;
+  readonly displayName: string;
+  readonly description: string | null;
+  /** Direct members (generated users are not listed; see `generatedCount`). */
+  readonly members: readonly string[];
+  readonly generatedCount: number;
+}
+
+export interface DeviceInfo {
+  readonly id: string;
+  readonly displayName: string;
+}
+
+export interface GenerateUsersOptions {
+  /** Display names are `${prefix} ${n}`; addresses `${prefix}${n}@domain` in lower case. Default `User`. */
+  readonly prefix?: string;
+  /** Every n-th generated user (n, 2n, ...) has `accountEnabled: false`. */
+  readonly disabledEvery?: number;
+}
+
+export interface GeneratedUsers {
+  /** Block id: `generatedUserId(block, i)` (devdir/ids.ts) is the object id of user i (0-based). */
+  readonly block: string;
+  readonly count: number;
+  readonly firstId: string;
+  readonly lastId: string;
+}
+
+export type IdTokenDefect =
+  | 'bad-signature'
+  | 'alg-none'
+  | 'hs256-public-key'
+  | 'unknown-kid'
+  | 'wrong-aud'
+  | 'wrong-iss'
+  | 'wrong-tid'
+  | 'expired'
+  | 'iat-future'
+  | 'nonce-mismatch'
+  | 'missing-nonce';
+
+export const ID_TOKEN_DEFECTS: readonly IdTokenDefect[] = [
+  'bad-signature',
+  'alg-none',
+  'hs256-public-key',
+  'unknown-kid',
+  'wrong-aud',
+  'wrong-iss',
+  'wrong-tid',
+  'expired',
+  'iat-future',
+  'nonce-mismatch',
+  'missing-nonce',
+];
+
+export interface ThrottleFault {
+  /** How many of the next Graph requests (batch parts count one each) are answered 429. */
+  readonly requests: number;
+  /** Seconds, possibly fractional (Graph sends e.g. `2.128`); omitted from the answer when `null`. Default 1. */
+  readonly retryAfterSeconds?: number | null;
+}
+
+export interface FailFault {
+  readonly requests: number;
+  readonly status: 500 | 503 | 504;
+  readonly retryAfterSeconds?: number | null;
+}
+
+export interface SlowFault {
+  readonly delayMs: number;
+  /** How many Graph requests are slowed; every one until cleared when absent. */
+  readonly requests?: number;
+}
+
+export type RequestKind = 'graph' | 'graph-batch-part' | 'token' | 'authorize' | 'discovery' | 'keys';
+
+export interface RequestLogEntry {
+  readonly at: string;
+  readonly kind: RequestKind;
+  /** The directory the request was for (from the path or the bearer token), when known. */
+  readonly directoryId: string | undefined;
+  readonly method: string;
+  /** Path, e.g. `/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user`. */
+  readonly path: string;
+  /** Raw query string without `?` (empty when none). */
+  readonly query: string;
+  readonly status: number;
+}
+
+export type ManagementRole = 'platform-operator' | 'partner' | 'environment-admin';
+
+export interface ManagementTokenRequest {
+  readonly sub: string;
+  readonly roles: readonly ManagementRole[];
+  readonly environments?: readonly string[];
+  /** Default 3600; negative gives an already expired token. */
+  readonly expiresInSeconds?: number;
+}
+
+export interface AccessTokenRequest {
+  /** Default: the directory's first application. */
+  readonly clientId?: string;
+  /** Default 3599; negative gives an already expired token. */
+  readonly expiresInSeconds?: number;
+  /** Default: the Graph audience of this dev directory. */
+  readonly audience?: string;
+}
+
+export interface MailMessage {
+  readonly id: string;
+  readonly file: string;
+  readonly receivedAt: string;
+  /** SMTP envelope. */
+  readonly envelopeFrom: string;
+  readonly envelopeTo: readonly string[];
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string | undefined;
+  readonly raw: string;
+}
