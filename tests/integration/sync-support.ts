@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
+import { saveTenant } from '../../shared/tenants/repository.js';
+import { storage } from '../../shared/storage/account.js';
+import { decodeQueueMessage } from '../../shared/host/queue-listener.js';
+import {
+  executeSyncRun,
+  requestSync,
+  SYNC_QUEUE,
+  type WorkerOptions,
+  type WorkerOutcome,
+} from '../../shared/sync/service.js';
+import { getRun, type SyncRun } from '../../shared/sync/runs.js';
+import { listEnvironmentUsers, type EnvironmentUser } from '../../shared/users/repository.js';
+import type { TestDirectory } from '../support/dev-directory.js';
+
+/** Retries without real waiting, so throttling tests take milliseconds. */
+export const FAST_READER: WorkerOptions['reader'] = {
+  sleep: async () => {},
+  retry: { maxRetries: 5, giveUpAfterMs: 5 * 60_000, baseDelayMs: 1, maxDelayMs: 5 },
+};
+
+export interface SyncEnvironmentInput {
+  readonly directory: TestDirectory;
+  readonly groups: readonly string[];
+  readonly environmentId?: string;
+  readonly tenantName?: string;
+  readonly defaultMenus?: readonly string[];
+  readonly deactivationLimit?: number;
+  readonly periodicSync?: boolean;
+  readonly integration?: boolean;
+}
+
+/** A tenant for the directory and an environment configured to sync `groups`, straight in storage. */
+export async function setupSyncEnvironment(input: SyncEnvironmentInput): Promise<string> {
+  const environmentId = input.environmentId ?? `env-${randomUUID().slice(0, 8)}`;
+  const tenantName = input.tenantName ?? `t-${randomUUID().slice(0, 12)}`;
+  const connection = input.directory.tenantConnection(tenantName, [environmentId]);
+  await saveTenant({ ...connection, owner: 'test-partner', environments: [environmentId] });
+  await saveEnvironment({
+    id: environmentId,
+    name: environmentId,
+    externalUsersIntegration: input.integration ?? true,
+  });
+  await configureSync(environmentId, tenantName, input);
+  return environmentId;
+}
+
+export async function configureSync(
+  environmentId: string,
+  tenant: string,
+  input: Pick<SyncEnvironmentInput, 'groups' | 'defaultMenus' | 'deactivationLimit' | 'periodicSync'>,
+): Promise<void> {
+  await saveExternalUsersSettings(environmentId, {
+    tenant,
+    groupsToSync: input.groups.map((g) => g.toLowerCase()),
+    defaultMenus: input.defaultMenus ?? ['Home'],
+    periodicSync: input.periodicSync ?? false,
+    deactivationLimit: input.deactivationLimit ?? 50,
+  });
+}
+
+/** Receives every message of the sync queue and runs the worker on it, as the host would. */
+export async function drainSyncQueue(options: WorkerOptions = {}): Promise<WorkerOutcome[]> {
+  const queue = await storage().queue(SYNC_QUEUE);
+  const outcomes: WorkerOutcome[] = [];
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({
+      numberOfMessages: 32,
+      visibilityTimeout: 60,
+    });
+    if (receivedMessageItems.length === 0) return outcomes;
+    for (const message of receivedMessageItems) {
+      outcomes.push(await executeSyncRun(decodeQueueMessage(message.messageText), options));
+      await queue.deleteMessage(message.messageId, message.popReceipt);
+    }
+  }
+}
+
+/** A manual run, queued and executed; returns the finished run. */
+export async function syncNow(
+  environmentId: string,
+  options: WorkerOptions & { confirmDeactivations?: boolean } = {},
+): Promise<SyncRun> {
+  const queued = await requestSync({
+    environmentId,
+    trigger: 'manual',
+    requestedBy: 'test-admin',
+    confirmDeactivations: options.confirmDeactivations ?? false,
+  });
+  await drainSyncQueue({ reader: FAST_READER, ...options });
+  const run = await getRun(environmentId, queued.runId);
+  if (!run) throw new Error('the run disappeared');
+  return run;
+}
+
+export async function allUsers(environmentId: string): Promise<EnvironmentUser[]> {
+  const users: EnvironmentUser[] = [];
+  let token: string | undefined;
+  do {
+    const page = await listEnvironmentUsers(
+      environmentId,
+      token === undefined ? { pageSize: 1000 } : { pageSize: 1000, continuationToken: token },
+    );
+    users.push(...page.users);
+    token = page.continuationToken;
+  } while (token !== undefined);
+  return users;
+}
+
+export function byObjectId(users: readonly EnvironmentUser[]): Map<string, EnvironmentUser> {
+  return new Map(users.map((u) => [u.objectId, u]));
+}
+
+/** Counts requests to storage tables, by kind (method + table), through a pipeline policy. */
+export class TableRequestCounter {
+  readonly counts = new Map<string, number>();
+  private readonly policies: { name: string; tables: string[] }[] = [];
+
+  async attach(tables: readonly string[]): Promise<void> {
+    const name = `count-${randomUUID()}`;
+    const policy: PipelinePolicy = {
+      name,
+      sendRequest: async (request, next) => {
+        const url = new URL(request.url);
+        const table = /^\/[^/]+\/(\$batch|[A-Za-z0-9]+)/.exec(url.pathname)?.[1] ?? url.pathname;
+        const key = `${request.method} ${table}`;
+        this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+        return next(request);
+      },
+    };
+    for (const tableName of tables) {
+      const client = await storage().table(tableName);
+      client.pipeline.addPolicy(policy);
+    }
+    this.policies.push({ name, tables: [...tables] });
+  }
+
+  async detach(): Promise<void> {
+    for (const { name, tables } of this.policies) {
+      for (const tableName of tables) (await storage().table(tableName)).pipeline.removePolicy({ name });
+    }
+    this.policies.length = 0;
+  }
+
+  reset(): void {
+    this.counts.clear();
+  }
+
+  /** Requests that change data: everything but GET. */
+  writes(): Record<string, number> {
+    return Object.fromEntries([...this.counts].filter(([key]) => !key.startsWith('GET ')));
+  }
+
+  total(filter: (key: string) => boolean = () => true): number {
+    let sum = 0;
+    for (const [key, n] of this.counts) if (filter(key)) sum += n;
+    return sum;
+  }
+}
