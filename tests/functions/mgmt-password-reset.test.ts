@@ -1,0 +1,142 @@
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { setClock } from '../../shared/clock.js';
+import { saveEnvironment } from '../../shared/environments/repository.js';
+import { listRegistrations } from '../../shared/host/registry.js';
+import { decodeQueueMessage } from '../../shared/host/queue-listener.js';
+import { PASSWORD_RESET_QUEUE } from '../../shared/password-reset/service.js';
+import { storage } from '../../shared/storage/account.js';
+import { mailMessages, mailSinkUrl } from '../support/dev-directory.js';
+import { useTestEnvironment } from '../support/storage.js';
+import { seedEnvironmentUser } from '../support/users.js';
+import { call, guid, newContext, uniqueName } from './mgmt-support.js';
+
+const MAIL_FROM = 'BizzStream Test <no-reply@bizzstream.test>';
+
+beforeAll(async () => {
+  await import('../../functions/passwordReset.js');
+});
+
+beforeEach(() => {
+  useTestEnvironment({ SMTP_URL: mailSinkUrl(), MAIL_FROM });
+});
+
+afterEach(() => {
+  setClock(undefined);
+});
+
+/** Runs the queue worker over every queued password reset request, as the host would. */
+async function drainQueue(): Promise<number> {
+  const registration = listRegistrations().find((r) => r.name === 'passwordResetMailer');
+  if (registration?.kind !== 'storageQueue') throw new Error('passwordResetMailer is not registered');
+  const queue = await storage().queue(PASSWORD_RESET_QUEUE);
+  let handled = 0;
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+    if (receivedMessageItems.length === 0) return handled;
+    for (const message of receivedMessageItems) {
+      await registration.options.handler(decodeQueueMessage(message.messageText), newContext());
+      await queue.deleteMessage(message.messageId, message.popReceipt);
+      handled++;
+    }
+  }
+}
+
+async function requestReset(body: unknown) {
+  return call('passwordReset', { method: 'POST', path: 'password-reset', body });
+}
+
+async function environmentWithUser(options: { active?: boolean } = {}) {
+  const environmentId = uniqueName('pr');
+  await saveEnvironment({ id: environmentId, name: `Acme ${environmentId}`, externalUsersIntegration: true });
+  const email = `${uniqueName('Ann')}@Example.test`;
+  await seedEnvironmentUser({
+    environmentId,
+    directoryId: guid(),
+    objectId: guid(),
+    displayName: 'Ann Example',
+    email,
+    ...(options.active === undefined ? {} : { active: options.active }),
+  });
+  return { environmentId, email };
+}
+
+describe('POST /api/password-reset', () => {
+  it('mails an external user with active access once: text and HTML, no link, from MAIL_FROM', async () => {
+    const { environmentId, email } = await environmentWithUser();
+    const response = await requestReset({ email: email.toUpperCase(), environment: environmentId });
+    expect(response.status).toBe(202);
+    expect(await drainQueue()).toBe(1);
+    const mails = await mailMessages({ to: email });
+    expect(mails).toHaveLength(1);
+    const mail = mails[0]!;
+    expect(mail.from).toContain('no-reply@bizzstream.test');
+    expect(mail.to.map((a) => a.toLowerCase())).toEqual([email.toLowerCase()]);
+    for (const body of [mail.text, mail.html ?? '']) {
+      expect(body).toContain('Microsoft Entra ID (Azure AD)');
+      expect(body).toMatch(/password is changed there/i);
+      expect(body).not.toMatch(/https?:\/\/|href=|token/i);
+    }
+    expect(mail.html).toBeDefined();
+    expect(mail.text).toContain(`Acme ${environmentId}`);
+  });
+
+  it('answers the same 202 and sends nothing for unknown, deactivated or foreign addresses', async () => {
+    const active = await environmentWithUser();
+    const inactive = await environmentWithUser({ active: false });
+    const other = await environmentWithUser();
+    const unknownEmail = `${uniqueName('nobody')}@example.test`;
+    const responses = [
+      await requestReset({ email: active.email, environment: active.environmentId }),
+      await requestReset({ email: unknownEmail, environment: active.environmentId }),
+      await requestReset({ email: inactive.email, environment: inactive.environmentId }),
+      await requestReset({ email: other.email, environment: active.environmentId }),
+      await requestReset({ email: active.email, environment: 'no-such-environment' }),
+    ];
+    for (const response of responses) {
+      expect(response.status).toBe(202);
+      expect(response.text).toBe(responses[0]!.text);
+      expect(response.headers).toEqual(responses[0]!.headers);
+    }
+    expect(await drainQueue()).toBe(5);
+    expect(await mailMessages({ to: active.email })).toHaveLength(1);
+    expect(await mailMessages({ to: unknownEmail })).toHaveLength(0);
+    expect(await mailMessages({ to: inactive.email })).toHaveLength(0);
+    expect(await mailMessages({ to: other.email })).toHaveLength(0);
+  });
+
+  it('sends at most 5 mails per address per hour', async () => {
+    const { environmentId, email } = await environmentWithUser();
+    const start = new Date();
+    setClock({ now: () => start });
+    for (let i = 0; i < 7; i++) {
+      expect((await requestReset({ email, environment: environmentId })).status).toBe(202);
+    }
+    await drainQueue();
+    expect(await mailMessages({ to: email })).toHaveLength(5);
+
+    const later = new Date(start.getTime() + 61 * 60 * 1000);
+    setClock({ now: () => later });
+    await requestReset({ email, environment: environmentId });
+    await drainQueue();
+    expect(await mailMessages({ to: email })).toHaveLength(6);
+  });
+
+  it.each<[string, string | undefined, string]>([
+    ['no body', undefined, ''],
+    ['malformed JSON', 'application/json', '{"email":'],
+    ['an array', 'application/json', '[]'],
+    ['no email', 'application/json', JSON.stringify({ environment: 'x' })],
+    ['no environment', 'application/json', JSON.stringify({ email: 'a@b.c' })],
+    ['not an address', 'application/json', JSON.stringify({ email: 'nope', environment: 'x' })],
+    ['wrong content type', 'text/plain', JSON.stringify({ email: 'a@b.c', environment: 'x' })],
+  ])('answers 4xx problem+json for %s', async (_label, contentType, rawBody) => {
+    const response = await call('passwordReset', {
+      method: 'POST',
+      path: 'password-reset',
+      rawBody,
+      headers: contentType === undefined ? {} : { 'content-type': contentType },
+    });
+    expect([400, 415]).toContain(response.status);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+  });
+});
