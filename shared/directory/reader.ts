@@ -180,7 +180,26 @@ export function createDirectoryReader(
     options.now ?? (() => Date.now()),
   );
   const getToken = options.getToken ?? (() => acquireGraphToken(connection));
-  const auth = new AuthenticationHandler({ getAccessToken: getToken });
+  // The Graph client rewraps whatever the token provider throws; keep the typed error to rethrow it.
+  let tokenError: AppError | undefined;
+  const auth = new AuthenticationHandler({
+    getAccessToken: async () => {
+      try {
+        const token = await getToken();
+        tokenError = undefined;
+        return token;
+      } catch (error) {
+        tokenError =
+          error instanceof AppError
+            ? error
+            : new AppError('directory-auth-failed', 'No token could be obtained from the directory.', {
+                cause: error,
+              });
+        throw tokenError;
+      }
+    },
+  });
+  const fail = (error: unknown, what: string): AppError => tokenError ?? toDirectoryError(error, what);
   const http = new HTTPMessageHandler();
   auth.setNext(retry);
   retry.setNext(http);
@@ -202,7 +221,7 @@ export function createDirectoryReader(
           .select(['id', 'displayName'])
           .get();
       } catch (error) {
-        throw toDirectoryError(error, what);
+        throw fail(error, what);
       }
       const group = body as { id?: unknown; displayName?: unknown } | null;
       if (typeof group?.id !== 'string') {
@@ -220,7 +239,7 @@ export function createDirectoryReader(
         try {
           body = await client.api(next).get();
         } catch (error) {
-          throw toDirectoryError(error, what);
+          throw fail(error, what);
         }
         const page = body as { value?: unknown; '@odata.nextLink'?: unknown } | null;
         if (!page || !Array.isArray(page.value)) {

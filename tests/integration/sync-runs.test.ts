@@ -1,0 +1,234 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useTestEnvironment } from '../support/storage.js';
+import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
+import { setClock } from '../../shared/clock.js';
+import { storage } from '../../shared/storage/account.js';
+import { decodeQueueMessage } from '../../shared/host/queue-listener.js';
+import { isAppError } from '../../shared/errors.js';
+import {
+  executeSyncRun,
+  failPoisonedRun,
+  getSyncRun,
+  queuePeriodicRuns,
+  requestSync,
+  SYNC_QUEUE,
+} from '../../shared/sync/service.js';
+import { getRun, listRuns } from '../../shared/sync/runs.js';
+import { saveEnvironment } from '../../shared/environments/repository.js';
+import {
+  allUsers,
+  drainSyncQueue,
+  FAST_READER,
+  setupSyncEnvironment,
+  syncNow,
+  TableRequestCounter,
+} from './sync-support.js';
+
+beforeAll(() => {
+  useTestEnvironment();
+});
+
+afterEach(() => {
+  setClock(undefined);
+});
+
+function manual(environmentId: string, confirmDeactivations = false) {
+  return requestSync({ environmentId, trigger: 'manual', requestedBy: 'test-admin', confirmDeactivations });
+}
+
+/** Takes the next message of the sync queue off it (as a host instance would) without running it. */
+async function takeMessage(): Promise<unknown> {
+  const queue = await storage().queue(SYNC_QUEUE);
+  const { receivedMessageItems } = await queue.receiveMessages({
+    numberOfMessages: 1,
+    visibilityTimeout: 60,
+  });
+  const message = receivedMessageItems[0];
+  if (!message) throw new Error('no message queued');
+  await queue.deleteMessage(message.messageId, message.popReceipt);
+  return decodeQueueMessage(message.messageText);
+}
+
+describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
+  let directory: TestDirectory;
+
+  beforeAll(async () => {
+    directory = await createTestDirectory({ displayName: 'Sync runs' });
+  });
+
+  it('answers not-found and integration-disabled before queueing anything', async () => {
+    await expect(manual('env-does-not-exist')).rejects.toMatchObject({ code: 'not-found' });
+    const group = await directory.addGroup('Off');
+    const off = await setupSyncEnvironment({ directory, groups: [group.id], integration: false });
+    await expect(manual(off)).rejects.toMatchObject({ code: 'integration-disabled' });
+    await saveEnvironment({ id: 'env-unconfigured-sync', name: 'x', externalUsersIntegration: true });
+    await expect(manual('env-unconfigured-sync')).rejects.toMatchObject({ code: 'integration-disabled' });
+  });
+
+  it('two concurrent requests: one run queued, the other refused naming it; two workers on one message run it once', async () => {
+    const user = await directory.addUser({ displayName: 'Concurrent' });
+    const group = await directory.addGroup('Concurrent', [user.id]);
+    const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
+    const results = await Promise.allSettled([manual(environmentId), manual(environmentId)]);
+    const accepted = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(accepted).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    const runId = accepted[0]!.value.runId;
+    const error: unknown = refused[0]!.reason;
+    expect(isAppError(error, 'sync-in-progress')).toBe(true);
+    expect(isAppError(error) && error.extensions).toEqual({ runId });
+
+    const message = await takeMessage();
+    const outcomes = await Promise.all([
+      executeSyncRun(message, { reader: FAST_READER }),
+      executeSyncRun(message, { reader: FAST_READER }),
+    ]);
+    expect(outcomes.sort()).toEqual(['skipped', 'succeeded']);
+    expect(await getRun(environmentId, runId)).toMatchObject({ status: 'succeeded', counts: { added: 1 } });
+    expect(await allUsers(environmentId)).toHaveLength(1);
+    // The environment is free again.
+    expect((await syncNow(environmentId)).counts.unchanged).toBe(1);
+  });
+
+  it('a worker that dies mid-run blocks until its lease expires; the run is marked failed and the next converges', async () => {
+    const group = await directory.addGroup('Killed');
+    await directory.generateUsers(group.id, 350, { prefix: 'Killed' });
+    const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
+    const first = await manual(environmentId);
+    const message = await takeMessage();
+    let batches = 0;
+    let reachedDeath!: () => void;
+    const died = new Promise<void>((resolve) => (reachedDeath = resolve));
+    // The worker "dies" after three batches: it never returns, never releases anything.
+    void executeSyncRun(message, {
+      reader: FAST_READER,
+      concurrency: 1,
+      afterBatch: async () => {
+        if (++batches === 3) {
+          reachedDeath();
+          await new Promise(() => {});
+        }
+      },
+    });
+    await died;
+    expect((await getRun(environmentId, first.runId))!.status).toBe('running');
+    await expect(manual(environmentId)).rejects.toMatchObject({ code: 'sync-in-progress' });
+
+    const later = new Date(Date.now() + 10 * 60_000 + 1000);
+    setClock({ now: () => later });
+    const second = await manual(environmentId);
+    expect(await getSyncRun(environmentId, first.runId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'internal' },
+    });
+    await drainSyncQueue({ reader: FAST_READER });
+    const rerun = (await getRun(environmentId, second.runId))!;
+    expect(rerun.status).toBe('succeeded');
+    expect(rerun.counts.added + rerun.counts.granted).toBe(350);
+    const users = await allUsers(environmentId);
+    expect(users).toHaveLength(350);
+    expect(new Set(users.map((u) => u.objectId)).size).toBe(350);
+    expect(users.every((u) => u.active && u.menus.length === 1)).toBe(true);
+  });
+
+  it('a worker that crashes mid-run hands the run back to the queue; the retry converges', async () => {
+    const group = await directory.addGroup('Crashed');
+    await directory.generateUsers(group.id, 250, { prefix: 'Crashed' });
+    const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
+    const run = await manual(environmentId);
+    const message = await takeMessage();
+    let batches = 0;
+    await expect(
+      executeSyncRun(message, {
+        reader: FAST_READER,
+        concurrency: 1,
+        afterBatch: () => {
+          if (++batches === 4) throw new Error('worker crashed');
+          return Promise.resolve();
+        },
+      }),
+    ).rejects.toThrow('worker crashed');
+    expect((await getRun(environmentId, run.runId))!.status).toBe('queued');
+    await expect(manual(environmentId)).rejects.toMatchObject({ code: 'sync-in-progress' });
+    // The host delivers the message again.
+    expect(await executeSyncRun(message, { reader: FAST_READER })).toBe('succeeded');
+    const finished = (await getRun(environmentId, run.runId))!;
+    expect(finished.counts.added + finished.counts.granted + finished.counts.unchanged).toBe(250);
+    expect(await allUsers(environmentId)).toHaveLength(250);
+  });
+
+  it('rule 11: a run with no change writes nothing but its run record and its lease', async () => {
+    const group = await directory.addGroup('No-op');
+    await directory.generateUsers(group.id, 120, { prefix: 'Noop' });
+    const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
+    await syncNow(environmentId);
+    const counter = new TableRequestCounter();
+    await counter.attach(['users', 'useraccess', 'syncruns', 'syncstate', 'syncchanges']);
+    try {
+      const run = await syncNow(environmentId);
+      expect(run.counts).toMatchObject({ unchanged: 120, added: 0, updated: 0 });
+      const writes = counter.writes();
+      expect(Object.keys(writes).every((key) => /syncruns|syncstate/.test(key))).toBe(true);
+      const total = Object.values(writes).reduce((a, b) => a + b, 0);
+      // Run record: created, running, finished. Lease: claimed, started, released.
+      expect(total).toBe(6);
+    } finally {
+      await counter.detach();
+    }
+  });
+
+  it('a poisoned message marks its run failed and frees the environment', async () => {
+    const group = await directory.addGroup('Poison');
+    const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
+    const run = await manual(environmentId);
+    const message = await takeMessage();
+    await failPoisonedRun(message);
+    expect(await getRun(environmentId, run.runId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'internal' },
+    });
+    expect((await syncNow(environmentId)).status).toBe('succeeded');
+    // A late redelivery of the poisoned run's message changes nothing.
+    expect(await executeSyncRun(message, { reader: FAST_READER })).toBe('skipped');
+  });
+
+  it('the timer queues one periodic run per eligible environment, never with a confirmation', async () => {
+    const user = await directory.addUser({ displayName: 'Periodic' });
+    const group = await directory.addGroup('Periodic', [user.id]);
+    const eligible = await setupSyncEnvironment({
+      directory,
+      groups: [group.id],
+      periodicSync: true,
+      deactivationLimit: 0,
+    });
+    const notPeriodic = await setupSyncEnvironment({ directory, groups: [group.id], periodicSync: false });
+    const busy = await setupSyncEnvironment({ directory, groups: [group.id], periodicSync: true });
+    const disabled = await setupSyncEnvironment({
+      directory,
+      groups: [group.id],
+      periodicSync: true,
+      integration: false,
+    });
+    const busyRun = await manual(busy);
+
+    const result = await queuePeriodicRuns();
+    expect(result.queued).toContain(eligible);
+    for (const id of [notPeriodic, busy, disabled]) expect(result.queued).not.toContain(id);
+    expect(result.skipped).toContain(busy);
+    const [periodic] = await listRuns(eligible, 5);
+    expect(periodic).toMatchObject({ trigger: 'periodic', requestedBy: 'schedule', status: 'queued' });
+    expect((await listRuns(busy, 5)).map((r) => r.runId)).toEqual([busyRun.runId]);
+    // A second tick while the first is queued adds nothing.
+    expect((await queuePeriodicRuns()).queued).not.toContain(eligible);
+    await drainSyncQueue({ reader: FAST_READER });
+    expect((await getRun(eligible, periodic!.runId))!.status).toBe('succeeded');
+
+    // Periodic runs are never confirmed: with a limit of 0, a removal halts.
+    await directory.removeMembers(group.id, [user.id]);
+    await queuePeriodicRuns();
+    await drainSyncQueue({ reader: FAST_READER });
+    const [halted] = await listRuns(eligible, 1);
+    expect(halted).toMatchObject({ trigger: 'periodic', status: 'halted', haltReason: 'deactivation-limit' });
+  });
+});
