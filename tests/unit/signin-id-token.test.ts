@@ -101,6 +101,11 @@ describe('verifyIdToken', () => {
     ['expired beyond the skew', { exp: NOW_S - 301 }, 'id-token-expired'],
     ['not yet valid beyond the skew', { nbf: NOW_S + 301 }, 'id-token-not-yet-valid'],
     ['issued in the future beyond the skew', { iat: NOW_S + 301 }, 'id-token-issued-in-future'],
+    [
+      'issued and valid only in the future',
+      { iat: NOW_S + 600, nbf: NOW_S + 600 },
+      'id-token-issued-in-future',
+    ],
     ['without iat', { iat: undefined }, 'id-token-malformed'],
     ['without exp', { exp: undefined }, 'id-token-malformed'],
     ['missing nonce', { nonce: undefined }, 'id-token-nonce-missing'],

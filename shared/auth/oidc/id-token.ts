@@ -45,7 +45,9 @@ export async function verifyIdToken(
       requiredClaims: ['exp', 'iat'],
     }));
   } catch (error) {
-    throw new SigninError(reasonForJoseError(error), { cause: error });
+    throw new SigninError(reasonForJoseError(error, Math.floor(expected.now.getTime() / 1000)), {
+      cause: error,
+    });
   }
 
   const nowSeconds = Math.floor(expected.now.getTime() / 1000);
@@ -81,7 +83,7 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-function reasonForJoseError(error: unknown): SigninFailureReason {
+function reasonForJoseError(error: unknown, nowSeconds: number): SigninFailureReason {
   if (error instanceof errors.JOSEAlgNotAllowed) return 'id-token-algorithm';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'id-token-signature';
   if (error instanceof errors.JWKSNoMatchingKey) return 'id-token-unknown-key';
@@ -95,7 +97,10 @@ function reasonForJoseError(error: unknown): SigninFailureReason {
       case 'aud':
         return 'id-token-audience';
       case 'nbf':
-        return 'id-token-not-yet-valid';
+        // Issuers set nbf = iat; a token from the future fails on nbf first, but is named by its iat.
+        return typeof error.payload.iat === 'number' && error.payload.iat > nowSeconds + CLOCK_SKEW_SECONDS
+          ? 'id-token-issued-in-future'
+          : 'id-token-not-yet-valid';
       case 'iat':
         return 'id-token-issued-in-future';
       default:

@@ -1,0 +1,125 @@
+import type { Cookie, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { parse as parseCookies } from 'cookie';
+import { AppError, toAppError } from '../errors.js';
+import { describeError } from '../http/respond.js';
+import { problemResponse, toProblem } from '../http/problem.js';
+import { isSigninError } from './signin-errors.js';
+
+/**
+ * The browser side of sign-in: cookies, and failure pages a person can read.
+ *
+ * Both cookies are `__Host-` prefixed: the browser then insists on Secure, Path=/ and no Domain, so
+ * no sibling subdomain can set or shadow them. SameSite=Lax lets the top-level GET redirect back
+ * from the directory carry the transaction cookie (we ask for `response_mode=query`).
+ */
+export const SESSION_COOKIE = '__Host-bzs-session';
+export const TRANSACTION_COOKIE = '__Host-bzs-signin';
+
+function baseCookie(name: string, value: string): Cookie {
+  return { name, value, path: '/', secure: true, httpOnly: true, sameSite: 'Lax' };
+}
+
+export function readCookie(request: HttpRequest, name: string): string | undefined {
+  const header = request.headers.get('cookie');
+  if (header === null) return undefined;
+  const value = parseCookies(header)[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Max-Age and Expires both end no later than `expiresAt`. */
+function expiringCookie(name: string, value: string, expiresAt: Date, now: Date): Cookie {
+  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
+  return {
+    ...baseCookie(name, value),
+    maxAge,
+    expires: new Date(Math.floor(expiresAt.getTime() / 1000) * 1000),
+  };
+}
+
+export function sessionCookie(secret: string, expiresAt: Date, now: Date): Cookie {
+  return expiringCookie(SESSION_COOKIE, secret, expiresAt, now);
+}
+
+export function transactionCookie(secret: string, expiresAt: Date, now: Date): Cookie {
+  return expiringCookie(TRANSACTION_COOKIE, secret, expiresAt, now);
+}
+
+export function clearedCookie(name: string): Cookie {
+  return { ...baseCookie(name, ''), maxAge: 0, expires: new Date(0) };
+}
+
+/** JSON only when the client asks for it ahead of HTML; browsers get a page. */
+export function wantsJson(request: HttpRequest): boolean {
+  const accept = (request.headers.get('accept') ?? '').toLowerCase();
+  const json = accept.search(/application\/(?:problem\+)?json/);
+  if (json < 0) return false;
+  const html = accept.indexOf('text/html');
+  return html < 0 || json < html;
+}
+
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function failurePage(title: string, detail: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style></head>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p></body>
+</html>
+`;
+}
+
+/**
+ * A failed sign-in step: logged with its reason code (never tokens, codes or cookies), answered
+ * with the user-facing message as a page or as problem+json, and never a redirect.
+ */
+export function signinFailure(
+  error: unknown,
+  request: HttpRequest,
+  context: InvocationContext,
+  cookies: Cookie[] = [],
+): HttpResponseInit {
+  const appError: AppError = toAppError(error);
+  const log = { code: appError.code, method: request.method, url: new URL(request.url).pathname };
+  if (isSigninError(error)) {
+    context.warn('sign-in refused', { ...log, reason: error.reason, cause: causeOf(error) });
+  } else if (
+    appError.code === 'internal' ||
+    appError.code === 'storage-unavailable' ||
+    appError.code === 'config-invalid'
+  ) {
+    context.error('sign-in failed', { ...log, reason: 'internal', error: describeError(error) });
+  } else {
+    context.warn('sign-in refused', { ...log, reason: appError.code });
+  }
+  if (wantsJson(request)) return { ...problemResponse(appError), cookies };
+  const problem = toProblem(appError);
+  return {
+    status: problem.status,
+    headers: PAGE_HEADERS,
+    body: failurePage(problem.title, problem.detail),
+    cookies,
+  };
+}
+
+/**
+ * Causes of sign-in errors are our own errors (token endpoint error codes, directory statuses) or
+ * jose's, whose messages name claims, never their values or the token.
+ */
+function causeOf(error: Error): string | undefined {
+  return error.cause === undefined ? undefined : describeError(error.cause);
+}
+
+export function redirect(location: string, cookies: Cookie[]): HttpResponseInit {
+  return { status: 302, headers: { location, 'cache-control': 'no-store' }, cookies };
+}
