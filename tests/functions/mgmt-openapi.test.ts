@@ -1,0 +1,106 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { parse } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { listRegistrations } from '../../shared/host/registry.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SPEC_FILE = path.join(ROOT, 'docs/openapi.yaml');
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
+
+/** Every route of the contract (§3–§5), as a reader of the contract lists them. */
+const CONTRACT_ROUTES = [
+  'PUT /tenants/{name}',
+  'GET /tenants/{name}',
+  'GET /tenants',
+  'DELETE /tenants/{name}',
+  'PUT /environments/{envId}',
+  'GET /environments/{envId}',
+  'PUT /environments/{envId}/external-users',
+  'GET /environments/{envId}/external-users',
+  'POST /environments/{envId}/sync',
+  'GET /environments/{envId}/sync-runs/{runId}',
+  'GET /environments/{envId}/sync-runs',
+  'GET /environments/{envId}/sync-runs/{runId}/changes',
+  'GET /environments/{envId}/users',
+  'GET /environments/{envId}/users/{userId}',
+  'PATCH /environments/{envId}/users/{userId}',
+  'POST /password-reset',
+  'GET /health',
+  'GET /auth/login',
+  'GET /auth/callback',
+  'POST /auth/callback',
+  'GET /auth/session',
+  'POST /auth/logout',
+  'POST /admin/functions/periodicSync',
+];
+
+interface Spec {
+  openapi: string;
+  paths: Record<string, Partial<Record<(typeof HTTP_METHODS)[number], unknown>>>;
+}
+
+let spec: Spec;
+
+beforeAll(async () => {
+  spec = parse(await readFile(SPEC_FILE, 'utf8')) as Spec;
+  for (const file of await readdir(path.join(ROOT, 'functions'))) {
+    if (file.endsWith('.ts')) await import(path.join(ROOT, 'functions', file));
+  }
+});
+
+function documented(): Set<string> {
+  const operations = new Set<string>();
+  for (const [route, item] of Object.entries(spec.paths)) {
+    for (const method of HTTP_METHODS) if (item[method]) operations.add(`${method.toUpperCase()} ${route}`);
+  }
+  return operations;
+}
+
+/** `environments/{envId:alpha}/users/{userId?}` → `/environments/{envId}/users/{userId}`. */
+function toOpenApiPath(route: string): string {
+  return `/${route.replace(/^\/+/, '').replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z]+)?\??\}/g, '{$1}')}`;
+}
+
+describe('docs/openapi.yaml', () => {
+  it('is a valid OpenAPI 3.x document', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(spec as unknown as object);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(spec.openapi).toMatch(/^3\./);
+  });
+
+  it('is checked by a validator that does find errors', async () => {
+    const broken = {
+      ...spec,
+      info: undefined,
+      paths: { ...spec.paths, '/x': { get: { responses: 'none' } } },
+    };
+    const result = await new Validator().validate(JSON.parse(JSON.stringify(broken)) as object);
+    expect(result.valid).toBe(false);
+  });
+
+  it('describes every route of the contract', () => {
+    const operations = documented();
+    const missing = CONTRACT_ROUTES.filter((route) => !operations.has(route));
+    expect(missing).toEqual([]);
+  });
+
+  it('describes every HTTP function the app registers (route and method)', () => {
+    const operations = documented();
+    const registered: string[] = [];
+    for (const registration of listRegistrations()) {
+      if (registration.kind !== 'http') continue;
+      const route = registration.options.route ?? registration.name;
+      // The catch-all answers unknown routes with 404/405; it is not an operation of the API.
+      if (route.includes('{*')) continue;
+      for (const method of registration.options.methods ?? HTTP_METHODS.map((m) => m.toUpperCase())) {
+        registered.push(`${method.toUpperCase()} ${toOpenApiPath(route)}`);
+      }
+    }
+    expect(registered.length).toBeGreaterThanOrEqual(15);
+    expect(registered.filter((operation) => !operations.has(operation))).toEqual([]);
+  });
+});
