@@ -32,6 +32,7 @@ export type { DevDirectoryAdmin } from '../../devdir/admin.js';
 export { DevDirectoryAdminError } from '../../devdir/client.js';
 export { generatedUserId } from '../../devdir/ids.js';
 export { DEFAULT_PASSWORD } from '../../devdir/model.js';
+export { ID_TOKEN_DEFECTS } from '../../devdir/types.js';
 
 /** `https://localhost:PORT` of this test run's dev directory (trusted by every worker). */
 export function devDirectoryOrigin(): string {
