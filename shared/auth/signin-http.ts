@@ -9,14 +9,16 @@ import { isSigninError } from './signin-errors.js';
  * The browser side of sign-in: cookies, and failure pages a person can read.
  *
  * Both cookies are `__Host-` prefixed: the browser then insists on Secure, Path=/ and no Domain, so
- * no sibling subdomain can set or shadow them. SameSite=Lax lets the top-level GET redirect back
- * from the directory carry the transaction cookie (we ask for `response_mode=query`).
+ * no sibling subdomain can set or shadow them. The session cookie is SameSite=Lax. The transaction
+ * cookie is SameSite=None because the directory may come back with a cross-site form POST
+ * (`response_mode=form_post`), which Lax cookies miss; it grants nothing by itself, since the
+ * callback also needs the `state` derived from it, and it dies at the first callback.
  */
 export const SESSION_COOKIE = '__Host-bzs-session';
 export const TRANSACTION_COOKIE = '__Host-bzs-signin';
 
-function baseCookie(name: string, value: string): Cookie {
-  return { name, value, path: '/', secure: true, httpOnly: true, sameSite: 'Lax' };
+function baseCookie(name: string, value: string, sameSite: 'Lax' | 'None' = 'Lax'): Cookie {
+  return { name, value, path: '/', secure: true, httpOnly: true, sameSite };
 }
 
 export function readCookie(request: HttpRequest, name: string): string | undefined {
@@ -27,25 +29,29 @@ export function readCookie(request: HttpRequest, name: string): string | undefin
 }
 
 /** Max-Age and Expires both end no later than `expiresAt`. */
-function expiringCookie(name: string, value: string, expiresAt: Date, now: Date): Cookie {
+function expiringCookie(base: Cookie, expiresAt: Date, now: Date): Cookie {
   const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
   return {
-    ...baseCookie(name, value),
+    ...base,
     maxAge,
     expires: new Date(Math.floor(expiresAt.getTime() / 1000) * 1000),
   };
 }
 
 export function sessionCookie(secret: string, expiresAt: Date, now: Date): Cookie {
-  return expiringCookie(SESSION_COOKIE, secret, expiresAt, now);
+  return expiringCookie(baseCookie(SESSION_COOKIE, secret), expiresAt, now);
 }
 
 export function transactionCookie(secret: string, expiresAt: Date, now: Date): Cookie {
-  return expiringCookie(TRANSACTION_COOKIE, secret, expiresAt, now);
+  return expiringCookie(baseCookie(TRANSACTION_COOKIE, secret, 'None'), expiresAt, now);
 }
 
 export function clearedCookie(name: string): Cookie {
-  return { ...baseCookie(name, ''), maxAge: 0, expires: new Date(0) };
+  return {
+    ...baseCookie(name, '', name === TRANSACTION_COOKIE ? 'None' : 'Lax'),
+    maxAge: 0,
+    expires: new Date(0),
+  };
 }
 
 /** JSON only when the client asks for it ahead of HTML; browsers get a page. */

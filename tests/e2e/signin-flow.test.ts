@@ -334,6 +334,57 @@ describe('transaction defects', () => {
   });
 });
 
+describe('callback variants', () => {
+  it('accepts the directory coming back with a form POST (response_mode=form_post)', async () => {
+    const user = await addPerson(world);
+    const browser = new Browser();
+    const { authorizeUrl } = await startLogin(world, browser, { returnTo: '/after-post' });
+    const txCookie = browser.lastSetCookies.find((c) => c.name === TRANSACTION_COOKIE);
+    // A cross-site POST only carries SameSite=None cookies.
+    expect(txCookie?.attributes.samesite).toBe('None');
+    authorizeUrl.searchParams.set('response_mode', 'form_post');
+    const { signInWithPage } = await import('../support/dev-directory.js');
+    const result = await signInWithPage(authorizeUrl.toString(), {
+      username: user.userPrincipalName,
+      password: user.password,
+    });
+    if (result.kind !== 'form_post') throw new Error(`expected a form post, got ${result.kind}`);
+    expect(result.action).toBe(world.callbackUrl);
+    const response = await browser.fetch(result.action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(result.fields).toString(),
+    });
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/after-post');
+    expect((await sessionOf(world, browser)).status).toBe(200);
+  });
+
+  it('refuses a transaction older than 10 minutes', async () => {
+    const user = await addPerson(world);
+    const browser = new Browser();
+    const result = await authorize(world, browser, user);
+    const start = Date.now();
+    setClock({ now: () => new Date(start + 10 * 60 * 1000 + 1000) });
+    const mark = world.logs.length;
+    const response = await browser.fetch(result.location);
+    expectNoSession(response, browser, 'transaction-expired', mark);
+  });
+
+  it('answers problem+json in user terms when the client asks for JSON', async () => {
+    const user = await addPerson(world, { synced: false });
+    const browser = new Browser();
+    const result = await authorize(world, browser, user);
+    const response = await browser.fetch(result.location, { headers: { accept: 'application/json' } });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await response.json()) as Record<string, unknown>;
+    expect(problem).toMatchObject({ status: 403, type: '/problems/forbidden' });
+    expect(String(problem.detail)).toMatch(/does not have access/);
+    expect(JSON.stringify(problem)).not.toMatch(/user-unknown|oid|tid|token/i);
+  });
+});
+
 describe('open redirects', () => {
   it.each(['https://evil.example', '//evil.example', '/\\evil.example'])(
     'returnTo %s lands on /',
