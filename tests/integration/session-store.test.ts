@@ -8,7 +8,6 @@ import {
   createSession,
   endSession,
   lookUpSession,
-  purgeExpiredSessions,
   revokeUserSessions,
   SESSION_LIFETIME_SECONDS,
 } from '../../shared/auth/sessions.js';
