@@ -95,12 +95,63 @@ describe('login', () => {
   });
 });
 
+describe('login: tenants that cannot sign anyone in', () => {
+  async function environmentWithTenant(tenant: { authorityHost?: string; listsEnvironment?: boolean }) {
+    const { saveTenant } = await import('../../shared/tenants/repository.js');
+    const { saveEnvironment, saveExternalUsersSettings } =
+      await import('../../shared/environments/repository.js');
+    const id = `signin-t-${Math.random().toString(36).slice(2, 8)}`;
+    const name = `tenant-${id}`;
+    await saveTenant({
+      name,
+      owner: 'signin-tests',
+      directoryId: world.directory.id,
+      clientId: world.directory.app.clientId,
+      clientSecret: world.directory.app.clientSecret,
+      environments: tenant.listsEnvironment === false ? ['someone-else'] : [id],
+      authorityHost: tenant.authorityHost ?? world.directory.authorityHost,
+      graphBaseUrl: world.directory.graphBaseUrl,
+    });
+    await saveEnvironment({ id, name: id, externalUsersIntegration: true });
+    await saveExternalUsersSettings(id, {
+      tenant: name,
+      groupsToSync: ['00000000-0000-0000-0000-000000000001'],
+      defaultMenus: [],
+      periodicSync: false,
+      deactivationLimit: 50,
+    });
+    return id;
+  }
+
+  it('a tenant that does not list the environment: 409', async () => {
+    const id = await environmentWithTenant({ listsEnvironment: false });
+    const response = await new Browser().fetch(`${world.host.url}/api/auth/login?environment=${id}`);
+    expect(response.status).toBe(409);
+    expect(response.headers.get('location')).toBeNull();
+  });
+
+  it('a directory that cannot be reached: an error page, no redirect', async () => {
+    const { freePort } = await import('../../scripts/azurite.js');
+    const id = await environmentWithTenant({ authorityHost: `https://localhost:${await freePort()}` });
+    const mark = world.logs.length;
+    const response = await new Browser().fetch(`${world.host.url}/api/auth/login?environment=${id}`);
+    expect(response.status).toBe(502);
+    expect(response.headers.get('location')).toBeNull();
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await response.text()).toMatch(/could not be reached/);
+    expect(refusalReasons(world, mark)).toEqual(['directory-unreachable']);
+  });
+});
+
 describe('sign-in, session and logout', () => {
   it('signs in, shows the session for 8 hours, and logs out for good', async () => {
     const user = await addPerson(world);
     const browser = new Browser();
     const signedInAt = Date.now();
-    const callback = await signIn(world, browser, user, { returnTo: '/projects/7?tab=files' });
+    const result = await authorize(world, browser, user, { returnTo: '/projects/7?tab=files' });
+    const transactionValue = browser.cookies.get(TRANSACTION_COOKIE);
+    expect(transactionValue).toBeDefined();
+    const callback = await browser.fetch(result.location);
     expect(callback.status).toBe(302);
     expect(callback.headers.get('location')).toBe('/projects/7?tab=files');
 
@@ -131,6 +182,10 @@ describe('sign-in, session and logout', () => {
     // The cookie does not outlive the session.
     const cookieExpires = Date.parse(cookie!.attributes.expires ?? '');
     expect(cookieExpires).toBeLessThanOrEqual(expiresAt);
+
+    // Nothing secret reaches the logs: not the code, the state, nor either cookie.
+    const secrets = [result.code!, result.state!, cookie!.value, transactionValue!];
+    for (const secret of secrets) expect(world.logs.join('\n')).not.toContain(secret);
 
     const oldCookie = browser.clone();
     const logout = await browser.fetch(`${world.host.url}/api/auth/logout`, { method: 'POST' });
