@@ -66,7 +66,7 @@ function toOpenApiPath(route: string): string {
 describe('docs/openapi.yaml', () => {
   it('is a valid OpenAPI 3.x document', async () => {
     const validator = new Validator();
-    const result = await validator.validate(spec as unknown as object);
+    const result = await validator.validate(spec as unknown as Record<string, unknown>);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(spec.openapi).toMatch(/^3\./);
@@ -78,7 +78,9 @@ describe('docs/openapi.yaml', () => {
       info: undefined,
       paths: { ...spec.paths, '/x': { get: { responses: 'none' } } },
     };
-    const result = await new Validator().validate(JSON.parse(JSON.stringify(broken)) as object);
+    const result = await new Validator().validate(
+      JSON.parse(JSON.stringify(broken)) as Record<string, unknown>,
+    );
     expect(result.valid).toBe(false);
   });
 
