@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { fromGraphUser, parseRetryAfter } from '../../shared/directory/reader.js';
+import { packChanges } from '../../shared/sync/changes.js';
+import { executePlan, type PlanWriter } from '../../shared/sync/executor.js';
+import { encodeSyncMessage, parseSyncMessage } from '../../shared/sync/service.js';
+import { isRunId, newRunId } from '../../shared/sync/runs.js';
+import { userIdOf } from '../../shared/users/identity.js';
+import type { Change } from '../../shared/sync/planner.js';
+import type { AccessPatch, Identity } from '../../shared/users/repository.js';
+
+describe('userIdOf', () => {
+  it('is a version 5 UUID, the same for the same identity whatever the case, different otherwise', () => {
+    const id = userIdOf('AAAAAAAA-0000-0000-0000-000000000001', 'BBBBBBBB-0000-0000-0000-000000000001');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(userIdOf('aaaaaaaa-0000-0000-0000-000000000001', 'bbbbbbbb-0000-0000-0000-000000000001')).toBe(id);
+    expect(userIdOf('aaaaaaaa-0000-0000-0000-000000000002', 'bbbbbbbb-0000-0000-0000-000000000001')).not.toBe(
+      id,
+    );
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it.each([
+    ['2', 2000],
+    ['2.128', 2128],
+    ['0.5', 500],
+    ['0', 0],
+    [' 3 ', 3000],
+  ])('seconds %s → %d ms', (value, ms) => {
+    expect(parseRetryAfter(value, 0)).toBe(ms);
+  });
+
+  it('reads an HTTP date relative to now, and ignores garbage', () => {
+    const now = Date.parse('2026-11-28T10:00:00Z');
+    expect(parseRetryAfter('Sat, 28 Nov 2026 10:00:05 GMT', now)).toBe(5000);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+    expect(parseRetryAfter('-1', now)).toBeUndefined();
+  });
+});
+
+describe('fromGraphUser', () => {
+  const id = 'CCCCCCCC-0000-0000-0000-000000000001';
+  it('maps a user, lower-casing its id and deriving the email (rule 6)', () => {
+    expect(
+      fromGraphUser({
+        id,
+        displayName: 'X',
+        mail: null,
+        otherMails: ['o@x.com'],
+        userPrincipalName: 'x#EXT#@t',
+        accountEnabled: true,
+      }),
+    ).toEqual({ objectId: id.toLowerCase(), displayName: 'X', email: 'o@x.com', accountEnabled: true });
+  });
+  it('skips non-users and refuses a user without an id', () => {
+    expect(fromGraphUser({ '@odata.type': '#microsoft.graph.group', id })).toBeUndefined();
+    expect(() => fromGraphUser({ displayName: 'no id' })).toThrow(/valid id/);
+  });
+  it('only an explicit false disables', () => {
+    expect(fromGraphUser({ id, accountEnabled: false })!.accountEnabled).toBe(false);
+  });
+});
+
+describe('packChanges', () => {
+  it('keeps every change in order, each page a JSON array under the property limit', () => {
+    const changes: Change[] = Array.from({ length: 1000 }, (_, i) => ({
+      userId: `u${i}`,
+      objectId: `o${i}`,
+      displayName: `A rather long display name number ${i} `.repeat(3),
+      action: 'added',
+    }));
+    const pages = packChanges(changes);
+    expect(pages.length).toBeGreaterThan(3);
+    for (const page of pages) expect(page.length).toBeLessThanOrEqual(30_000);
+    expect(pages.flatMap((p) => JSON.parse(p) as Change[])).toEqual(changes);
+    expect(packChanges([])).toEqual([]);
+  });
+});
+
+describe('sync messages and run ids', () => {
+  it('round-trips as base64 JSON and accepts what the host hands over (object, JSON, base64)', () => {
+    const message = { runId: newRunId(new Date()), environmentId: 'env-1' };
+    const encoded = encodeSyncMessage(message);
+    expect(JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'))).toEqual(message);
+    expect(parseSyncMessage(encoded)).toEqual(message);
+    expect(parseSyncMessage(JSON.stringify(message))).toEqual(message);
+    expect(parseSyncMessage(message)).toEqual(message);
+    expect(() => parseSyncMessage({ runId: 1 })).toThrow(/does not name a run/);
+  });
+
+  it('newer runs sort first', () => {
+    const older = newRunId(new Date('2026-01-01T00:00:00Z'));
+    const newer = newRunId(new Date('2026-01-01T00:00:01Z'));
+    expect(isRunId(older) && isRunId(newer)).toBe(true);
+    expect([older, newer].sort()).toEqual([newer, older]);
+  });
+});
+
+describe('executePlan', () => {
+  function recordingWriter() {
+    const calls: string[] = [];
+    const writer: PlanWriter = {
+      writeUsers: (partition: string, rows: readonly Identity[]) => {
+        calls.push(`users ${partition} ${rows.length}`);
+        return Promise.resolve();
+      },
+      writeAccess: (partition: string, rows: readonly AccessPatch[]) => {
+        calls.push(`access ${partition} ${rows.length}`);
+        return Promise.resolve();
+      },
+    };
+    return { calls, writer };
+  }
+  const identity = (i: number): Identity => ({
+    userId: `u${i}`,
+    objectId: `o${i}`,
+    displayName: 'x',
+    email: '',
+  });
+  const patch = (i: number): AccessPatch => ({
+    userId: `u${i}`,
+    directoryId: 'd',
+    objectId: `o${i}`,
+    displayName: 'x',
+    email: '',
+    active: true,
+    groups: [],
+  });
+
+  it('writes users before access, in batches of at most 100 of one partition', async () => {
+    const { calls, writer } = recordingWriter();
+    const plan = {
+      halted: false,
+      userWrites: Array.from({ length: 250 }, (_, i) => identity(i)),
+      accessWrites: Array.from({ length: 101 }, (_, i) => patch(i)),
+    };
+    expect(await executePlan('env', 'dir', plan, { concurrency: 1 }, writer)).toBe(5);
+    expect(calls).toEqual([
+      'users dir 100',
+      'users dir 100',
+      'users dir 50',
+      'access env 100',
+      'access env 1',
+    ]);
+  });
+
+  it('writes nothing for a halted or empty plan', async () => {
+    const { calls, writer } = recordingWriter();
+    await executePlan(
+      'env',
+      'dir',
+      { halted: true, userWrites: [identity(1)], accessWrites: [patch(1)] },
+      {},
+      writer,
+    );
+    await executePlan('env', 'dir', { halted: false, userWrites: [], accessWrites: [] }, {}, writer);
+    expect(calls).toEqual([]);
+  });
+});
