@@ -209,4 +209,52 @@ describe('JwksCache', () => {
     await Promise.all([1, 2, 3].map(() => verifyIdToken(token, resolver, expected)));
     expect(calls()).toBe(2);
   });
+
+  it('reads the set again once it is older than its maximum age, and after a miss cooldown', async () => {
+    let now = 0;
+    let calls = 0;
+    const cache = new JwksCache({
+      now: () => now,
+      maxAgeMs: 1000,
+      missCooldownMs: 500,
+      load: async () => {
+        calls++;
+        return { keys: [await keyA.publicJwk] };
+      },
+    });
+    const resolver = cache.resolverFor(JWKS_URI);
+    await verifyIdToken(await sign(claims()), resolver, expected);
+    now = 999;
+    await verifyIdToken(await sign(claims()), resolver, expected);
+    expect(calls).toBe(1);
+    now = 1000;
+    await verifyIdToken(await sign(claims()), resolver, expected);
+    expect(calls).toBe(2);
+    const stranger = await sign(claims(), keyB);
+    expect(await reasonOf(verifyIdToken(stranger, resolver, expected))).toBe('id-token-unknown-key');
+    expect(calls).toBe(3);
+    now = 1499;
+    expect(await reasonOf(verifyIdToken(stranger, resolver, expected))).toBe('id-token-unknown-key');
+    expect(calls).toBe(3);
+    now = 1500;
+    expect(await reasonOf(verifyIdToken(stranger, resolver, expected))).toBe('id-token-unknown-key');
+    expect(calls).toBe(4);
+  });
+
+  it('keeps the old set when a refetch fails', async () => {
+    let calls = 0;
+    const cache = new JwksCache({
+      load: async () => {
+        calls++;
+        if (calls > 1) throw new Error('directory down');
+        return { keys: [await keyA.publicJwk] };
+      },
+    });
+    const resolver = cache.resolverFor(JWKS_URI);
+    await verifyIdToken(await sign(claims()), resolver, expected);
+    expect(await reasonOf(verifyIdToken(await sign(claims(), keyB), resolver, expected))).toBe(
+      'directory-unreachable',
+    );
+    await expect(verifyIdToken(await sign(claims()), resolver, expected)).resolves.toBeDefined();
+  });
 });

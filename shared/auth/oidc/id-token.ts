@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { SigninError, type SigninFailureReason } from '../signin-errors.js';
-import type { KeyResolver } from './jwks.js';
+import { KeySetUnavailable, type KeyResolver } from './jwks.js';
 
 /** Clock skew tolerated on `exp`, `nbf` and `iat` (contract §4: at most 5 minutes). */
 export const CLOCK_SKEW_SECONDS = 300;
@@ -84,6 +84,7 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 function reasonForJoseError(error: unknown, nowSeconds: number): SigninFailureReason {
+  if (error instanceof KeySetUnavailable) return 'directory-unreachable';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'id-token-algorithm';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'id-token-signature';
   if (error instanceof errors.JWKSNoMatchingKey) return 'id-token-unknown-key';

@@ -7,6 +7,16 @@ export type KeyResolver = JWTVerifyGetKey;
 
 const jwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string() })) });
 
+const MAX_REMEMBERED_MISSES = 1000;
+
+/** The key set could not be read (network, status, not a JWKS): nothing to verify against. */
+export class KeySetUnavailable extends Error {
+  override readonly name = 'KeySetUnavailable';
+  constructor(uri: string, options?: { cause?: unknown }) {
+    super(`the key set at ${uri} could not be read`, options);
+  }
+}
+
 interface CachedSet {
   readonly resolve: KeyResolver;
   readonly fetchedAt: number;
@@ -63,11 +73,22 @@ export class JwksCache {
           this.misses.delete(key);
           return resolved;
         } catch (retryError) {
-          if (retryError instanceof errors.JWKSNoMatchingKey) this.misses.set(key, this.now());
+          if (retryError instanceof errors.JWKSNoMatchingKey) this.rememberMiss(key);
           throw retryError;
         }
       }
     };
+  }
+
+  private rememberMiss(key: string): void {
+    if (this.misses.size >= MAX_REMEMBERED_MISSES) {
+      const now = this.now();
+      for (const [k, at] of this.misses) if (now - at >= this.missCooldownMs) this.misses.delete(k);
+      // Still full: forget the oldest; at worst that kid gets one more refetch.
+      const oldest = this.misses.keys().next();
+      if (this.misses.size >= MAX_REMEMBERED_MISSES && oldest.done !== true) this.misses.delete(oldest.value);
+    }
+    this.misses.set(key, this.now());
   }
 
   private async current(uri: string): Promise<CachedSet> {
@@ -83,10 +104,15 @@ export class JwksCache {
     if (pending === undefined) {
       pending = this.load(uri)
         .then((value) => {
-          const jwks = jwksSchema.parse(value) as JSONWebKeySet;
+          const parsed = jwksSchema.safeParse(value);
+          if (!parsed.success) throw new Error('the key set is not a JWKS document');
+          const jwks = parsed.data as JSONWebKeySet;
           const set: CachedSet = { resolve: createLocalJWKSet(jwks), fetchedAt: this.now() };
           this.sets.set(uri, set);
           return set;
+        })
+        .catch((error: unknown) => {
+          throw new KeySetUnavailable(uri, { cause: error });
         })
         .finally(() => this.inflight.delete(uri));
       this.inflight.set(uri, pending);
