@@ -19,6 +19,8 @@ const CLOCK_SKEW_SECONDS = 60;
 
 let injectedKeys: JWTVerifyGetKey | undefined;
 const remoteKeySets = new Map<string, JWTVerifyGetKey>();
+/** How soon after one fetch an unknown `kid` may trigger another (jose's default). */
+let refetchCooldownMs = 30_000;
 
 /**
  * Tests verify tokens against a local key set instead of `MANAGEMENT_JWKS_URI`; `undefined`
@@ -28,13 +30,22 @@ export function setManagementKeySource(keys: JWTVerifyGetKey | undefined): void 
   injectedKeys = keys;
 }
 
+/** Forgets fetched key sets (and, for tests, shortens the refetch cooldown). */
+export function resetRemoteKeySets(options: { refetchCooldownMs?: number } = {}): void {
+  remoteKeySets.clear();
+  refetchCooldownMs = options.refetchCooldownMs ?? 30_000;
+}
+
 function keySource(jwksUri: string): JWTVerifyGetKey {
   if (injectedKeys) return injectedKeys;
   let keys = remoteKeySets.get(jwksUri);
   if (!keys) {
-    // jose caches the set and refetches it (rate-limited by the cooldown) when a token names an
+    // jose caches the set and refetches it (at most once per cooldown) when a token names an
     // unknown `kid`, so key rotation at the issuer needs no restart here.
-    keys = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    keys = createRemoteJWKSet(new URL(jwksUri), {
+      cooldownDuration: refetchCooldownMs,
+      cacheMaxAge: 10 * 60_000,
+    });
     remoteKeySets.set(jwksUri, keys);
   }
   return keys;
