@@ -75,24 +75,43 @@ const CATEGORY: Readonly<Record<SigninFailureReason, Category>> = {
 
 const ENVIRONMENT_MESSAGE = 'Sign-in with your organization account is not available for this environment.';
 
-const OUTCOME: Readonly<Record<Category, { readonly code: ErrorCode; readonly message: string }>> = {
-  'unknown-environment': { code: 'not-found', message: ENVIRONMENT_MESSAGE },
-  environment: { code: 'integration-disabled', message: ENVIRONMENT_MESSAGE },
+interface Outcome {
+  readonly code: ErrorCode;
+  /** Heading of the page a browser shows. */
+  readonly title: string;
+  readonly message: string;
+}
+
+const OUTCOME: Readonly<Record<Category, Outcome>> = {
+  'unknown-environment': {
+    code: 'not-found',
+    title: 'Sign-in is not available',
+    message: ENVIRONMENT_MESSAGE,
+  },
+  environment: {
+    code: 'integration-disabled',
+    title: 'Sign-in is not available',
+    message: ENVIRONMENT_MESSAGE,
+  },
   unavailable: {
     code: 'directory-unavailable',
+    title: 'Sign-in is unavailable',
     message: 'Your organization’s sign-in service could not be reached. Please try again in a few minutes.',
   },
   retry: {
     code: 'signin-failed',
+    title: 'Sign-in did not complete',
     message:
       'Your sign-in could not be completed, or it took too long. Please start again from the sign-in page.',
   },
   refused: {
     code: 'signin-failed',
+    title: 'Sign-in could not be verified',
     message: 'Your organization’s sign-in could not be verified. Please start again from the sign-in page.',
   },
   'no-access': {
     code: 'forbidden',
+    title: 'No access to this environment',
     message:
       'Your account does not have access to this environment. If you think it should, ask your administrator.',
   },
@@ -101,11 +120,13 @@ const OUTCOME: Readonly<Record<Category, { readonly code: ErrorCode; readonly me
 /** A refused sign-in: its message is safe to show; its reason goes to the logs only. */
 export class SigninError extends AppError {
   readonly reason: SigninFailureReason;
+  readonly title: string;
 
   constructor(reason: SigninFailureReason, options: { cause?: unknown } = {}) {
     const outcome = OUTCOME[CATEGORY[reason]];
     super(outcome.code, outcome.message, options);
     this.reason = reason;
+    this.title = outcome.title;
   }
 }
 

@@ -110,12 +110,12 @@ export function signinFailure(
   }
   if (wantsJson(request)) return { ...problemResponse(appError), cookies };
   const problem = toProblem(appError);
-  return {
-    status: problem.status,
-    headers: PAGE_HEADERS,
-    body: failurePage(problem.title, problem.detail),
-    cookies,
-  };
+  const title = isSigninError(error)
+    ? error.title
+    : problem.status >= 500
+      ? 'Sign-in failed'
+      : 'Sign-in could not start';
+  return { status: problem.status, headers: PAGE_HEADERS, body: failurePage(title, problem.detail), cookies };
 }
 
 /**

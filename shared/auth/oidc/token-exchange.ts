@@ -30,6 +30,11 @@ const tokenResponseSchema = z.object({ id_token: z.string().min(1) });
 const errorResponseSchema = z.object({ error: z.string().regex(/^[\x20-\x7e]{1,100}$/) });
 
 /**
+ * Why not msal-node's acquireTokenByCode: it would rediscover the authority (its own metadata
+ * fetch, `knownAuthorities` for every non-Microsoft host), keep every user's tokens in a
+ * process-wide cache we never read, and check the nonce itself before our verifier could name the
+ * failure. The request is one form POST; every check on its answer is ours (id-token.ts).
+ *
  * Redeems an authorization code at the token endpoint (RFC 6749 §4.1.3 with the PKCE verifier of
  * RFC 7636 and a client secret, sent in the body as Entra ID accepts). Returns the raw ID token;
  * nothing here trusts it: the caller verifies it.
