@@ -147,3 +147,22 @@ export async function ensureServerCredentials(stateDir: string): Promise<ServerC
 function issuedBy(certPem: string, caPem: string): boolean {
   return new NodeX509Certificate(certPem).checkIssued(new NodeX509Certificate(caPem));
 }
+
+/**
+ * The value NODE_EXTRA_CA_CERTS must take for a child process to trust the dev CA: the CA file
+ * itself, or, when a file is already configured, a combined file written to `combinedPath`
+ * (Node reads one file only, and an operator's CAs must never be dropped).
+ */
+export async function extraCaCertsWith(
+  caCertPath: string,
+  existing: string | undefined,
+  combinedPath: string,
+): Promise<string> {
+  if (existing === undefined || existing === '' || path.resolve(existing) === path.resolve(caCertPath)) {
+    return caCertPath;
+  }
+  const parts = [await readFile(existing, 'utf8'), await readFile(caCertPath, 'utf8')];
+  await mkdir(path.dirname(combinedPath), { recursive: true });
+  await writeAtomic(combinedPath, parts.map((p) => p.trim()).join('\n') + '\n', 0o644);
+  return combinedPath;
+}

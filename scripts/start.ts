@@ -1,0 +1,229 @@
+/**
+ * `npm start`: the whole local stack on embedded defaults — Azurite, the dev directory (Entra ID +
+ * Graph stand-in, seeded with the demo tenant), the mail sink, and the function app as a child
+ * process (`dist/scripts/host.js`) that trusts the dev CA. Ctrl-C / SIGTERM stops everything.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { extraCaCertsWith } from '../devdir/ca.js';
+import {
+  ensureDevCa,
+  startDevDirectory,
+  type DevDirectory,
+  type DirectoryInfo,
+  type DirectorySeed,
+} from '../devdir/index.js';
+import { startMailSink, type MailSink } from '../devdir/mail-sink.js';
+import { QueueServiceClient } from '@azure/storage-queue';
+import {
+  TEST_ACCOUNTS,
+  accountConnectionString,
+  startAzurite,
+  waitForPort,
+  type AzuriteHandle,
+} from './azurite.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const STATE = path.join(root, '.dev');
+const SEED = path.join(root, 'devdir', 'seed', 'demo.json');
+const DEV_DIRECTORY_PORT = 7443;
+const MAIL_PORT = 2525;
+const AZURITE_PORTS = { blob: 10000, queue: 10001, table: 10002 };
+/** The group of the demo tenant that the demo environment syncs. */
+const DEMO_GROUP_NAME = 'BizzStream Users';
+
+export interface DemoContext {
+  /** The demo tenant as the dev directory serves it (ids, application id + secret, authority). */
+  readonly directory: DirectoryInfo;
+  /** Ids of the groups the demo environment should sync. */
+  readonly groupsToSync: readonly string[];
+  /** The app's origin, e.g. http://localhost:7071. */
+  readonly appUrl: string;
+  readonly devDirectory: DevDirectory;
+}
+
+/**
+ * TODO(lead): wire MGMT's shared/demo/seed.ts here — create/refresh the tenant configuration for
+ * `context.directory`, environment `demo` (integration on, groupsToSync = context.groupsToSync)
+ * and return its login URL (`${appUrl}/api/auth/login?environment=demo`). It runs after Azurite,
+ * the dev directory and the mail sink are up and before the function app starts.
+ */
+async function seedDemoEnvironment(context: DemoContext): Promise<{ loginUrl: string } | undefined> {
+  void context;
+  return Promise.resolve(undefined);
+}
+
+function line(label: string, value: string): string {
+  return `  ${label.padEnd(18)}${value}`;
+}
+
+function banner(
+  seed: DirectorySeed,
+  directory: DirectoryInfo,
+  devDirectory: DevDirectory,
+  mail: MailSink,
+  appUrl: string,
+  loginUrl: string | undefined,
+): string {
+  const spec = seed.directories.find((d) => d.id === directory.id);
+  const groups = spec?.groups ?? [];
+  const accounts = (spec?.users ?? []).map((user) => {
+    const memberOf = groups
+      .filter((g) => user.id !== undefined && (g.members ?? []).includes(user.id))
+      .map((g) => g.displayName);
+    const notes = [
+      user.accountEnabled === false ? 'disabled' : undefined,
+      user.userPrincipalName?.includes('#EXT#') === true
+        ? `guest; sign in as ${user.otherMails?.[0] ?? ''}`
+        : undefined,
+      memberOf.length > 0 ? `in ${memberOf.join(', ')}` : undefined,
+    ].filter((n): n is string => n !== undefined);
+    return `    ${(user.userPrincipalName ?? '').padEnd(58)} ${(user.password ?? '').padEnd(16)} ${user.displayName}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+  });
+  const app = directory.applications[0];
+  return [
+    '',
+    'BizzStream External Users — local stack',
+    line('App', `${appUrl}   (health: ${appUrl}/api/health)`),
+    line(
+      'Login',
+      loginUrl ?? `${appUrl}/api/auth/login?environment=demo   (once the demo environment is seeded)`,
+    ),
+    line(
+      'Dev directory',
+      `${devDirectory.origin}   (Entra ID + Microsoft Graph stand-in; CA ${path.relative(root, devDirectory.caCertPath)})`,
+    ),
+    line('Demo tenant', `${directory.displayName}: directoryId ${directory.id}`),
+    line('', `authorityHost = graphBaseUrl = ${directory.authorityHost}`),
+    line('', `clientId ${app?.clientId ?? '-'}  clientSecret ${app?.clientSecret ?? '-'}`),
+    line('Demo groups', groups.map((g) => `${g.displayName} ${g.id ?? ''}`).join('; ')),
+    '  Demo accounts (user / password):',
+    ...accounts,
+    line('Mail sink', `${mail.url} → ${path.relative(root, mail.dir)}/*.eml`),
+    line(
+      'Management token',
+      'npm run -s token -- --role platform-operator   (or partner, or environment-admin --environments demo)',
+    ),
+    line(
+      'Azurite',
+      `blob ${AZURITE_PORTS.blob}, queue ${AZURITE_PORTS.queue}, table ${AZURITE_PORTS.table} (${path.relative(root, path.join(STATE, 'azurite'))})`,
+    ),
+    '  Ctrl-C stops everything.',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The storage the app uses: AzureWebJobsStorage when set; otherwise Azurite's development account.
+ * scripts/azurite.ts declares custom accounts (AZURITE_ACCOUNTS), which makes Azurite drop
+ * devstoreaccount1; until it lists that account too, the app gets the first custom account.
+ */
+async function appStorage(azurite: AzuriteHandle): Promise<string | undefined> {
+  if (process.env.AzureWebJobsStorage !== undefined && process.env.AzureWebJobsStorage !== '')
+    return undefined;
+  try {
+    await QueueServiceClient.fromConnectionString('UseDevelopmentStorage=true').getProperties();
+    return undefined;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === undefined) throw error;
+    return accountConnectionString(TEST_ACCOUNTS[0] ?? 'worker1', azurite);
+  }
+}
+
+async function main(): Promise<void> {
+  const devStateDir = path.join(STATE, 'devdir');
+  const { caCertPath } = await ensureDevCa(devStateDir);
+  const extraCaCerts = await extraCaCertsWith(
+    caCertPath,
+    process.env.NODE_EXTRA_CA_CERTS,
+    path.join(STATE, 'extra-ca-certs.pem'),
+  );
+  const seed = JSON.parse(await readFile(SEED, 'utf8')) as DirectorySeed;
+
+  const stoppers: (() => Promise<void>)[] = [];
+  const running: { child?: ChildProcess } = {};
+  let stopping = false;
+  const stopAll = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      process.stdout.write('Stopping the local stack…\n');
+      const { child } = running;
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timeout);
+      }
+      for (const stop of stoppers.reverse()) {
+        await stop().catch((error: unknown) => console.error('stop failed', error));
+      }
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  let azurite: AzuriteHandle;
+  let devDirectory: DevDirectory;
+  let mail: MailSink;
+  try {
+    [azurite, devDirectory, mail] = await Promise.all([
+      startAzurite({ ports: AZURITE_PORTS, location: path.join(STATE, 'azurite') }),
+      startDevDirectory({ port: DEV_DIRECTORY_PORT, stateDir: devStateDir, seed }),
+      startMailSink({ port: MAIL_PORT, dir: path.join(STATE, 'mail') }),
+    ]);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    console.error(
+      code === 'EADDRINUSE'
+        ? `A port is in use (${String((error as { port?: number }).port ?? '')}): is another \`npm start\` running?`
+        : 'Start-up failed:',
+      error instanceof Error ? error.message : error,
+    );
+    return stopAll(1);
+  }
+  stoppers.push(
+    () => azurite.stop(),
+    () => devDirectory.stop(),
+    () => mail.stop(),
+  );
+
+  const demoId = seed.directories[0]?.id;
+  if (demoId === undefined) throw new Error(`${SEED} holds no directory`);
+  const directory = await devDirectory.admin.getDirectory(demoId);
+  const groupsToSync = (seed.directories[0]?.groups ?? [])
+    .filter((g) => g.displayName === DEMO_GROUP_NAME && g.id !== undefined)
+    .map((g) => g.id ?? '');
+  const storage = await appStorage(azurite);
+  if (storage !== undefined) process.env.AzureWebJobsStorage = storage;
+  const appUrl = `http://localhost:${process.env.PORT ?? '7071'}`;
+  const seeded = await seedDemoEnvironment({ directory, groupsToSync, appUrl, devDirectory });
+
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'scripts', 'host.js')], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: extraCaCerts },
+  });
+  running.child = child;
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`The function app stopped (${signal ?? `exit code ${code ?? 0}`}); stopping the stack.`);
+    void stopAll(code ?? 1);
+  });
+
+  const appPort = Number(new URL(appUrl).port);
+  await waitForPort(appPort, 120_000).catch(() =>
+    console.error(`The function app is not listening on ${appPort} yet; its output above says why.`),
+  );
+  if (!stopping) {
+    process.stdout.write(banner(seed, directory, devDirectory, mail, appUrl, seeded?.loginUrl));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
