@@ -257,4 +257,23 @@ describe('JwksCache', () => {
     );
     await expect(verifyIdToken(await sign(claims()), resolver, expected)).resolves.toBeDefined();
   });
+
+  it('keeps using an expired set while the directory cannot be reached', async () => {
+    let now = 0;
+    let calls = 0;
+    const cache = new JwksCache({
+      now: () => now,
+      maxAgeMs: 1000,
+      load: async () => {
+        calls++;
+        if (calls > 1) throw new Error('directory down');
+        return { keys: [await keyA.publicJwk] };
+      },
+    });
+    const resolver = cache.resolverFor(JWKS_URI);
+    await verifyIdToken(await sign(claims()), resolver, expected);
+    now = 5000;
+    await expect(verifyIdToken(await sign(claims()), resolver, expected)).resolves.toBeDefined();
+    expect(calls).toBe(2);
+  });
 });

@@ -95,7 +95,9 @@ export class JwksCache {
     const set = this.sets.get(uri);
     const age = set === undefined ? Infinity : this.now() - set.fetchedAt;
     if (set !== undefined && age >= 0 && age < this.maxAgeMs) return set;
-    return this.fetchOnce(uri);
+    if (set === undefined) return this.fetchOnce(uri);
+    // Keys rotate over weeks: a directory briefly unreachable should not stop sign-ins it signed.
+    return this.fetchOnce(uri).catch(() => set);
   }
 
   /** Concurrent fetches of the same set share one request; a failure leaves the old set in place. */
