@@ -250,9 +250,15 @@ const DIRECTORY_CODES: readonly ErrorCode[] = [
   'directory-malformed',
 ];
 
-/** Thrown-away state of one worker attempt: the lease it holds and when it last renewed it. */
+/**
+ * Thrown-away state of one worker attempt: the lease it holds and when it last renewed it. Batches
+ * run concurrently; they share one renewal in flight, since a second conditional write would lose
+ * to the first and read as a lost lease.
+ */
 class Heartbeat {
   private renewedAt: number;
+  private pending: Promise<void> | undefined;
+
   constructor(
     private readonly environmentId: string,
     private readonly runId: string,
@@ -261,11 +267,18 @@ class Heartbeat {
     this.renewedAt = clock().now().getTime();
   }
 
-  async beat(): Promise<void> {
+  beat(): Promise<void> {
+    if (this.pending) return this.pending;
     const now = clock().now();
-    if (now.getTime() - this.renewedAt < RENEW_AFTER_MS) return;
-    await renewLease(this.environmentId, this.runId, this.owner, now);
-    this.renewedAt = now.getTime();
+    if (now.getTime() - this.renewedAt < RENEW_AFTER_MS) return Promise.resolve();
+    this.pending = renewLease(this.environmentId, this.runId, this.owner, now)
+      .then(() => {
+        this.renewedAt = now.getTime();
+      })
+      .finally(() => {
+        this.pending = undefined;
+      });
+    return this.pending;
   }
 }
 

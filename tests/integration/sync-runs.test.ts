@@ -232,3 +232,17 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     expect(halted).toMatchObject({ trigger: 'periodic', status: 'halted', haltReason: 'deactivation-limit' });
   });
 });
+
+describe('lease renewal', () => {
+  it('concurrent batches renew the lease once at a time and the run finishes', async () => {
+    const directory = await createTestDirectory({ displayName: 'Sync renewals' });
+    const group = await directory.addGroup('Renewals');
+    await directory.generateUsers(group.id, 900, { prefix: 'Renew' });
+    const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
+    let now = Date.now();
+    // Every look at the clock is 20 s later: the lease is due for renewal at almost every batch.
+    setClock({ now: () => new Date((now += 20_000)) });
+    const run = await syncNow(environmentId, { concurrency: 4 });
+    expect(run).toMatchObject({ status: 'succeeded', counts: { added: 900 } });
+  });
+});

@@ -1,0 +1,263 @@
+/**
+ * One benchmark size (BENCH_N) in its own process, so that peak RSS belongs to it alone. Started by
+ * bench/run.ts with NODE_EXTRA_CA_CERTS trusting the dev directory. Prints one JSON line per
+ * scenario on stdout, prefixed `RESULT `.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { TableClient, TransactionAction } from '@azure/data-tables';
+import { loadConfig, setConfig } from '../shared/config.js';
+import { setStorage, StorageAccount, storage } from '../shared/storage/account.js';
+import { accountConnectionString } from '../scripts/azurite.js';
+import { createAdminClient } from '../devdir/client.js';
+import { generatedUserId } from '../devdir/ids.js';
+import type { DevDirectoryAdmin } from '../devdir/admin.js';
+import { saveTenant } from '../shared/tenants/repository.js';
+import { saveEnvironment, saveExternalUsersSettings } from '../shared/environments/repository.js';
+import { executeSyncRun, requestSync, SYNC_QUEUE } from '../shared/sync/service.js';
+import { getRun, type RunCounts } from '../shared/sync/runs.js';
+import { decodeQueueMessage } from '../shared/host/queue-listener.js';
+
+const TABLES = ['users', 'useraccess', 'syncruns', 'syncstate', 'syncchanges', 'environments', 'tenants'];
+
+class Counter {
+  counts = new Map<string, number>();
+  readonly policy: PipelinePolicy = {
+    name: 'bench-counter',
+    sendRequest: async (request, next) => {
+      const url = new URL(request.url);
+      const table = /^\/[^/]+\/(\$batch|[A-Za-z0-9]+)/.exec(url.pathname)?.[1] ?? url.pathname;
+      const kind = `${request.method} ${table}`;
+      this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+      return next(request);
+    },
+  };
+  add(kind: string, n = 1): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + n);
+  }
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort());
+  }
+  reset(): void {
+    this.counts.clear();
+  }
+}
+
+interface ScenarioResult {
+  n: number;
+  scenario: string;
+  status: string;
+  counts: RunCounts;
+  wallMs: number;
+  graphRequests: number;
+  graphMinimum: number;
+  tokenRequests: number;
+  discoveryRequests: number;
+  storage: Record<string, number>;
+  storageWrites: number;
+  storageReads: number;
+  peakRssMb: number;
+}
+
+function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+function pages(members: number): number {
+  return Math.max(1, Math.ceil(members / 999));
+}
+
+async function runOnce(
+  admin: DevDirectoryAdmin,
+  directoryId: string,
+  environmentId: string,
+  counter: Counter,
+  groupSizes: number[],
+  n: number,
+  scenario: string,
+): Promise<ScenarioResult> {
+  await admin.resetRequestLog(directoryId);
+  counter.reset();
+  const started = performance.now();
+  const queued = await requestSync({
+    environmentId,
+    trigger: 'manual',
+    requestedBy: 'bench',
+    confirmDeactivations: true,
+  });
+  counter.add('queue send');
+  const queue = await storage().queue(SYNC_QUEUE);
+  const { receivedMessageItems } = await queue.receiveMessages({
+    numberOfMessages: 1,
+    visibilityTimeout: 600,
+  });
+  counter.add('queue receive');
+  const message = receivedMessageItems[0];
+  if (!message) throw new Error('no message');
+  await executeSyncRun(decodeQueueMessage(message.messageText), {});
+  await queue.deleteMessage(message.messageId, message.popReceipt);
+  counter.add('queue delete');
+  const wallMs = Math.round(performance.now() - started);
+  const run = await getRun(environmentId, queued.runId);
+  const log = await admin.requestLog(directoryId);
+  const graph = log.filter((e) => e.kind === 'graph' || e.kind === 'graph-batch-part').length;
+  const tokens = log.filter((e) => e.kind === 'token').length;
+  const discovery = log.filter((e) => e.kind === 'discovery').length;
+  const storageCounts = counter.snapshot();
+  // getRun above is the bench's own read: leave it out.
+  storageCounts['GET syncruns'] = (storageCounts['GET syncruns'] ?? 1) - 1;
+  let writes = 0;
+  let reads = 0;
+  for (const [kind, count] of Object.entries(storageCounts)) {
+    if (kind.startsWith('GET ') || kind === 'queue receive') reads += count;
+    else writes += count;
+  }
+  return {
+    n,
+    scenario,
+    status: run?.status ?? 'missing',
+    counts: run?.counts ?? ({} as RunCounts),
+    wallMs,
+    graphRequests: graph,
+    graphMinimum: groupSizes.reduce((sum, size) => sum + 1 + pages(size), 0) + tokens,
+    tokenRequests: tokens,
+    discoveryRequests: discovery,
+    storage: storageCounts,
+    storageWrites: writes,
+    storageReads: reads,
+    peakRssMb: peakRssMb(),
+  };
+}
+
+/** Azurite's floor: `entities` rows written in 100-row transactions, `concurrency` at a time. */
+async function floor(entities: number, concurrency: number): Promise<{ wallMs: number; requests: number }> {
+  const client: TableClient = await storage().table('benchfloor');
+  const partition = randomUUID();
+  const batches: TransactionAction[][] = [];
+  for (let start = 0; start < entities; start += 100) {
+    const actions: TransactionAction[] = [];
+    for (let i = start; i < Math.min(entities, start + 100); i++) {
+      actions.push([
+        'upsert',
+        {
+          partitionKey: partition,
+          rowKey: `${randomUUID()}`,
+          directoryId: partition,
+          objectId: randomUUID(),
+          displayName: `Floor user ${i}`,
+          email: `floor${i}@example.com`,
+          emailLower: `floor${i}@example.com`,
+          active: true,
+          menus: '["Home"]',
+          groups: `["${partition}"]`,
+          deactivatedAt: '',
+          deactivationReason: '',
+        },
+        'Merge',
+      ]);
+    }
+    batches.push(actions);
+  }
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < batches.length) await client.submitTransaction(batches[next++]!);
+    }),
+  );
+  return { wallMs: Math.round(performance.now() - started), requests: batches.length };
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.env.BENCH_N);
+  const origin = process.env.BENCH_DEVDIR_ORIGIN!;
+  const ports = {
+    tablePort: Number(process.env.BENCH_TABLE_PORT),
+    queuePort: Number(process.env.BENCH_QUEUE_PORT),
+  };
+  const account = process.env.BENCH_ACCOUNT ?? 'worker1';
+  const config = loadConfig(
+    {
+      AZURE_FUNCTIONS_ENVIRONMENT: 'Development',
+      AzureWebJobsStorage: accountConnectionString(account, ports),
+      SECRETS_KEY: 'YmVuY2gtb25seS1zZWNyZXRzLWtleS0zMi1ieXRlcyE=',
+    },
+    { localStateDir: '.dev/bench' },
+  );
+  setConfig(config);
+  setStorage(new StorageAccount(config.storage));
+  const counter = new Counter();
+  for (const name of TABLES) (await storage().table(name)).pipeline.addPolicy(counter.policy);
+
+  const admin = createAdminClient(origin);
+  const directory = await admin.createDirectory({ displayName: `Bench ${n}` });
+  // Three overlapping groups, one nested: B holds A as a member, so A's users are listed twice.
+  const sizeA = Math.round(n * 0.5);
+  const sizeB = Math.round(n * 0.3);
+  const sizeC = n - sizeA - sizeB;
+  const groupA = await admin.addGroup(directory.id, { displayName: 'Bench A' });
+  const groupB = await admin.addGroup(directory.id, { displayName: 'Bench B', members: [groupA.id] });
+  const groupC = await admin.addGroup(directory.id, { displayName: 'Bench C' });
+  const blockA = await admin.generateUsers(directory.id, groupA.id, sizeA, { prefix: 'A' });
+  await admin.generateUsers(directory.id, groupB.id, sizeB, { prefix: 'B' });
+  const blockC = await admin.generateUsers(directory.id, groupC.id, sizeC, { prefix: 'C' });
+
+  const environmentId = `bench-${n}`;
+  const tenantName = `bench-${n}`;
+  const app = directory.applications[0]!;
+  await saveTenant({
+    name: tenantName,
+    owner: 'bench',
+    directoryId: directory.id,
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    environments: [environmentId],
+    authorityHost: directory.authorityHost,
+    graphBaseUrl: directory.graphBaseUrl,
+  });
+  await saveEnvironment({ id: environmentId, name: environmentId, externalUsersIntegration: true });
+  await saveExternalUsersSettings(environmentId, {
+    tenant: tenantName,
+    groupsToSync: [groupA.id, groupB.id, groupC.id],
+    defaultMenus: ['Home'],
+    periodicSync: false,
+    deactivationLimit: n,
+  });
+
+  const emit = (result: unknown) => process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  let sizes = [sizeA, sizeA + sizeB, sizeC];
+  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'initial'));
+  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'no-op'));
+
+  // 1% of the members change: 0.4% renamed, 0.3% removed from their group, 0.3% new.
+  const renamed = Math.round(n * 0.004);
+  const removed = Math.round(n * 0.003);
+  const added = Math.round(n * 0.003);
+  for (let i = 0; i < renamed; i++) {
+    await admin.updateUser(directory.id, generatedUserId(blockC.block, i), { displayName: `Renamed ${i}` });
+  }
+  const removedIds = Array.from({ length: removed }, (_, i) => generatedUserId(blockA.block, i));
+  await admin.removeMembers(directory.id, groupA.id, removedIds);
+  await admin.generateUsers(directory.id, groupC.id, added, { prefix: 'New' });
+  sizes = [sizeA - removed, sizeA - removed + sizeB, sizeC + added];
+  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, '1% change'));
+
+  // The floor: the entities the initial sync had to write (user rows + access rows), and N alone.
+  counter.reset();
+  for (const [entities, concurrency] of [
+    [2 * n, 1],
+    [2 * n, 4],
+    [n, 4],
+  ] as const) {
+    const measured = await floor(entities, concurrency);
+    emit({ n, scenario: 'floor', entities, concurrency, ...measured });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
