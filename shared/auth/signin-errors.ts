@@ -52,7 +52,7 @@ const CATEGORY: Readonly<Record<SigninFailureReason, Category>> = {
   'state-missing': 'retry',
   'state-mismatch': 'retry',
   'code-missing': 'retry',
-  'identity-provider-error': 'refused',
+  'identity-provider-error': 'retry',
   'code-exchange-failed': 'retry',
   'id-token-missing': 'refused',
   'id-token-malformed': 'refused',
