@@ -126,7 +126,7 @@ export function validateSettings(
     } else if (menus.length > MAX_MENUS) {
       fields.defaultMenus = `must list at most ${MAX_MENUS} menus`;
     } else {
-      defaultMenus = [...new Set(menus as string[])];
+      defaultMenus = [...(menus as string[])];
     }
   }
 

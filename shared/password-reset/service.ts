@@ -43,7 +43,7 @@ export async function requestPasswordReset(request: PasswordResetRequest): Promi
 }
 
 export type PasswordResetOutcome =
-  'sent' | 'no-active-user' | 'rate-limited' | 'unknown-environment' | 'expired';
+  'sent' | 'no-active-user' | 'rate-limited' | 'unknown-environment' | 'expired' | 'malformed';
 
 /** Requests older than this are dropped rather than mailed late. */
 const MAX_AGE_MS = 60 * 60 * 1000;
@@ -56,7 +56,7 @@ export async function processPasswordReset(
   if (!message.success) {
     // A malformed message can never succeed; retrying it would only delay the poison queue.
     context.warn('password reset: malformed queue message dropped');
-    return 'expired';
+    return 'malformed';
   }
   const { email, environment, requestedAt } = message.data;
   // The log names the address only by its hash.

@@ -53,8 +53,7 @@ export const tenantBodySchema = z.object({
     .optional(),
   environments: z
     .array(environmentIdSchema, { error: required('must be an array of environment ids') })
-    .max(1000, { error: 'must list at most 1000 environments' })
-    .transform((ids) => [...new Set(ids)]),
+    .max(1000, { error: 'must list at most 1000 environments' }),
   authorityHost: httpsUrl.optional(),
   graphBaseUrl: httpsUrl.optional(),
 });
@@ -123,8 +122,8 @@ export async function putTenant(
   name: string,
   readBody: () => Promise<TenantBody>,
 ): Promise<{ tenant: TenantView; created: boolean }> {
-  checkName(name);
   authorize(principal, 'tenant:list');
+  checkName(name);
   const existing = await getTenant(name);
   if (existing) authorize(principal, 'tenant:manage', { kind: 'tenant', owner: existing.owner });
   else authorize(principal, 'tenant:create');
