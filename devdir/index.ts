@@ -8,7 +8,7 @@ import { Core } from './core.js';
 import { authorize, authorizePost, discovery, jwks, logout, token } from './entra.js';
 import { handleGraph } from './graph.js';
 import { escapeHtml, htmlReply, jsonReply, readBody, send, type Reply } from './http.js';
-import { loadOrCreatePersistentKey } from './keys.js';
+import { loadOrCreatePersistentKey, warmKeyPool } from './keys.js';
 import { DirectoryAdminError } from './model.js';
 import type { DirectorySeed, RequestKind } from './types.js';
 
@@ -177,6 +177,7 @@ async function readSeed(seed: string | DirectorySeed | undefined): Promise<Direc
  * same port, so `https://localhost:PORT` works whichever address `localhost` resolves to).
  */
 export async function startDevDirectory(options: StartDevDirectoryOptions): Promise<DevDirectory> {
+  warmKeyPool();
   const { caCertPath } = await ensureDevCa(options.stateDir);
   const credentials = await ensureServerCredentials(options.stateDir);
   const managementKey = await loadOrCreatePersistentKey(options.stateDir, 'management');

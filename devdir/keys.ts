@@ -20,12 +20,36 @@ function newKid(): string {
   return randomBytes(15).toString('base64url');
 }
 
-export async function generateSigningKey(): Promise<SigningKey> {
+async function freshSigningKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', {
     modulusLength: 2048,
     extractable: true,
   });
   return fromKeyPair(newKid(), privateKey, publicKey);
+}
+
+/**
+ * RSA key generation takes about half a second here, and every new directory needs a key: a few
+ * keys are generated ahead (off the event loop, in the WebCrypto thread pool) so that creating a
+ * directory in a test costs milliseconds.
+ */
+const POOL_SIZE = 3;
+const pool: Promise<SigningKey>[] = [];
+
+export function warmKeyPool(): void {
+  while (pool.length < POOL_SIZE) {
+    const key = freshSigningKey();
+    // Rejections surface to whoever takes this key; none may go unhandled meanwhile.
+    key.catch(() => undefined);
+    pool.push(key);
+  }
+}
+
+export function generateSigningKey(): Promise<SigningKey> {
+  warmKeyPool();
+  const key = pool.shift() ?? freshSigningKey();
+  warmKeyPool();
+  return key;
 }
 
 async function fromKeyPair(kid: string, privateKey: PrivateKey, publicKey: CryptoKey): Promise<SigningKey> {
