@@ -280,6 +280,10 @@ export function authorize(core: Core, tenantId: string, parameters: AuthorizePar
   if (codeChallenge !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(codeChallenge)) {
     return fail('invalid_request', 501491, 'Invalid size of Code_Challenge parameter.');
   }
+  if (parameters.get('prompt') === 'none') {
+    // The dev directory keeps no sign-in session, so a silent request always needs the page.
+    return fail('login_required', 50058, 'A silent sign-in request was sent but no user is signed in.');
+  }
   const ctx = randomBytes(24).toString('base64url');
   const loginHint = parameters.get('login_hint') ?? undefined;
   core.logins.set(ctx, {

@@ -472,7 +472,7 @@ function injectedFault(directory: Directory): GraphResult | undefined {
     return graphError(
       429,
       'TooManyRequests',
-      'Too many requests.',
+      'Too many requests. Please try again later.',
       retryAfterHeader(throttle.retryAfterSeconds),
     );
   }

@@ -116,7 +116,8 @@ function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-const SNAPSHOT_LIMIT = 32;
+/** Listings kept for paging; each is an id array (100k members ≈ 7 MB), so only a few. */
+const SNAPSHOT_LIMIT = 8;
 
 export class Directory {
   readonly id: string;

@@ -191,6 +191,21 @@ describe('sign-in: authorization code with PKCE through the sign-in page', () =>
     expect(result).toMatchObject({ kind: 'error-page', status: 400, errorCode: 'AADSTS50011' });
   });
 
+  it('answers prompt=none with login_required at the redirect URI (no sign-in session is kept)', async () => {
+    const url = directory.authorizeUrl({
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      state: 'silent',
+      prompt: 'none',
+    });
+    const response = await fetch(url, { redirect: 'manual' });
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get('location') ?? '');
+    expect(location.searchParams.get('error')).toBe('login_required');
+    expect(location.searchParams.get('state')).toBe('silent');
+    expect(location.searchParams.get('error_description')).toMatch(/^AADSTS50058: /);
+  });
+
   it('answers form_post with the auto-submitting form', async () => {
     const url = directory.authorizeUrl({
       redirect_uri: REDIRECT_URI,
