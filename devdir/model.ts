@@ -125,6 +125,8 @@ export class Directory {
   readonly domain: string;
   readonly applications = new Map<string, StoredApplication>();
   readonly users = new Map<string, StoredUser>();
+  /** Lower-case userPrincipalName → id of stored users: keeps adding many users linear. */
+  private readonly upns = new Map<string, string>();
   readonly groups = new Map<string, StoredGroup>();
   readonly devices = new Map<string, DeviceInfo>();
   readonly blocks = new Map<string, GeneratedBlock>();
@@ -213,14 +215,16 @@ export class Directory {
   addUser(spec: UserSpec): UserInfo {
     const id = this.freshId(spec.id);
     const upn = spec.userPrincipalName ?? `${slug(spec.displayName)}@${this.domain}`;
-    if (this.userByLogin(upn) !== undefined)
+    if (this.upns.has(upn.toLowerCase()) || this.generatedByLogin(upn.toLowerCase()) !== undefined) {
       throw new DirectoryAdminError(409, `userPrincipalName ${upn} exists`);
+    }
     const user: StoredUser = {
       id,
       displayName: spec.displayName,
       givenName: spec.givenName ?? null,
       surname: spec.surname ?? null,
-      mail: spec.mail === undefined ? upn : spec.mail,
+      // Members get a mailbox at their UPN by default; guests (#EXT#) have none unless given.
+      mail: spec.mail === undefined ? (upn.includes('#EXT#') ? null : upn) : spec.mail,
       otherMails: [...(spec.otherMails ?? [])],
       userPrincipalName: upn,
       accountEnabled: spec.accountEnabled ?? true,
@@ -228,6 +232,7 @@ export class Directory {
       createdDateTime: now(),
     };
     this.users.set(id, user);
+    this.upns.set(upn.toLowerCase(), id);
     this.touch();
     return userInfo(user);
   }
@@ -239,7 +244,16 @@ export class Directory {
     if (patch.surname !== undefined) user.surname = patch.surname;
     if (patch.mail !== undefined) user.mail = patch.mail;
     if (patch.otherMails !== undefined) user.otherMails = [...patch.otherMails];
-    if (patch.userPrincipalName !== undefined) user.userPrincipalName = patch.userPrincipalName;
+    if (patch.userPrincipalName !== undefined) {
+      const wanted = patch.userPrincipalName.toLowerCase();
+      const holder = this.upns.get(wanted);
+      if (holder !== undefined && holder !== user.id) {
+        throw new DirectoryAdminError(409, `userPrincipalName ${patch.userPrincipalName} exists`);
+      }
+      this.upns.delete(user.userPrincipalName.toLowerCase());
+      user.userPrincipalName = patch.userPrincipalName;
+      this.upns.set(wanted, user.id);
+    }
     if (patch.accountEnabled !== undefined) user.accountEnabled = patch.accountEnabled;
     if (patch.password !== undefined) user.password = patch.password;
     this.touch();
@@ -254,12 +268,15 @@ export class Directory {
     const generated = this.generatedUser(key);
     if (generated === undefined) throw new DirectoryAdminError(404, `no user ${id}`);
     this.users.set(key, generated);
+    this.upns.set(generated.userPrincipalName.toLowerCase(), key);
     return generated;
   }
 
   removeUser(id: string): void {
     const key = id.toLowerCase();
-    if (this.user(key) === undefined) throw new DirectoryAdminError(404, `no user ${id}`);
+    const user = this.user(key);
+    if (user === undefined) throw new DirectoryAdminError(404, `no user ${id}`);
+    this.upns.delete(user.userPrincipalName.toLowerCase());
     this.users.delete(key);
     if (this.generatedUser(key, true) !== undefined) this.deletedGenerated.add(key);
     for (const group of this.groups.values()) group.members.delete(key);
@@ -284,16 +301,18 @@ export class Directory {
 
   userByLogin(login: string): StoredUser | undefined {
     const wanted = login.trim().toLowerCase();
+    const byUpn = this.upns.get(wanted);
+    if (byUpn !== undefined) return this.users.get(byUpn);
     for (const user of this.users.values()) {
-      if (
-        user.userPrincipalName.toLowerCase() === wanted ||
-        user.mail?.toLowerCase() === wanted ||
-        user.otherMails.some((m) => m.toLowerCase() === wanted)
-      ) {
+      if (user.mail?.toLowerCase() === wanted || user.otherMails.some((m) => m.toLowerCase() === wanted)) {
         return user;
       }
     }
-    // Generated users sign in as `${prefix}${n}@domain`.
+    return this.generatedByLogin(wanted);
+  }
+
+  /** Generated users sign in as `${prefix}${n}@domain` (lower case). */
+  private generatedByLogin(wanted: string): StoredUser | undefined {
     const match = /^(.+?)(\d+)@(.+)$/.exec(wanted);
     if (match !== null && match[3] === this.domain) {
       for (const block of this.blocks.values()) {

@@ -33,7 +33,7 @@ export interface UserSpec {
   readonly displayName: string;
   readonly givenName?: string | null;
   readonly surname?: string | null;
-  /** `null` for users without a mailbox, such as most guests. */
+  /** `null` for users without a mailbox. Default: the userPrincipalName, or `null` for a guest (`#EXT#`). */
   readonly mail?: string | null;
   readonly otherMails?: readonly string[];
   /** Derived from the display name and the directory's domain when absent. */
