@@ -203,7 +203,10 @@ export interface ManagementTokenRequest {
 export interface AccessTokenRequest {
   /** Default: the directory's first application. */
   readonly clientId?: string;
-  /** Default 3599; negative gives an already expired token. */
+  /**
+   * Default 3599; negative gives an already expired token. Graph, like the real one, tolerates
+   * 5 minutes of clock skew: a token Graph refuses as expired needs -301 or less.
+   */
   readonly expiresInSeconds?: number;
   /** Default: the Graph audience of this dev directory. */
   readonly audience?: string;
