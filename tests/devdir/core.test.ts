@@ -51,6 +51,10 @@ describe('dev directory core', () => {
       keys: { kid: string; kty: string }[];
     };
     expect(keys.keys[0]?.kty).toBe('RSA');
+    // The certificate names the loopback address too, whichever one `localhost` resolves to.
+    const port = new URL(devDirectoryOrigin()).port;
+    const byAddress = await fetch(`https://127.0.0.1:${port}/${directory.id}/discovery/v2.0/keys`);
+    expect(byAddress.status).toBe(200);
   });
 
   it('answers an unknown tenant as Entra does (AADSTS90002)', async () => {
