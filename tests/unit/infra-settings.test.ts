@@ -451,12 +451,52 @@ describe('infra/ and the settings the code reads', () => {
     expect(required.filter((name) => !given.includes(name))).toEqual([]);
   });
 
-  it('references only module files that exist', () => {
+  it('calls each module with the parameters it declares and reads only outputs it has', () => {
+    // What the Bicep compiler would refuse first; it cannot run here.
+    const problems: string[] = [];
     for (const file of bicepFiles) {
-      for (const match of readFileSync(file, 'utf8').matchAll(/^module\s+\w+\s+'([^']+)'/gm)) {
-        expect(existsSync(path.resolve(path.dirname(file), match[1]!)), `${file}: ${match[1]}`).toBe(true);
+      const text = withoutComments(readFileSync(file, 'utf8'));
+      for (const match of text.matchAll(/^module\s+(\w+)\s+'([^']+)'\s*=\s*\{/gm)) {
+        const [, symbol, modulePath] = match;
+        const where = `${path.relative(root, file)}: module ${symbol}`;
+        const moduleFile = path.resolve(path.dirname(file), modulePath!);
+        if (!existsSync(moduleFile)) {
+          problems.push(`${where}: no file ${modulePath}`);
+          continue;
+        }
+        const moduleText = readFileSync(moduleFile, 'utf8');
+        const declared = paramsOf(moduleText);
+        const body = objectEntries(text, match.index + match[0].length - 1);
+        const paramsEntry = body.find((e) => e.key === 'params');
+        const passed = paramsEntry
+          ? objectEntries(text, valueOpener(text, paramsEntry)).map((e) => e.key)
+          : [];
+        for (const name of passed)
+          if (!declared.has(name)) problems.push(`${where}: passes undeclared ${name}`);
+        for (const [name, p] of declared) {
+          if (!p.hasDefault && !passed.includes(name)) problems.push(`${where}: misses required ${name}`);
+        }
+        const outputs = new Set([...moduleText.matchAll(/^output\s+(\w+)\s/gm)].map((m) => m[1]));
+        for (const used of text.matchAll(new RegExp(`\\b${symbol}\\.outputs\\.(\\w+)`, 'g'))) {
+          if (!outputs.has(used[1])) problems.push(`${where}: reads missing output ${used[1]}`);
+        }
       }
     }
+    expect(problems).toEqual([]);
+  });
+
+  it('declares every parameter it uses only once and uses every one it declares', () => {
+    const problems: string[] = [];
+    for (const file of bicepFiles) {
+      const text = withoutComments(readFileSync(file, 'utf8'));
+      const names = [...text.matchAll(/^param\s+(\w+)\s/gm)].map((m) => m[1]!);
+      for (const name of names) {
+        if (names.indexOf(name) !== names.lastIndexOf(name)) problems.push(`${file}: ${name} twice`);
+        const uses = text.match(new RegExp(`\\b${name}\\b`, 'g'))?.length ?? 0;
+        if (uses < 2) problems.push(`${path.relative(root, file)}: param ${name} is never used`);
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });
 
