@@ -60,7 +60,11 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   const queuePort = options.ports?.queue ?? (await freePort());
   const tablePort = options.ports?.table ?? (await freePort());
   const bin = path.resolve('node_modules/azurite/dist/src/azurite.js');
-  const accounts = TEST_ACCOUNTS.map((name) => `${name}:${TEST_ACCOUNT_KEY}`).join(';');
+  // Declaring accounts makes Azurite drop its default one; keep devstoreaccount1 so that
+  // `UseDevelopmentStorage=true` still works beside the per-worker test accounts.
+  const accounts = ['devstoreaccount1', ...TEST_ACCOUNTS]
+    .map((name) => `${name}:${TEST_ACCOUNT_KEY}`)
+    .join(';');
   const child: ChildProcess = spawn(
     process.execPath,
     [

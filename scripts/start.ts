@@ -16,14 +16,9 @@ import {
   type DirectorySeed,
 } from '../devdir/index.js';
 import { startMailSink, type MailSink } from '../devdir/mail-sink.js';
-import { QueueServiceClient } from '@azure/storage-queue';
-import {
-  TEST_ACCOUNTS,
-  accountConnectionString,
-  startAzurite,
-  waitForPort,
-  type AzuriteHandle,
-} from './azurite.js';
+import { startAzurite, waitForPort, type AzuriteHandle } from './azurite.js';
+import { loadConfig, setConfig } from '../shared/config.js';
+import { seedDemo } from '../shared/demo/seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STATE = path.join(root, '.dev');
@@ -45,14 +40,23 @@ export interface DemoContext {
 }
 
 /**
- * TODO(lead): wire MGMT's shared/demo/seed.ts here — create/refresh the tenant configuration for
- * `context.directory`, environment `demo` (integration on, groupsToSync = context.groupsToSync)
- * and return its login URL (`${appUrl}/api/auth/login?environment=demo`). It runs after Azurite,
- * the dev directory and the mail sink are up and before the function app starts.
+ * Tenant "demo" and environment "demo" (integration on, syncing the demo group), created through
+ * the same services as the management API, so the demo is validated and audited like real data.
+ * Runs before the function app starts; running it again converges to the same state.
  */
-async function seedDemoEnvironment(context: DemoContext): Promise<{ loginUrl: string } | undefined> {
-  void context;
-  return Promise.resolve(undefined);
+async function seedDemoEnvironment(context: DemoContext): Promise<{ loginUrl: string }> {
+  setConfig(loadConfig(process.env, { localStateDir: STATE }));
+  const app = context.directory.applications[0];
+  if (app === undefined) throw new Error('The demo directory has no application registration');
+  await seedDemo({
+    directoryId: context.directory.id,
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    authorityHost: context.directory.authorityHost,
+    graphBaseUrl: context.directory.graphBaseUrl,
+    groupsToSync: context.groupsToSync,
+  });
+  return { loginUrl: `${context.appUrl}/api/auth/login?environment=demo&returnTo=/api/auth/session` };
 }
 
 function line(label: string, value: string): string {
@@ -113,23 +117,6 @@ function banner(
     '  Ctrl-C stops everything.',
     '',
   ].join('\n');
-}
-
-/**
- * The storage the app uses: AzureWebJobsStorage when set; otherwise Azurite's development account.
- * scripts/azurite.ts declares custom accounts (AZURITE_ACCOUNTS), which makes Azurite drop
- * devstoreaccount1; until it lists that account too, the app gets the first custom account.
- */
-async function appStorage(azurite: AzuriteHandle): Promise<string | undefined> {
-  if (process.env.AzureWebJobsStorage !== undefined && process.env.AzureWebJobsStorage !== '')
-    return undefined;
-  try {
-    await QueueServiceClient.fromConnectionString('UseDevelopmentStorage=true').getProperties();
-    return undefined;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === undefined) throw error;
-    return accountConnectionString(TEST_ACCOUNTS[0] ?? 'worker1', azurite);
-  }
 }
 
 async function main(): Promise<void> {
@@ -197,8 +184,6 @@ async function main(): Promise<void> {
   const groupsToSync = (seed.directories[0]?.groups ?? [])
     .filter((g) => g.displayName === DEMO_GROUP_NAME && g.id !== undefined)
     .map((g) => g.id ?? '');
-  const storage = await appStorage(azurite);
-  if (storage !== undefined) process.env.AzureWebJobsStorage = storage;
   const appUrl = `http://localhost:${process.env.PORT ?? '7071'}`;
   const seeded = await seedDemoEnvironment({ directory, groupsToSync, appUrl, devDirectory });
 
