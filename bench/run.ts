@@ -69,7 +69,7 @@ function table(results: Result[]): string {
   );
   for (const r of results.filter((x) => x.scenario === 'floor')) {
     lines.push(
-      `| ${r.n.toLocaleString('en')} | ${Number(r.entities).toLocaleString('en')} | ${String(r.concurrency)} | ${String(r.requests)} | ${(Number(r.wallMs) / 1000).toFixed(1)} s |`,
+      `| ${r.n.toLocaleString('en')} | ${Number(r.entities).toLocaleString('en')} | ${String(r.partitions)} | ${String(r.concurrency)} | ${String(r.requests)} | ${(Number(r.wallMs) / 1000).toFixed(1)} s |`,
     );
   }
   return lines.join('\n');

@@ -129,40 +129,60 @@ async function runOnce(
   };
 }
 
-/** Azurite's floor: `entities` rows written in 100-row transactions, `concurrency` at a time. */
-async function floor(entities: number, concurrency: number): Promise<{ wallMs: number; requests: number }> {
-  const client: TableClient = await storage().table('benchfloor');
-  const partition = randomUUID();
-  const batches: TransactionAction[][] = [];
-  for (let start = 0; start < entities; start += 100) {
-    const actions: TransactionAction[] = [];
-    for (let i = start; i < Math.min(entities, start + 100); i++) {
+/**
+ * Azurite's floor: `perTable` rows written into each of `tables` tables, spread over `buckets`
+ * partitions per table as the sync spreads them, in 100-row single-partition transactions,
+ * `concurrency` in flight. Nothing else: no reads, no planning.
+ */
+async function floor(
+  perTable: number,
+  tables: number,
+  buckets: number,
+  concurrency: number,
+): Promise<{ wallMs: number; requests: number }> {
+  const batches: { client: TableClient; actions: TransactionAction[] }[] = [];
+  for (let t = 0; t < tables; t++) {
+    const client: TableClient = await storage().table(`benchfloor${t}${buckets}`);
+    const prefix = randomUUID();
+    const byPartition = new Map<string, TransactionAction[]>();
+    for (let i = 0; i < perTable; i++) {
+      const rowKey = randomUUID();
+      const partitionKey = buckets === 1 ? prefix : `${prefix}~${rowKey.charAt(0)}`;
+      let actions = byPartition.get(partitionKey);
+      if (!actions) byPartition.set(partitionKey, (actions = []));
       actions.push([
         'upsert',
         {
-          partitionKey: partition,
-          rowKey: `${randomUUID()}`,
-          directoryId: partition,
+          partitionKey,
+          rowKey,
+          directoryId: prefix,
           objectId: randomUUID(),
           displayName: `Floor user ${i}`,
           email: `floor${i}@example.com`,
           emailLower: `floor${i}@example.com`,
           active: true,
           menus: '["Home"]',
-          groups: `["${partition}"]`,
+          groups: `["${prefix}"]`,
           deactivatedAt: '',
           deactivationReason: '',
         },
         'Merge',
       ]);
     }
-    batches.push(actions);
+    for (const actions of byPartition.values()) {
+      for (let start = 0; start < actions.length; start += 100) {
+        batches.push({ client, actions: actions.slice(start, start + 100) });
+      }
+    }
   }
   const started = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) await client.submitTransaction(batches[next++]!);
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        await batch.client.submitTransaction(batch.actions);
+      }
     }),
   );
   return { wallMs: Math.round(performance.now() - started), requests: batches.length };
@@ -242,15 +262,23 @@ async function main(): Promise<void> {
   sizes = [sizeA - removed, sizeA - removed + sizeB, sizeC + added];
   emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, '1% change'));
 
-  // The floor: the entities the initial sync had to write (user rows + access rows), and N alone.
+  // The floor: the rows the initial sync had to write (N identities + N access rows, 16 partitions
+  // each), written directly; and, for reference, N rows into a single partition.
   counter.reset();
-  for (const [entities, concurrency] of [
-    [2 * n, 1],
-    [2 * n, 4],
-    [n, 4],
+  for (const [perTable, tables, buckets, concurrency] of [
+    [n, 2, 16, 4],
+    [n, 2, 16, 1],
+    ...(n <= 20_000 ? [[n, 1, 1, 1] as const] : []),
   ] as const) {
-    const measured = await floor(entities, concurrency);
-    emit({ n, scenario: 'floor', entities, concurrency, ...measured });
+    const measured = await floor(perTable, tables, buckets, concurrency);
+    emit({
+      n,
+      scenario: 'floor',
+      entities: perTable * tables,
+      partitions: tables * buckets,
+      concurrency,
+      ...measured,
+    });
   }
 }
 

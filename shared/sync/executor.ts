@@ -1,4 +1,11 @@
-import { writeAccessBatch, writeUserBatch, type AccessPatch, type Identity } from '../users/repository.js';
+import {
+  accessPartitionOf,
+  userPartitionOf,
+  writeAccessBatch,
+  writeUserBatch,
+  type AccessPatch,
+  type Identity,
+} from '../users/repository.js';
 import type { Plan } from './planner.js';
 
 /** Azure Tables: a transaction holds at most 100 entities of one partition. */
@@ -27,9 +34,21 @@ export interface PlanWriter {
 
 export const tableWriter: PlanWriter = { writeUsers: writeUserBatch, writeAccess: writeAccessBatch };
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+/** Rows grouped by partition, then cut into transactions of at most `size`. */
+function batches<T>(items: readonly T[], partitionOf: (item: T) => string, size: number): [string, T[]][] {
+  const byPartition = new Map<string, T[]>();
+  for (const item of items) {
+    const partition = partitionOf(item);
+    let group = byPartition.get(partition);
+    if (!group) byPartition.set(partition, (group = []));
+    group.push(item);
+  }
+  const result: [string, T[]][] = [];
+  for (const [partition, group] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (let start = 0; start < group.length; start += size) {
+      result.push([partition, group.slice(start, start + size)]);
+    }
+  }
   return result;
 }
 
@@ -46,7 +65,7 @@ async function runLimited(tasks: (() => Promise<void>)[], concurrency: number): 
 
 /**
  * Applies a plan: the shared user rows first, then this environment's access rows, each in
- * transactions of ≤ 100 rows of one partition. Every write is an upsert of the desired state, so
+ * transactions of ≤ 100 rows of one partition (partition by partition, `concurrency` in flight). Every write is an upsert of the desired state, so
  * running it again after a crash at any point converges: the rerun plans only what is still
  * missing, and an identity's row is written before any access that points at it.
  */
@@ -65,17 +84,23 @@ export async function executePlan(
     await options.afterBatch?.({ table, partition, size, completed });
   };
   await runLimited(
-    chunks(plan.userWrites, BATCH_SIZE).map((rows) => async () => {
-      await writer.writeUsers(directoryId, rows);
-      await step('users', directoryId, rows.length);
-    }),
+    batches(plan.userWrites, (row) => userPartitionOf(directoryId, row.objectId), BATCH_SIZE).map(
+      ([partition, rows]) =>
+        async () => {
+          await writer.writeUsers(directoryId, rows);
+          await step('users', partition, rows.length);
+        },
+    ),
     concurrency,
   );
   await runLimited(
-    chunks(plan.accessWrites, BATCH_SIZE).map((rows) => async () => {
-      await writer.writeAccess(environmentId, rows);
-      await step('access', environmentId, rows.length);
-    }),
+    batches(plan.accessWrites, (row) => accessPartitionOf(environmentId, row.userId), BATCH_SIZE).map(
+      ([partition, rows]) =>
+        async () => {
+          await writer.writeAccess(environmentId, rows);
+          await step('access', partition, rows.length);
+        },
+    ),
     concurrency,
   );
   return completed;

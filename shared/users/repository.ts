@@ -12,12 +12,16 @@ import { userIdOf } from './identity.js';
 /**
  * Users and their access to environments (contract §3.5, §7). See docs/storage.md.
  *
- * - `users`: one row per identity, PartitionKey = directoryId, RowKey = objectId. The key IS the
- *   identity, and the user id is a function of it (`userIdOf`), so an identity can never have two
- *   users, whatever crashes or concurrent runs happen (rule 2).
- * - `useraccess`: one row per (environment, user), PartitionKey = environmentId, RowKey = userId.
- *   It repeats the identity, name and email so that listing an environment's users and planning a
- *   sync read one partition and nothing else.
+ * - `users`: one row per identity, PartitionKey = `directoryId~<first hex digit of objectId>`,
+ *   RowKey = objectId. The key IS the identity, and the user id is a function of it (`userIdOf`), so
+ *   an identity can never have two users, whatever crashes or concurrent runs happen (rule 2).
+ * - `useraccess`: one row per (environment, user), PartitionKey = `environmentId~<first hex digit
+ *   of userId>`, RowKey = userId. It repeats the identity, name and email so that listing an
+ *   environment's users and planning a sync read one key range and nothing else.
+ *
+ * Each directory and each environment spans 16 partitions: a transaction still holds 100 rows of
+ * one partition, but a large sync is no longer capped by one partition's throughput, and the range
+ * query over the 16 keeps user-id order (the bucket is the id's first digit).
  */
 export const USERS_TABLE = 'users';
 export const ACCESS_TABLE = 'useraccess';
@@ -88,6 +92,23 @@ interface AccessEntity extends TableEntity {
 
 const DEACTIVATION_REASONS: readonly string[] = ['removed-from-group', 'group-removed', 'account-disabled'];
 
+const BUCKET = '~';
+
+/** The partition of an environment's access row for a user. */
+export function accessPartitionOf(environmentId: string, userId: string): string {
+  return `${environmentId}${BUCKET}${userId.charAt(0).toLowerCase()}`;
+}
+
+/** The partition of an identity's row. */
+export function userPartitionOf(directoryId: string, objectId: string): string {
+  return `${directoryId.toLowerCase()}${BUCKET}${objectId.charAt(0).toLowerCase()}`;
+}
+
+/** Every partition of an environment or a directory: `<prefix>~` < key < `<prefix>~~`. */
+function bucketsOf(prefix: string): string {
+  return odata`PartitionKey gt ${prefix + BUCKET} and PartitionKey lt ${prefix + BUCKET + BUCKET}`;
+}
+
 export function statusOf(error: unknown): number | undefined {
   return error instanceof RestError ? error.statusCode : undefined;
 }
@@ -133,7 +154,7 @@ export function fromAccessEntity(entity: Partial<AccessEntity>): EnvironmentUser
 
 export function toAccessEntity(environmentId: string, patch: AccessPatch): AccessEntity {
   return {
-    partitionKey: environmentId,
+    partitionKey: accessPartitionOf(environmentId, patch.userId),
     rowKey: patch.userId,
     directoryId: patch.directoryId,
     objectId: patch.objectId,
@@ -150,7 +171,7 @@ export function toAccessEntity(environmentId: string, patch: AccessPatch): Acces
 
 export function toUserEntity(directoryId: string, identity: Identity): UserEntity {
   return {
-    partitionKey: directoryId,
+    partitionKey: userPartitionOf(directoryId, identity.objectId),
     rowKey: identity.objectId,
     userId: identity.userId,
     displayName: identity.displayName,
@@ -174,7 +195,10 @@ export async function findUserByIdentity(
 ): Promise<{ id: string; displayName: string; email: string } | undefined> {
   const client = await usersTable();
   try {
-    const entity = await client.getEntity<UserEntity>(directoryId.toLowerCase(), objectId.toLowerCase());
+    const entity = await client.getEntity<UserEntity>(
+      userPartitionOf(directoryId, objectId),
+      objectId.toLowerCase(),
+    );
     return { id: entity.userId, displayName: entity.displayName, email: entity.email };
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
@@ -188,7 +212,9 @@ export async function getEnvironmentUser(
 ): Promise<EnvironmentUser | undefined> {
   const client = await accessTable();
   try {
-    return fromAccessEntity(await client.getEntity<AccessEntity>(environmentId, userId));
+    return fromAccessEntity(
+      await client.getEntity<AccessEntity>(accessPartitionOf(environmentId, userId), userId),
+    );
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
     throw storageError('Users could not be read.', error);
@@ -207,7 +233,7 @@ export async function findActiveUsersByEmail(
   try {
     const entities = client.listEntities<AccessEntity>({
       queryOptions: {
-        filter: odata`PartitionKey eq ${environmentId} and emailLower eq ${wanted} and active eq true`,
+        filter: `${bucketsOf(environmentId)} and ${odata`emailLower eq ${wanted} and active eq true`}`,
       },
     });
     for await (const entity of entities) found.push(fromAccessEntity(entity));
@@ -258,7 +284,7 @@ export async function listEnvironmentUsers(
     options.continuationToken === undefined ? undefined : decodeContinuation(options.continuationToken);
   try {
     const pages = client
-      .listEntities<AccessEntity>({ queryOptions: { filter: odata`PartitionKey eq ${environmentId}` } })
+      .listEntities<AccessEntity>({ queryOptions: { filter: bucketsOf(environmentId) } })
       .byPage({ maxPageSize: options.pageSize ?? 100, ...(continuationToken ? { continuationToken } : {}) });
     const page = await pages.next();
     if (page.done === true) return { users: [] };
@@ -275,7 +301,7 @@ export async function* readEnvironmentAccess(environmentId: string): AsyncIterab
   const client = await accessTable();
   try {
     const entities = client.listEntities<AccessEntity>({
-      queryOptions: { filter: odata`PartitionKey eq ${environmentId}` },
+      queryOptions: { filter: bucketsOf(environmentId) },
     });
     for await (const entity of entities) yield fromAccessEntity(entity);
   } catch (error) {
@@ -296,14 +322,18 @@ export async function setUserMenus(
   for (let attempt = 0; attempt < 5; attempt++) {
     let etag: string;
     try {
-      etag = (await client.getEntity<AccessEntity>(environmentId, userId)).etag;
+      etag = (await client.getEntity<AccessEntity>(accessPartitionOf(environmentId, userId), userId)).etag;
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw storageError('Users could not be read.', error);
     }
     try {
       await client.updateEntity(
-        { partitionKey: environmentId, rowKey: userId, menus: JSON.stringify(menus) },
+        {
+          partitionKey: accessPartitionOf(environmentId, userId),
+          rowKey: userId,
+          menus: JSON.stringify(menus),
+        },
         'Merge',
         { etag },
       );
@@ -333,7 +363,7 @@ export async function readIdentities(
       const wanted = new Set(objectIds);
       const entities = client.listEntities<UserEntity>({
         queryOptions: {
-          filter: odata`PartitionKey eq ${directoryId}`,
+          filter: bucketsOf(directoryId),
           select: ['RowKey', 'userId', 'displayName', 'email'],
         },
       });
@@ -346,7 +376,8 @@ export async function readIdentities(
     const worker = async (): Promise<void> => {
       for (let objectId = queue.pop(); objectId !== undefined; objectId = queue.pop()) {
         try {
-          found.set(objectId, fromUserEntity(await client.getEntity<UserEntity>(directoryId, objectId)));
+          const entity = await client.getEntity<UserEntity>(userPartitionOf(directoryId, objectId), objectId);
+          found.set(objectId, fromUserEntity(entity));
         } catch (error) {
           if (statusOf(error) !== 404) throw error;
         }
@@ -359,7 +390,7 @@ export async function readIdentities(
   return found;
 }
 
-/** One transaction of ≤ 100 user rows of one directory (upsert: reruns converge). */
+/** One transaction of ≤ 100 user rows of one partition of a directory (upserts: reruns converge). */
 export async function writeUserBatch(directoryId: string, identities: readonly Identity[]): Promise<void> {
   if (identities.length === 0) return;
   const client = await usersTable();
@@ -375,7 +406,7 @@ export async function writeUserBatch(directoryId: string, identities: readonly I
   }
 }
 
-/** One transaction of ≤ 100 access rows of one environment (merge: menus survive unless given). */
+/** One transaction of ≤ 100 access rows of one partition (merge: menus survive unless given). */
 export async function writeAccessBatch(
   environmentId: string,
   patches: readonly AccessPatch[],

@@ -158,3 +158,30 @@ describe('executePlan', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('executePlan across partitions', () => {
+  it('never mixes partitions in a transaction: rows are grouped by the bucket of their key', async () => {
+    const partitions: string[][] = [];
+    const { accessPartitionOf } = await import('../../shared/users/repository.js');
+    const writer: PlanWriter = {
+      writeUsers: () => Promise.resolve(),
+      writeAccess: (environmentId: string, rows: readonly AccessPatch[]) => {
+        partitions.push([...new Set(rows.map((r) => accessPartitionOf(environmentId, r.userId)))]);
+        return Promise.resolve();
+      },
+    };
+    const accessWrites = ['a1', 'b1', 'a2', 'c1', 'b2'].map((userId) => ({
+      userId,
+      directoryId: 'd',
+      objectId: userId,
+      displayName: '',
+      email: '',
+      active: true,
+      groups: [],
+    }));
+    expect(await executePlan('env', 'dir', { halted: false, userWrites: [], accessWrites }, {}, writer)).toBe(
+      3,
+    );
+    expect(partitions.sort()).toEqual([['env~a'], ['env~b'], ['env~c']]);
+  });
+});
