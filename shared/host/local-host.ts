@@ -105,13 +105,20 @@ function toSerializeOptions(cookie: Cookie): SerializeOptions {
   };
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
+/** The request body, or `undefined` once a 413 has been answered for an oversized one. */
+async function readBodyOrRefuse(
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_REQUEST_BYTES) return 'too-large';
+    if (size > MAX_REQUEST_BYTES) {
+      response.writeHead(413).end();
+      return undefined;
+    }
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
@@ -263,11 +270,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       response.writeHead(404).end();
       return;
     }
-    const body = await readBody(request);
-    if (body === 'too-large') {
-      response.writeHead(413).end();
-      return;
-    }
+    const body = await readBodyOrRefuse(request, response);
+    if (body === undefined) return;
     let input: unknown = undefined;
     if (body.length > 0) {
       try {
@@ -305,11 +309,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       response.writeHead(404).end();
       return;
     }
-    const body = await readBody(request);
-    if (body === 'too-large') {
-      response.writeHead(413).end();
-      return;
-    }
+    const body = await readBodyOrRefuse(request, response);
+    if (body === undefined) return;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
