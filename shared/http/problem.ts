@@ -114,6 +114,8 @@ export function toProblem(error: unknown): Problem {
 export function problemResponse(error: unknown): HttpResponseInit {
   const problem = toProblem(error);
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  // RFC 9110: a 401 names the scheme the caller should use.
+  if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
   if (error instanceof AppError && error.retryAfterSeconds !== undefined) {
     headers['retry-after'] = String(Math.ceil(error.retryAfterSeconds));
   }
