@@ -359,9 +359,19 @@ export async function executeSyncRun(entry: unknown, options: WorkerOptions = {}
     const reader = (options.makeReader ?? createDirectoryReader)(tenant, options.reader ?? {});
 
     // Read everything before writing anything: a directory error fails the run with nobody touched.
+    const phases: Record<string, number> = {};
+    let mark = performance.now();
+    const phase = (name: string): void => {
+      const now = performance.now();
+      phases[name] = Math.round(now - mark);
+      mark = now;
+    };
     const listed = await readDirectory(reader, settings.groupsToSync, heartbeat);
+    phase('readDirectoryMs');
     const access = await readAccess(run.environment);
+    phase('readAccessMs');
     const identities = await readIdentities(directoryId, identitiesNeeded(directoryId, listed, access));
+    phase('readIdentitiesMs');
     const plan: Plan = planSync({
       directoryId,
       settings,
@@ -373,6 +383,7 @@ export async function executeSyncRun(entry: unknown, options: WorkerOptions = {}
     });
     listed.clear();
     access.clear();
+    phase('planMs');
 
     await executePlan(run.environment, directoryId, plan, {
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
@@ -381,16 +392,24 @@ export async function executeSyncRun(entry: unknown, options: WorkerOptions = {}
         await options.afterBatch?.(info);
       },
     });
-    if (plan.deactivatedUserIds.length > 0)
+    phase('writeMs');
+    if (plan.deactivatedUserIds.length > 0) {
       await onAccessDeactivated(run.environment, plan.deactivatedUserIds);
+    }
     const changePages = await writeChanges(run.runId, plan.changes);
+    phase('changesMs');
     run = { ...run, counts: plan.counts, changePages };
     if (plan.halted) {
       await finish(run, owner, { status: 'halted', haltReason: 'deactivation-limit' });
       return 'halted';
     }
     await finish(run, owner, { status: 'succeeded' });
-    log('sync run finished', { runId: run.runId, environment: run.environment, counts: plan.counts });
+    log('sync run finished', {
+      runId: run.runId,
+      environment: run.environment,
+      counts: plan.counts,
+      ...phases,
+    });
     return 'succeeded';
   } catch (error) {
     const appError = toAppError(error);

@@ -12,7 +12,7 @@ import { userIdOf } from './identity.js';
 /**
  * Users and their access to environments (contract §3.5, §7). See docs/storage.md.
  *
- * - `users`: one row per identity, PartitionKey = `directoryId~<first hex digit of objectId>`,
+ * - `users`: one row per identity, PartitionKey = `directoryId~<first hex digit of its userId>`,
  *   RowKey = objectId. The key IS the identity, and the user id is a function of it (`userIdOf`), so
  *   an identity can never have two users, whatever crashes or concurrent runs happen (rule 2).
  * - `useraccess`: one row per (environment, user), PartitionKey = `environmentId~<first hex digit
@@ -99,9 +99,12 @@ export function accessPartitionOf(environmentId: string, userId: string): string
   return `${environmentId}${BUCKET}${userId.charAt(0).toLowerCase()}`;
 }
 
-/** The partition of an identity's row. */
+/**
+ * The partition of an identity's row: bucketed by the first digit of the user id (a hash), not of
+ * the objectId, so that ids sharing a prefix still spread evenly.
+ */
 export function userPartitionOf(directoryId: string, objectId: string): string {
-  return `${directoryId.toLowerCase()}${BUCKET}${objectId.charAt(0).toLowerCase()}`;
+  return `${directoryId.toLowerCase()}${BUCKET}${userIdOf(directoryId, objectId).charAt(0)}`;
 }
 
 /** Every partition of an environment or a directory: `<prefix>~` < key < `<prefix>~~`. */
