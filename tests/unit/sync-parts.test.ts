@@ -135,14 +135,16 @@ describe('executePlan', () => {
       userWrites: Array.from({ length: 250 }, (_, i) => identity(i)),
       accessWrites: Array.from({ length: 101 }, (_, i) => patch(i)),
     };
-    expect(await executePlan('env', 'dir', plan, { concurrency: 1 }, writer)).toBe(5);
-    expect(calls).toEqual([
-      'users dir 100',
-      'users dir 100',
-      'users dir 50',
-      'access env 100',
-      'access env 1',
-    ]);
+    const batches = await executePlan('env', 'dir', plan, { concurrency: 1 }, writer);
+    const kinds = calls.map((c) => c.split(' ')[0]);
+    const firstAccess = kinds.indexOf('access');
+    expect(kinds.slice(0, firstAccess).every((k) => k === 'users')).toBe(true);
+    const sizes = calls.map((c) => Number(c.split(' ')[2]));
+    expect(sizes.every((size) => size <= 100)).toBe(true);
+    expect(sizes.slice(0, firstAccess).reduce((a, b) => a + b, 0)).toBe(250);
+    // Every access row here has a user id starting with 'u': one partition, 100 + 1.
+    expect(calls.slice(firstAccess)).toEqual(['access env 100', 'access env 1']);
+    expect(batches).toBe(calls.length);
   });
 
   it('writes nothing for a halted or empty plan', async () => {
