@@ -164,6 +164,17 @@ describe('§4 sign-in of a synced user', () => {
     expect((await new Browser().fetch(`${host.url}/api/auth/logout`, { method: 'POST' })).status).toBe(204);
   });
 
+  it('the user is found by (tid, oid), never by email: a namesake with the same address gets no session', async () => {
+    const namesake = await directory.addUser({ displayName: 'Ada Namesake', mail: ada.mail! });
+    const browser = new Browser();
+    const callback = await signIn(world, browser, namesake);
+    expect(callback.status).toBeGreaterThanOrEqual(400);
+    expect(callback.status).toBeLessThan(500);
+    expect(callback.headers.get('location')).toBeNull();
+    expect(browser.cookies.has(SESSION_COOKIE)).toBe(false);
+    expect((await sessionOf(world, browser)).status).toBe(401);
+  });
+
   it('a user of another environment gets no session here', async () => {
     const browser = new Browser();
     const callback = await signIn(world, browser, carol);
@@ -206,6 +217,12 @@ describe('§3.6 password reset', () => {
     expect(answer.status).toBe(202);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await mailMessages({ to: bob.mail! })).toHaveLength(0);
+    // Nor may the deactivated user sign in.
+    const browser = new Browser();
+    const callback = await signIn(world, browser, bob);
+    expect(callback.status).toBeGreaterThanOrEqual(400);
+    expect(callback.status).toBeLessThan(500);
+    expect((await sessionOf(world, browser)).status).toBe(401);
   });
 
   it('400 problem+json only for a body not of the shape { email, environment }', async () => {
