@@ -396,3 +396,53 @@ describe('§3.5 users of an environment', () => {
     expect(reactivated).not.toHaveProperty('deactivationReason');
   });
 });
+
+describe('§3.3 + §3.4 settings changes drive the next run', () => {
+  it('dropping a group halts over the limit, lists what it would do, and exactly the limit goes ahead', async () => {
+    // Bob leaves the directory group, the big group leaves the settings.
+    await directory.removeMembers(smallGroup, [bob.id]);
+    const narrowed = await api('PUT', `environments/${envBig}/external-users`, {
+      token: admin,
+      body: { tenant, groupsToSync: smallGroup, defaultMenus: ['Home'] },
+    });
+    expect(narrowed.status).toBe(200);
+    expect(narrowed.body).toMatchObject({ groupsToSync: smallGroup, deactivationLimit: 50 });
+    const halted = await syncNow(envBig);
+    expect(halted).toMatchObject({
+      status: 'halted',
+      haltReason: 'deactivation-limit',
+      counts: { deactivated: BIG + 1, unchanged: 1, added: 0 },
+    });
+    const wouldDo = await allPages<Change>(
+      `environments/${envBig}/sync-runs/${halted.runId}/changes`,
+      'changes',
+    );
+    expect(wouldDo.items).toHaveLength(BIG + 1);
+    expect(wouldDo.items.find((c) => c.objectId === bob.id)).toMatchObject({
+      action: 'deactivated',
+      reason: 'removed-from-group',
+    });
+    expect(wouldDo.items.filter((c) => c.reason === 'group-removed')).toHaveLength(BIG);
+    const stillActive = await allPages<User>(`environments/${envBig}/users`, 'users');
+    expect(stillActive.items.every((u) => u.active)).toBe(true);
+
+    const atLimit = await api('PUT', `environments/${envBig}/external-users`, {
+      token: admin,
+      body: { tenant, groupsToSync: smallGroup, defaultMenus: ['Home'], deactivationLimit: BIG + 1 },
+    });
+    expect(atLimit.status).toBe(200);
+    const applied = await syncNow(envBig);
+    expect(applied).toMatchObject({ status: 'succeeded', counts: { deactivated: BIG + 1, unchanged: 1 } });
+    const after = await allPages<User>(`environments/${envBig}/users`, 'users');
+    const reasons = new Map<string, number>();
+    for (const user of after.items) {
+      const key = user.active ? 'active' : String(user.deactivationReason);
+      reasons.set(key, (reasons.get(key) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(reasons)).toEqual({ active: 1, 'group-removed': BIG, 'removed-from-group': 1 });
+    expect(after.items.find((u) => u.objectId === ada.id)).toMatchObject({
+      active: true,
+      groups: [smallGroup],
+    });
+  });
+});
