@@ -446,3 +446,48 @@ describe('§3.3 + §3.4 settings changes drive the next run', () => {
     });
   });
 });
+
+describe('§3.4 runs that fail, update and deactivate for a disabled account', () => {
+  it('a missing group fails the run with an error and deactivates nobody', async () => {
+    await directory.failGroup(smallGroup, 404);
+    const failed = await syncNow(envSmall, { confirmDeactivations: true });
+    await directory.clearFaults();
+    expect(failed).toMatchObject({ status: 'failed', counts: { deactivated: 0 } });
+    const error = failed.error as { code: unknown; message: unknown };
+    expect(typeof error.code).toBe('string');
+    expect(typeof error.message).toBe('string');
+    const users = (await api('GET', `environments/${envSmall}/users`, { token: admin })).body as {
+      users: User[];
+    };
+    expect(users.users.every((u) => u.active)).toBe(true);
+  });
+
+  it('a rename is an update naming its fields; a disabled account is deactivated as account-disabled', async () => {
+    const newMail = `ada.renamed.${run}@contoso.test`;
+    await directory.updateUser(ada.id, { displayName: 'Ada Renamed', mail: newMail });
+    const renamed = await syncNow(envSmall, { confirmDeactivations: true });
+    // Bob left the small group in the previous describe block.
+    expect(renamed).toMatchObject({ status: 'succeeded', counts: { updated: 1, deactivated: 1 } });
+    const changes = (
+      await api('GET', `environments/${envSmall}/sync-runs/${renamed.runId}/changes`, { token: admin })
+    ).body as { changes: Change[] };
+    const update = changes.changes.find((c) => c.objectId === ada.id);
+    expect(update).toMatchObject({ action: 'updated', displayName: 'Ada Renamed' });
+    expect(update?.fields).toEqual(expect.arrayContaining(['displayName', 'email']));
+    const adaId = update!.userId;
+    expect(
+      (await api('GET', `environments/${envSmall}/users/${adaId}`, { token: admin })).body,
+    ).toMatchObject({
+      displayName: 'Ada Renamed',
+      email: newMail,
+      active: true,
+    });
+
+    await directory.disableUser(ada.id);
+    const disabled = await syncNow(envSmall, { confirmDeactivations: true });
+    expect(disabled).toMatchObject({ status: 'succeeded', counts: { deactivated: 1 } });
+    const user = (await api('GET', `environments/${envSmall}/users/${adaId}`, { token: admin })).body as User;
+    expect(user).toMatchObject({ active: false, deactivationReason: 'account-disabled' });
+    expect(user.deactivatedAt).toMatch(ISO);
+  });
+});
