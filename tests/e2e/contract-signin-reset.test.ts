@@ -255,3 +255,26 @@ describe('§4 the session dies with the access', () => {
     expect((await sessionOf(world, browser)).status).toBe(401);
   });
 });
+
+describe('§4 the session dies with the access, even if the access comes back', () => {
+  // BUG (not fixed here: wiring outside CONTRACT's files): the sync's port
+  // setAccessDeactivatedHandler (shared/sync/service.ts) is never wired to revokeUserSessions
+  // (shared/auth/sessions.ts), so a deactivation only kills a session if it is used while the access
+  // is off. A session left idle across deactivate → reactivate survives. Fix: at app start-up (e.g.
+  // functions/syncWorker.ts) `setAccessDeactivatedHandler((env, ids) => Promise.all(ids.map((id) =>
+  // revokeUserSessions(env, id))).then(() => undefined))`. Remove `.fails` once wired.
+  it.fails('a session idle while its access was deactivated and then reactivated is dead', async () => {
+    const erin = await directory.addUser({ displayName: 'Erin Session', mail: `erin.${run}@contoso.test` });
+    await directory.addMembers(group, [erin.id]);
+    expect(await sync(env)).toMatchObject({ status: 'succeeded', counts: { added: 1 } });
+    const browser = new Browser();
+    expect((await signIn(world, browser, erin)).status).toBe(302);
+    expect((await sessionOf(world, browser)).status).toBe(200);
+
+    await directory.removeMembers(group, [erin.id]);
+    expect(await sync(env)).toMatchObject({ status: 'succeeded', counts: { deactivated: 1 } });
+    await directory.addMembers(group, [erin.id]);
+    expect(await sync(env)).toMatchObject({ status: 'succeeded', counts: { reactivated: 1 } });
+    expect((await sessionOf(world, browser)).status).toBe(401);
+  });
+});
