@@ -12,7 +12,9 @@ registerHttp('passwordReset', {
   authLevel: 'anonymous',
   route: 'password-reset',
   handler: withProblems(async (request) => {
-    await requestPasswordReset(await readJsonBody(request, passwordResetBodySchema));
+    await requestPasswordReset(
+      await readJsonBody(request, passwordResetBodySchema, { anyContentType: true }),
+    );
     return json(202, { status: 'accepted' });
   }),
 });

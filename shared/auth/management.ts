@@ -113,6 +113,11 @@ export async function authenticate(request: HttpRequest): Promise<Principal> {
     }
     throw new AppError('internal', 'The management signing keys could not be read.', { cause: error });
   }
+  // The contract wants `exp` in the future, full stop: the skew above only forgives an issuer
+  // whose clock runs ahead (nbf/iat), never a token that has already expired.
+  if (typeof payload.exp !== 'number' || payload.exp * 1000 <= Date.now()) {
+    throw new AppError('unauthorized', 'The bearer token has expired.');
+  }
   return principalFromClaims(payload);
 }
 

@@ -87,7 +87,17 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.out
 export async function readJsonBody<S extends z.ZodType>(
   request: HttpRequest,
   schema: S,
-  { optional = false }: { optional?: boolean } = {},
+  {
+    optional = false,
+    anyContentType = false,
+  }: {
+    optional?: boolean;
+    /**
+     * Anonymous forms (password reset) are posted by browsers and simple clients that may not
+     * label the body; what matters there is only whether the body has the right shape.
+     */
+    anyContentType?: boolean;
+  } = {},
 ): Promise<z.output<S>> {
   const declaredLength = Number(request.headers.get('content-length') ?? '0');
   if (declaredLength > MAX_JSON_BODY_BYTES) {
@@ -102,7 +112,7 @@ export async function readJsonBody<S extends z.ZodType>(
     throw new AppError('validation', 'A JSON body is required.', { fields: { body: 'is required' } });
   }
   const contentType = request.headers.get('content-type') ?? '';
-  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
+  if (!anyContentType && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
     throw new AppError('unsupported-media-type', 'The body must be application/json.');
   }
   let value: unknown;

@@ -51,9 +51,11 @@ describe('authenticate', () => {
     expect(rs.roles).toEqual(['partner']);
   });
 
-  it('tolerates a small clock skew', async () => {
-    const token = await keys.token({ expiresInSeconds: -20, notBeforeSeconds: 20 });
-    expect(await codeOf(authenticate(requestWith(`Bearer ${token}`)))).toBe('ok');
+  it('tolerates an issuer clock running a little ahead (nbf), never an expired token', async () => {
+    const early = await keys.token({ notBeforeSeconds: 20 });
+    expect(await codeOf(authenticate(requestWith(`Bearer ${early}`)))).toBe('ok');
+    const justExpired = await keys.token({ expiresInSeconds: -2 });
+    expect(await codeOf(authenticate(requestWith(`Bearer ${justExpired}`)))).toBe('unauthorized');
   });
 
   it.each<[string, () => Promise<string | undefined>]>([

@@ -16,8 +16,10 @@ beforeAll(async () => {
   await import('../../functions/passwordReset.js');
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   useTestEnvironment({ SMTP_URL: mailSinkUrl(), MAIL_FROM });
+  // This worker's storage account outlives the file: an earlier file may have left requests queued.
+  await (await storage().queue(PASSWORD_RESET_QUEUE)).clearMessages();
 });
 
 afterEach(() => {
@@ -128,7 +130,7 @@ describe('POST /api/password-reset', () => {
     ['no email', 'application/json', JSON.stringify({ environment: 'x' })],
     ['no environment', 'application/json', JSON.stringify({ email: 'a@b.c' })],
     ['not an address', 'application/json', JSON.stringify({ email: 'nope', environment: 'x' })],
-    ['wrong content type', 'text/plain', JSON.stringify({ email: 'a@b.c', environment: 'x' })],
+    ['text that is not JSON', 'text/plain', 'email=a@b.c&environment=x'],
   ])('answers 4xx problem+json for %s', async (_label, contentType, rawBody) => {
     const response = await call('passwordReset', {
       method: 'POST',
@@ -136,7 +138,17 @@ describe('POST /api/password-reset', () => {
       rawBody,
       headers: contentType === undefined ? {} : { 'content-type': contentType },
     });
-    expect([400, 415]).toContain(response.status);
+    expect(response.status).toBe(400);
     expect(response.headers['content-type']).toBe('application/problem+json');
+  });
+
+  it('takes a body of the right shape whatever its content type (a plain form post sends text/plain)', async () => {
+    const response = await call('passwordReset', {
+      method: 'POST',
+      path: 'password-reset',
+      rawBody: JSON.stringify({ email: 'nobody@example.com', environment: 'x' }),
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+    });
+    expect(response.status).toBe(202);
   });
 });
