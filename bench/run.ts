@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the sync benchmark (issue 4). Starts Azurite and the dev directory, then runs
  * bench/sync-bench.ts once per size in a child process (trusting the dev CA, peak RSS its own) and
- * prints the figures as a Markdown table. Sizes: BENCH_SIZES (default "10000,100000").
+ * prints the figures as a Markdown table. Sizes: BENCH_SIZES (default "10000,100000");
+ * BENCH_FLOORS=0 skips the floor measurements (at 100,000 they take most of the time).
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';

@@ -252,16 +252,18 @@ async function main(): Promise<void> {
 
   const emit = (result: unknown) => process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   emit({ n, scenario: 'baseline', peakRssMb: peakRssMb() });
+  const floors = process.env.BENCH_FLOORS !== '0';
   // The floor once before the runs too: the machine is shared, so bracket the runs with it.
-  emit({
-    n,
-    scenario: 'floor',
-    when: 'before',
-    entities: 2 * n,
-    partitions: 32,
-    concurrency: 4,
-    ...(await floor(n, 2, 16, 4)),
-  });
+  if (floors)
+    emit({
+      n,
+      scenario: 'floor',
+      when: 'before',
+      entities: 2 * n,
+      partitions: 32,
+      concurrency: 4,
+      ...(await floor(n, 2, 16, 4)),
+    });
   let sizes = [sizeA, sizeA + sizeB, sizeC];
   emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'initial'));
   emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'no-op'));
@@ -282,6 +284,7 @@ async function main(): Promise<void> {
   // The floor: the rows the initial sync had to write (N identities + N access rows, 16 partitions
   // each), written directly; and, for reference, N rows into a single partition.
   counter.reset();
+  if (!floors) return;
   for (const [perTable, tables, buckets, concurrency] of [
     [n, 2, 16, 4],
     [n, 2, 16, 1],

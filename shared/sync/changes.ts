@@ -24,23 +24,25 @@ function pageKey(index: number): string {
   return String(index).padStart(6, '0');
 }
 
-/** Pure: splits changes into JSON pages that each fit one property. */
-export function packChanges(changes: readonly Change[]): string[] {
-  const pages: string[] = [];
+/** Pure: splits changes into JSON pages that each fit one property, one page at a time. */
+export function* packChangePages(changes: Iterable<Change>): Generator<string> {
   let current: string[] = [];
   let length = 2;
   for (const change of changes) {
     const json = JSON.stringify(change);
     if (current.length > 0 && length + json.length + 1 > MAX_PAGE_CHARS) {
-      pages.push(`[${current.join(',')}]`);
+      yield `[${current.join(',')}]`;
       current = [];
       length = 2;
     }
     current.push(json);
     length += json.length + 1;
   }
-  if (current.length > 0) pages.push(`[${current.join(',')}]`);
-  return pages;
+  if (current.length > 0) yield `[${current.join(',')}]`;
+}
+
+export function packChanges(changes: readonly Change[]): string[] {
+  return [...packChangePages(changes)];
 }
 
 /** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */

@@ -82,6 +82,23 @@ export function emailOf(user: {
 }
 
 /**
+ * Group lists are few distinct values shared by many users (at 100,000 users, one array each would
+ * be megabytes): equal lists are one frozen array.
+ */
+const sharedLists = new Map<string, readonly string[]>();
+
+export function sharedList(items: readonly string[]): readonly string[] {
+  const key = items.join('\u0000');
+  let shared = sharedLists.get(key);
+  if (shared === undefined) {
+    if (sharedLists.size > 10_000) sharedLists.clear();
+    shared = Object.freeze([...items]);
+    sharedLists.set(key, shared);
+  }
+  return shared;
+}
+
+/**
  * Folds one page of a group's members into the listed users (rule 1: nested members arrive
  * through `transitiveMembers`; a user listed by several groups is one user with several groups).
  * Mutates and returns `listed`, so the caller keeps one compact map instead of every page.
@@ -95,9 +112,9 @@ export function collectListedUsers(
     const objectId = user.objectId.toLowerCase();
     const previous = listed.get(objectId);
     if (previous === undefined) {
-      listed.set(objectId, { ...user, objectId, groups: [groupId] });
+      listed.set(objectId, { ...user, objectId, groups: sharedList([groupId]) });
     } else if (!previous.groups.includes(groupId)) {
-      listed.set(objectId, { ...previous, groups: [...previous.groups, groupId] });
+      listed.set(objectId, { ...previous, groups: sharedList([...previous.groups, groupId]) });
     }
   }
   return listed;
@@ -161,6 +178,7 @@ export function planSync(input: PlanInput): Plan {
   const changes: Change[] = [];
   const deactivatedUserIds: string[] = [];
 
+  const defaultMenus = sharedList(settings.defaultMenus);
   const accessById = new Map<string, EnvironmentUser>();
   for (const record of input.access) accessById.set(record.id, record);
   const seen = new Set<string>();
@@ -169,7 +187,7 @@ export function planSync(input: PlanInput): Plan {
     if (!user.accountEnabled) continue;
     const userId = userIdOf(directoryId, user.objectId);
     seen.add(userId);
-    const groups = orderedGroups(user.groups, settings.groupsToSync);
+    const groups = sharedList(orderedGroups(user.groups, settings.groupsToSync));
     const record = accessById.get(userId);
     const identity = identities.get(user.objectId);
     const directoryIdentity: Identity = {
@@ -196,7 +214,7 @@ export function planSync(input: PlanInput): Plan {
     if (record === undefined) {
       const action: ChangeAction = identity === undefined ? 'added' : 'granted';
       counts[action]++;
-      accessWrites.push({ ...base, active: true, menus: [...settings.defaultMenus] });
+      accessWrites.push({ ...base, active: true, menus: defaultMenus });
       changes.push({ userId, objectId: user.objectId, displayName: user.displayName, action });
       continue;
     }

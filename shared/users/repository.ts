@@ -129,13 +129,39 @@ export async function accessTable(): Promise<TableClient> {
   return storage().table(ACCESS_TABLE);
 }
 
-function parseList(value: unknown): string[] {
-  if (typeof value !== 'string' || value === '') return [];
-  const parsed: unknown = JSON.parse(value);
-  return Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [];
+/**
+ * Menus and groups repeat across thousands of rows: a sync holding an environment's 100,000 rows
+ * keeps one parsed array per distinct JSON text. Callers get a copy they may change.
+ */
+const parsedLists = new Map<string, readonly string[]>();
+
+function sharedParsedList(value: string): readonly string[] {
+  let list = parsedLists.get(value);
+  if (list === undefined) {
+    const parsed: unknown = JSON.parse(value);
+    list = Object.freeze(
+      Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [],
+    );
+    if (parsedLists.size > 10_000) parsedLists.clear();
+    parsedLists.set(value, list);
+  }
+  return list;
 }
 
-export function fromAccessEntity(entity: Partial<AccessEntity>): EnvironmentUser {
+function parseList(value: unknown): string[] {
+  if (typeof value !== 'string' || value === '') return [];
+  return [...sharedParsedList(value)];
+}
+
+function parseSharedList(value: unknown): readonly string[] {
+  if (typeof value !== 'string' || value === '') return [];
+  return sharedParsedList(value);
+}
+
+export function fromAccessEntity(
+  entity: Partial<AccessEntity>,
+  lists: (value: unknown) => readonly string[] = parseList,
+): EnvironmentUser {
   const reason = entity.deactivationReason;
   const deactivated = entity.active !== true;
   return {
@@ -146,8 +172,8 @@ export function fromAccessEntity(entity: Partial<AccessEntity>): EnvironmentUser
     displayName: entity.displayName ?? '',
     email: entity.email ?? '',
     active: !deactivated,
-    menus: parseList(entity.menus),
-    groups: parseList(entity.groups),
+    menus: lists(entity.menus) as string[],
+    groups: lists(entity.groups) as string[],
     ...(deactivated && entity.deactivatedAt ? { deactivatedAt: entity.deactivatedAt } : {}),
     ...(deactivated && reason && DEACTIVATION_REASONS.includes(reason)
       ? { deactivationReason: reason as DeactivationReason }
@@ -306,7 +332,8 @@ export async function* readEnvironmentAccess(environmentId: string): AsyncIterab
     const entities = client.listEntities<AccessEntity>({
       queryOptions: { filter: bucketsOf(environmentId) },
     });
-    for await (const entity of entities) yield fromAccessEntity(entity);
+    // Read-only use: rows share their (frozen) lists.
+    for await (const entity of entities) yield fromAccessEntity(entity, parseSharedList);
   } catch (error) {
     throw storageError('Users could not be read.', error);
   }
