@@ -6,7 +6,7 @@ import { getTenantConnection } from '../tenants/repository.js';
 import { storage } from '../storage/account.js';
 import { createDirectoryReader, type DirectoryReader, type ReaderOptions } from '../directory/reader.js';
 import type { DirectoryConnection } from '../directory/token.js';
-import { readEnvironmentAccess, readIdentities, type EnvironmentUser } from '../users/repository.js';
+import { forEachAccessRow, readIdentities, type EnvironmentUser } from '../users/repository.js';
 import { readChanges, writeChanges, type ChangesPage } from './changes.js';
 import { executePlan, type BatchInfo } from './executor.js';
 import {
@@ -300,7 +300,7 @@ async function readDirectory(
 
 async function readAccess(environmentId: string): Promise<Map<string, EnvironmentUser>> {
   const access = new Map<string, EnvironmentUser>();
-  for await (const record of readEnvironmentAccess(environmentId)) access.set(record.id, record);
+  await forEachAccessRow(environmentId, (record) => access.set(record.id, record));
   return access;
 }
 

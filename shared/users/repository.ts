@@ -325,15 +325,37 @@ export async function listEnvironmentUsers(
   }
 }
 
-/** Every access row of an environment, page by page (the sync's view of it). */
-export async function* readEnvironmentAccess(environmentId: string): AsyncIterable<EnvironmentUser> {
+const BUCKETS = '0123456789abcdef'.split('');
+
+/**
+ * Runs `query` for each of the 16 partitions of `prefix`, a few at a time. Per-partition queries are
+ * served by each partition's own server in Azure (a range query walks them one after another), and
+ * Azurite answers a partition query from its index instead of filtering the whole table per page.
+ */
+async function eachBucket(prefix: string, query: (partitionKey: string) => Promise<void>): Promise<void> {
+  const queue = BUCKETS.map((bucket) => `${prefix}${BUCKET}${bucket}`);
+  const worker = async (): Promise<void> => {
+    for (let partition = queue.shift(); partition !== undefined; partition = queue.shift()) {
+      await query(partition);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+}
+
+/** Every access row of an environment (the sync's view of it), in no particular order. */
+export async function forEachAccessRow(
+  environmentId: string,
+  visit: (user: EnvironmentUser) => void,
+): Promise<void> {
   const client = await accessTable();
   try {
-    const entities = client.listEntities<AccessEntity>({
-      queryOptions: { filter: bucketsOf(environmentId) },
+    await eachBucket(environmentId, async (partitionKey) => {
+      const entities = client.listEntities<AccessEntity>({
+        queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
+      });
+      // Read-only use: rows share their (frozen) lists.
+      for await (const entity of entities) visit(fromAccessEntity(entity, parseSharedList));
     });
-    // Read-only use: rows share their (frozen) lists.
-    for await (const entity of entities) yield fromAccessEntity(entity, parseSharedList);
   } catch (error) {
     throw storageError('Users could not be read.', error);
   }
