@@ -1,5 +1,9 @@
 import { registerStorageQueue } from '../shared/host/registry.js';
-import { executeSyncRun, SYNC_QUEUE } from '../shared/sync/service.js';
+import { executeSyncRun, setAccessDeactivatedHandler, SYNC_QUEUE } from '../shared/sync/service.js';
+import { revokeSessionsOfUsers } from '../shared/auth/sessions.js';
+
+// Sessions die with access: the sync's deactivations end the users' sessions in that environment.
+setAccessDeactivatedHandler(revokeSessionsOfUsers);
 
 registerStorageQueue('syncWorker', {
   queueName: SYNC_QUEUE,

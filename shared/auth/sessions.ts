@@ -98,6 +98,23 @@ export async function revokeUserSessions(environmentId: string, userId: string):
   await deleteUserSessions(environmentId, userId);
 }
 
+/** How many users' sessions are revoked at once after a sync; each is one small partition query. */
+const REVOCATION_CONCURRENCY = 8;
+
+/** The sync's port (interface 6): ends the sessions of every user whose access it deactivated. */
+export async function revokeSessionsOfUsers(
+  environmentId: string,
+  userIds: readonly string[],
+): Promise<void> {
+  const pending = [...userIds];
+  const revokeNext = async (): Promise<void> => {
+    for (let userId = pending.pop(); userId !== undefined; userId = pending.pop()) {
+      await revokeUserSessions(environmentId, userId);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REVOCATION_CONCURRENCY, pending.length) }, revokeNext));
+}
+
 /** Removes expired sessions and abandoned sign-in transactions (timer `sessionPurge`). */
 export async function purgeExpiredSessions(
   now: Date,
