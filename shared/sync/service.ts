@@ -213,6 +213,9 @@ export async function getSyncRun(environmentId: string, runId: string): Promise<
 }
 
 export async function listSyncRuns(environmentId: string, limit: number): Promise<SyncRun[]> {
+  if (!(await getEnvironment(environmentId))) {
+    throw new AppError('not-found', `Environment "${environmentId}" does not exist.`);
+  }
   return listRuns(environmentId, limit);
 }
 

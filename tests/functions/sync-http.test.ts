@@ -144,6 +144,14 @@ describe('POST /api/environments/{envId}/sync and the runs API', () => {
       });
       expect(refused.status).toBe(400);
     }
+    const operator = await keys.token({ sub: 'op', roles: ['platform-operator'] });
+    const unknownEnvironment = await call('syncRunsList', {
+      method: 'GET',
+      path: 'environments/env-missing-runs/sync-runs',
+      params: { envId: 'env-missing-runs' },
+      token: operator,
+    });
+    expect(unknownEnvironment.status).toBe(404);
     const missing = await call('syncRunGet', {
       method: 'GET',
       path: `environments/${environmentId}/sync-runs/nope`,
