@@ -158,6 +158,17 @@ function parseSharedList(value: unknown): readonly string[] {
   return sharedParsedList(value);
 }
 
+const directoryIds = new Map<string, string>();
+
+function internDirectoryId(value: string): string {
+  let shared = directoryIds.get(value);
+  if (shared === undefined) {
+    if (directoryIds.size > 10_000) directoryIds.clear();
+    directoryIds.set(value, (shared = value));
+  }
+  return shared;
+}
+
 export function fromAccessEntity(
   entity: Partial<AccessEntity>,
   lists: (value: unknown) => readonly string[] = parseList,
@@ -167,7 +178,8 @@ export function fromAccessEntity(
   return {
     id: entity.rowKey ?? '',
     source: 'external',
-    directoryId: entity.directoryId ?? '',
+    // One string per directory, not one per row (a sync may hold 100,000 rows).
+    directoryId: internDirectoryId(entity.directoryId ?? ''),
     objectId: entity.objectId ?? '',
     displayName: entity.displayName ?? '',
     email: entity.email ?? '',
@@ -400,8 +412,8 @@ export async function setUserMenus(
 }
 
 /**
- * The stored identities among `objectIds` of a directory. Few are read point by point; many by one
- * scan of the directory's partition (a page holds 1,000 rows, a point read one).
+ * The stored identities among `objectIds` of a directory. Up to 2,000 are read point by point, 8 at
+ * a time; more by one scan of the directory's partitions.
  */
 export async function readIdentities(
   directoryId: string,
@@ -411,7 +423,10 @@ export async function readIdentities(
   const found = new Map<string, Identity>();
   if (objectIds.length === 0) return found;
   try {
-    if (objectIds.length > 200) {
+    // A point read costs one request per identity, a scan one per 1,000 rows of the directory
+    // (which may hold many more users than the run needs, all of them parsed): scan only when
+    // the identities needed are many, as in an initial sync.
+    if (objectIds.length > 2000) {
       const wanted = new Set(objectIds);
       const entities = client.listEntities<UserEntity>({
         queryOptions: {
