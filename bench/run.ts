@@ -2,7 +2,8 @@
  * `npm run bench`: the sync benchmark (issue 4). Starts Azurite and the dev directory, then runs
  * bench/sync-bench.ts once per size in a child process (trusting the dev CA, peak RSS its own) and
  * prints the figures as a Markdown table. Sizes: BENCH_SIZES (default "10000,100000");
- * BENCH_FLOORS=0 skips the floor measurements (at 100,000 they take most of the time).
+ * BENCH_FLOORS=0 skips the floor measurements (at 100,000 they take most of the time);
+ * BENCH_NODE_OPTIONS sets NODE_OPTIONS of the measured process only.
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -94,6 +95,8 @@ async function main(): Promise<void> {
           ...(await runChild(path.join(here, 'sync-bench.js'), {
             ...process.env,
             NODE_EXTRA_CA_CERTS: extraCa,
+            // Node options for the measured process only (Azurite and the dev directory keep theirs).
+            ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
             BENCH_N: String(n),
             BENCH_DEVDIR_ORIGIN: devDirectory.origin,
             BENCH_TABLE_PORT: String(azurite.tablePort),
