@@ -3,6 +3,8 @@ import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { AppError, type ErrorCode } from '../errors.js';
 import { storage } from '../storage/account.js';
 import { statusOf, storageError } from '../users/repository.js';
+import { clock } from '../clock.js';
+import { getLeaseState, isExpired, releaseLease } from './lease.js';
 
 /**
  * Sync runs (contract §3.4). Table `syncruns`: PartitionKey = environmentId, RowKey = runId. Run ids
@@ -175,7 +177,7 @@ export async function listRuns(environmentId: string, limit: number): Promise<Sy
       .byPage({ maxPageSize: limit });
     for await (const page of pages) {
       for (const entity of page) {
-        runs.push(toPublicRun(fromRunEntity(entity)));
+        runs.push(toPublicRun(await settleRun(fromRunEntity(entity))));
         if (runs.length >= limit) return runs;
       }
     }
@@ -189,6 +191,21 @@ export async function listRuns(environmentId: string, limit: number): Promise<Sy
 export async function getLatestRun(environmentId: string): Promise<SyncRun | null> {
   const [latest] = await listRuns(environmentId, 1);
   return latest ?? null;
+}
+
+/**
+ * Rule 10 on every read: a queued or running run whose lease is gone (its worker died) is shown,
+ * and stored, as failed, so the list and `latestRun` never show a dead run as in flight.
+ */
+export async function settleRun(run: StoredRun): Promise<StoredRun> {
+  if (run.status !== 'queued' && run.status !== 'running') return run;
+  const now = clock().now();
+  const state = await getLeaseState(run.environment);
+  if (state?.runId === run.runId && !isExpired(state, now)) return run;
+  if (state?.runId === run.runId) await releaseLease(run.environment, run.runId);
+  const failed = failedRun(run, 'internal', 'The run stopped without finishing (its lease expired).', now);
+  await saveRun(failed);
+  return failed;
 }
 
 export async function createRun(run: StoredRun): Promise<void> {

@@ -11,8 +11,6 @@ import { readChanges, writeChanges, type ChangesPage } from './changes.js';
 import { executePlan, type BatchInfo } from './executor.js';
 import {
   claimForQueuedRun,
-  getLeaseState,
-  isExpired,
   listBusyEnvironments,
   releaseLease,
   renewLease,
@@ -27,6 +25,7 @@ import {
   listRuns,
   newRunId,
   saveRun,
+  settleRun,
   toPublicRun,
   ZERO_COUNTS,
   type RunTrigger,
@@ -194,22 +193,10 @@ export async function queuePeriodicRuns(): Promise<{ queued: string[]; skipped: 
 // ---------------------------------------------------------------------------------------------
 // Reading runs
 
-/** A queued or running run whose lease is gone is shown (and stored) as failed. */
-async function settle(run: StoredRun): Promise<StoredRun> {
-  if (run.status !== 'queued' && run.status !== 'running') return run;
-  const now = clock().now();
-  const state = await getLeaseState(run.environment);
-  if (state?.runId === run.runId && !isExpired(state, now)) return run;
-  if (state?.runId === run.runId) await releaseLease(run.environment, run.runId);
-  const failed = failedRun(run, 'internal', 'The run stopped without finishing (its lease expired).', now);
-  await saveRun(failed);
-  return failed;
-}
-
 export async function getSyncRun(environmentId: string, runId: string): Promise<SyncRun> {
   const run = await getStoredRun(environmentId, runId);
   if (!run) throw new AppError('not-found', `Sync run "${runId}" does not exist.`);
-  return toPublicRun(await settle(run));
+  return toPublicRun(await settleRun(run));
 }
 
 export async function listSyncRuns(environmentId: string, limit: number): Promise<SyncRun[]> {

@@ -650,11 +650,8 @@ describe('§3.4 + rule 10: a run nobody executes', () => {
     expect(old.body).toMatchObject({ runId, status: 'failed' });
   });
 
-  // BUG (shared/sync/service.ts listSyncRuns / shared/sync/runs.ts getLatestRun; SYNC's files): a run
-  // whose lease expired reads `failed` through GET .../sync-runs/{runId} (which settles it) but still
-  // `queued` through the runs list and `latestRun` until someone reads it by id or requests a new
-  // run. The list should settle runs the same way.
-  it.fails('reads failed in the runs list and latestRun too, before anyone reads it by id', async () => {
+  // Rule 10 on every read, not only by id.
+  it('reads failed in the runs list and latestRun too, before anyone reads it by id', async () => {
     const { env, runId } = await abandonedRun('lease-list');
     const list = await api('GET', `environments/${env}/sync-runs`, { token: operator });
     expect((list.body as { runs: unknown[] }).runs[0]).toMatchObject({ runId, status: 'failed' });
