@@ -1,8 +1,7 @@
-import type { HttpRequest } from '@azure/functions';
 import { z } from 'zod';
 import { authorizeEnvironment } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
-import { json, parseWith, readJsonBody, withProblems } from '../shared/http/respond.js';
+import { json, parseWith, readJsonBody, withProblems, routeParam } from '../shared/http/respond.js';
 import { getRunChanges, getSyncRun, listSyncRuns, requestSync } from '../shared/sync/service.js';
 
 const syncBody = z.object({ confirmDeactivations: z.boolean().optional() });
@@ -14,16 +13,12 @@ const changesQuery = z.object({ continuationToken: z.string().min(1).max(16).opt
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
 
-function param(request: HttpRequest, name: string): string {
-  return request.params[name] ?? '';
-}
-
 registerHttp('syncRequest', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'environments/{envId}/sync',
   handler: withProblems(async (request) => {
-    const environmentId = param(request, 'envId');
+    const environmentId = routeParam(request, 'envId');
     const principal = await authorizeEnvironment(request, environmentId);
     const body = await readJsonBody(request, syncBody, { optional: true });
     const run = await requestSync({
@@ -45,7 +40,7 @@ registerHttp('syncRunsList', {
   authLevel: 'anonymous',
   route: 'environments/{envId}/sync-runs',
   handler: withProblems(async (request) => {
-    const environmentId = param(request, 'envId');
+    const environmentId = routeParam(request, 'envId');
     await authorizeEnvironment(request, environmentId);
     const query = parseWith(runsQuery, { limit: request.query.get('limit') ?? undefined });
     const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
@@ -58,9 +53,9 @@ registerHttp('syncRunGet', {
   authLevel: 'anonymous',
   route: 'environments/{envId}/sync-runs/{runId}',
   handler: withProblems(async (request) => {
-    const environmentId = param(request, 'envId');
+    const environmentId = routeParam(request, 'envId');
     await authorizeEnvironment(request, environmentId);
-    return json(200, await getSyncRun(environmentId, param(request, 'runId')));
+    return json(200, await getSyncRun(environmentId, routeParam(request, 'runId')));
   }),
 });
 
@@ -69,11 +64,14 @@ registerHttp('syncRunChanges', {
   authLevel: 'anonymous',
   route: 'environments/{envId}/sync-runs/{runId}/changes',
   handler: withProblems(async (request) => {
-    const environmentId = param(request, 'envId');
+    const environmentId = routeParam(request, 'envId');
     await authorizeEnvironment(request, environmentId);
     const query = parseWith(changesQuery, {
       continuationToken: request.query.get('continuationToken') ?? undefined,
     });
-    return json(200, await getRunChanges(environmentId, param(request, 'runId'), query.continuationToken));
+    return json(
+      200,
+      await getRunChanges(environmentId, routeParam(request, 'runId'), query.continuationToken),
+    );
   }),
 });

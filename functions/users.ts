@@ -1,8 +1,7 @@
-import type { HttpRequest } from '@azure/functions';
 import { z } from 'zod';
 import { authorizeEnvironment } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
-import { json, parseWith, readJsonBody, withProblems } from '../shared/http/respond.js';
+import { json, parseWith, readJsonBody, withProblems, routeParam } from '../shared/http/respond.js';
 import { getUser, listUsers, managedFieldsIn, patchUser } from '../shared/users/service.js';
 
 const listQuery = z.object({ continuationToken: z.string().min(1).max(2048).optional() });
@@ -12,16 +11,12 @@ const patchBody = z.looseObject({
   menus: z.array(z.string().trim().min(1).max(200)).max(200).optional(),
 });
 
-function param(request: HttpRequest, name: string): string {
-  return request.params[name] ?? '';
-}
-
 registerHttp('usersList', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'environments/{envId}/users',
   handler: withProblems(async (request) => {
-    const environmentId = param(request, 'envId');
+    const environmentId = routeParam(request, 'envId');
     await authorizeEnvironment(request, environmentId);
     const query = parseWith(listQuery, {
       continuationToken: request.query.get('continuationToken') ?? undefined,
@@ -35,8 +30,8 @@ registerHttp('usersItem', {
   authLevel: 'anonymous',
   route: 'environments/{envId}/users/{userId}',
   handler: withProblems(async (request) => {
-    const environmentId = param(request, 'envId');
-    const userId = param(request, 'userId');
+    const environmentId = routeParam(request, 'envId');
+    const userId = routeParam(request, 'userId');
     await authorizeEnvironment(request, environmentId);
     if (request.method === 'GET') return json(200, await getUser(environmentId, userId));
     const raw = await readJsonBody(request, z.record(z.string(), z.unknown()));

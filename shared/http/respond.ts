@@ -14,6 +14,11 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   };
 }
 
+/** A route parameter; the host only calls a handler when its template matched, so it is present. */
+export function routeParam(request: HttpRequest, name: string): string {
+  return request.params[name] ?? '';
+}
+
 export function noContent(): HttpResponseInit {
   return { status: 204, headers: { 'cache-control': 'no-store' } };
 }

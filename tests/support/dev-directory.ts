@@ -1,3 +1,4 @@
+import type { TenantConnection } from '../../shared/tenants/repository.js';
 import { inject } from 'vitest';
 import { createAdminClient } from '../../devdir/client.js';
 import type { DevDirectoryAdmin } from '../../devdir/admin.js';
@@ -49,15 +50,7 @@ export function devDirectoryAdmin(): DevDirectoryAdmin {
 }
 
 /** What a tenant configuration (interface 2, contract §3.2) needs to use a test directory. */
-export interface TestTenantConnection {
-  readonly name: string;
-  readonly directoryId: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly authorityHost: string;
-  readonly graphBaseUrl: string;
-  readonly environments: readonly string[];
-}
+export type TestTenantConnection = TenantConnection;
 
 function label(test: string | undefined): string {
   return test ?? `Test directory ${Math.random().toString(36).slice(2, 8)}`;
