@@ -1,7 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listAudit } from '../../shared/audit/trail.js';
 import { getEnvironment } from '../../shared/environments/repository.js';
-import { createRun, newRunId, ZERO_COUNTS } from '../../shared/sync/runs.js';
+import { requestSync } from '../../shared/sync/service.js';
 import { saveTenant } from '../../shared/tenants/repository.js';
 import { useTestEnvironment } from '../support/storage.js';
 import { call, guid, uniqueName, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
@@ -326,18 +326,12 @@ describe('GET /api/environments/{envId}/external-users', () => {
       deactivationLimit: 50,
       latestRun: null,
     });
-    const queuedAt = new Date();
-    const runId = newRunId(queuedAt);
-    await createRun({
-      runId,
-      environment: envId,
+    // Through the sync service, as POST .../sync does: a run record plus its lease and message.
+    const { runId } = await requestSync({
+      environmentId: envId,
       trigger: 'manual',
       requestedBy: 'admin',
-      status: 'queued',
-      queuedAt: queuedAt.toISOString(),
-      counts: { ...ZERO_COUNTS },
       confirmDeactivations: false,
-      changePages: 0,
     });
     const second = await getSettings(envId, admin);
     expect(second.body).toMatchObject({ latestRun: { runId, status: 'queued', trigger: 'manual' } });
