@@ -1,5 +1,10 @@
 import { registerStorageQueue } from '../shared/host/registry.js';
-import { executeSyncRun, setAccessDeactivatedHandler, SYNC_QUEUE } from '../shared/sync/service.js';
+import {
+  executeSyncRun,
+  parseSyncMessage,
+  setAccessDeactivatedHandler,
+  SYNC_QUEUE,
+} from '../shared/sync/service.js';
 import { revokeSessionsOfUsers } from '../shared/auth/sessions.js';
 
 // Sessions die with access: the sync's deactivations end the users' sessions in that environment.
@@ -9,9 +14,15 @@ registerStorageQueue('syncWorker', {
   queueName: SYNC_QUEUE,
   connection: 'AzureWebJobsStorage',
   handler: async (entry, context) => {
-    const outcome = await executeSyncRun(entry, {
-      log: (message, data) => context.info(message, data),
+    const message = parseSyncMessage(entry);
+    const outcome = await executeSyncRun(message, {
+      log: (text, data) => context.info(text, data),
     });
-    context.info('sync message handled', { outcome });
+    // Operators find halted and failed runs by these fields (docs/operations.md).
+    context.info('sync message handled', {
+      outcome,
+      runId: message.runId,
+      environment: message.environmentId,
+    });
   },
 });
