@@ -420,15 +420,17 @@ export async function token(core: Core, tenantId: string, request: IncomingMessa
   const form = await readForm(request);
   const error = (status: number, code: string, aadsts: number, description: string): Reply =>
     entraError(core.origin, status, code, aadsts, description);
-
-  const grantType = form.get('grant_type');
-  if (grantType === null || grantType === '') {
-    return error(
+  const missingParameter = (name: string): Reply =>
+    error(
       400,
       'invalid_request',
       900144,
-      "The request body must contain the following parameter: 'grant_type'.",
+      `The request body must contain the following parameter: '${name}'.`,
     );
+
+  const grantType = form.get('grant_type');
+  if (grantType === null || grantType === '') {
+    return missingParameter('grant_type');
   }
   if (grantType !== 'client_credentials' && grantType !== 'authorization_code') {
     return error(
@@ -441,12 +443,7 @@ export async function token(core: Core, tenantId: string, request: IncomingMessa
   const basic = basicCredentials(request);
   const clientId = (form.get('client_id') ?? basic?.id ?? '').toLowerCase();
   if (clientId === '') {
-    return error(
-      400,
-      'invalid_request',
-      900144,
-      "The request body must contain the following parameter: 'client_id'.",
-    );
+    return missingParameter('client_id');
   }
   const app = directory.applications.get(clientId);
   if (app === undefined) {

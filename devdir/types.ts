@@ -89,16 +89,8 @@ export interface UserInfo {
   readonly password: string;
 }
 
-export interface UserPatch {
-  readonly displayName?: string;
-  readonly givenName?: string | null;
-  readonly surname?: string | null;
-  readonly mail?: string | null;
-  readonly otherMails?: readonly string[];
-  readonly userPrincipalName?: string;
-  readonly accountEnabled?: boolean;
-  readonly password?: string;
-}
+/** Every field of a user but its id may change; absent fields stay as they are. */
+export type UserPatch = Partial<Omit<UserSpec, 'id'>>;
 
 export interface GroupInfo {
   readonly id: string;
