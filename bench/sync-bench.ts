@@ -16,7 +16,7 @@ import { saveTenant } from '../shared/tenants/repository.js';
 import { saveEnvironment, saveExternalUsersSettings } from '../shared/environments/repository.js';
 import { executeSyncRun, requestSync, SYNC_QUEUE } from '../shared/sync/service.js';
 import { getRun, type RunCounts } from '../shared/sync/runs.js';
-import { decodeQueueMessage } from '../shared/host/queue-listener.js';
+import { decodeQueueMessage } from '../scripts/local-host/queue-listener.js';
 
 const TABLES = ['users', 'useraccess', 'syncruns', 'syncstate', 'syncchanges', 'environments', 'tenants'];
 

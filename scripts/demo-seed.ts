@@ -1,12 +1,12 @@
-import type { Principal } from '../auth/policy.js';
+import type { Principal } from '../shared/auth/policy.js';
 import {
   environmentBodySchema,
   putEnvironment,
   putSettings,
   type SettingsView,
-} from '../environments/service.js';
-import { parseWith } from '../http/respond.js';
-import { putTenant, tenantBodySchema, type TenantView } from '../tenants/service.js';
+} from '../shared/environments/service.js';
+import { parseWith } from '../shared/http/respond.js';
+import { putTenant, tenantBodySchema, type TenantView } from '../shared/tenants/service.js';
 
 export const DEMO_TENANT = 'demo';
 export const DEMO_ENVIRONMENT = 'demo';

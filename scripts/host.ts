@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, setConfig } from '../shared/config.js';
 import { isAppError } from '../shared/errors.js';
-import { startLocalHost } from '../shared/host/local-host.js';
+import { startLocalHost } from './local-host/local-host.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

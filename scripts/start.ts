@@ -18,7 +18,7 @@ import {
 import { startMailSink, type MailSink } from '../devdir/mail-sink.js';
 import { startAzurite, waitForPort, type AzuriteHandle } from './azurite.js';
 import { loadConfig, setConfig } from '../shared/config.js';
-import { seedDemo } from '../shared/demo/seed.js';
+import { seedDemo } from './demo-seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STATE = path.join(root, '.dev');

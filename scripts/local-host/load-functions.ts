@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { listRegistrations, type Registration } from './registry.js';
+import { listRegistrations, type Registration } from '../../shared/host/registry.js';
 
 /**
  * Imports every function file of a folder, as the Functions host does with `main: functions/*.js`,

@@ -13,12 +13,12 @@ import azureFunctions, {
 } from '@azure/functions';
 import { serialize as serializeCookie, type SerializeOptions } from 'cookie';
 import { Cron } from 'croner';
-import type { Env } from '../config.js';
-import { storage } from '../storage/account.js';
+import type { Env } from '../../shared/config.js';
+import { storage } from '../../shared/storage/account.js';
 import { loadFunctions } from './load-functions.js';
 import { DEFAULT_QUEUE_SETTINGS, QueueListener, type QueueListenerSettings } from './queue-listener.js';
-import type { Registration } from './registry.js';
-import { RouteTable } from './routes.js';
+import type { Registration } from '../../shared/host/registry.js';
+import { RouteTable } from '../../shared/host/routes.js';
 import { resolveSettingReferences } from './settings.js';
 
 const { HttpRequest, HttpResponse, InvocationContext } = azureFunctions;

@@ -1,4 +1,4 @@
-import { LOCAL_DEFAULTS, type Env } from '../config.js';
+import { LOCAL_DEFAULTS, type Env } from '../../shared/config.js';
 
 /**
  * `%NAME%` in a binding expression is replaced by the app setting NAME, as the Functions host

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setClock } from '../../shared/clock.js';
 import { setManagementKeySource } from '../../shared/auth/management.js';
-import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
+import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import { devDirectoryOrigin, devDirectorySettings, managementToken } from '../support/dev-directory.js';
 import { useTestEnvironment } from '../support/storage.js';
 import { client, expectProblem, uid, until } from './contract-support.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setManagementKeySource } from '../../shared/auth/management.js';
 import { SESSION_COOKIE } from '../../shared/auth/signin-http.js';
-import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
+import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import {
   createTestDirectory,
   devDirectorySettings,

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { LocalHost } from '../../shared/host/local-host.js';
+import type { LocalHost } from '../../scripts/local-host/local-host.js';
 
 /**
  * The outside tester's view of the service (contract §3): raw HTTP against the local host, and

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setManagementKeySource } from '../../shared/auth/management.js';
-import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
+import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import { createRun, newRunId, ZERO_COUNTS } from '../../shared/sync/runs.js';
 import {
   createTestDirectory,

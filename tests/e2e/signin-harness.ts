@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
+import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import { saveTenant } from '../../shared/tenants/repository.js';
 import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
 import { useTestEnvironment } from '../support/storage.js';

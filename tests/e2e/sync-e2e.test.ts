@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
+import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import { useTestEnvironment } from '../support/storage.js';
 import {
   createTestDirectory,

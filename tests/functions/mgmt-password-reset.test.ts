@@ -2,7 +2,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setClock } from '../../shared/clock.js';
 import { saveEnvironment } from '../../shared/environments/repository.js';
 import { listRegistrations } from '../../shared/host/registry.js';
-import { decodeQueueMessage } from '../../shared/host/queue-listener.js';
+import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { PASSWORD_RESET_QUEUE } from '../../shared/password-reset/service.js';
 import { storage } from '../../shared/storage/account.js';
 import { mailMessages, mailSinkUrl } from '../support/dev-directory.js';

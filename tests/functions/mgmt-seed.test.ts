@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seedDemo } from '../../shared/demo/seed.js';
+import { seedDemo } from '../../scripts/demo-seed.js';
 import { getEnvironment } from '../../shared/environments/repository.js';
 import { getTenant, getTenantConnection } from '../../shared/tenants/repository.js';
 import { useTestEnvironment } from '../support/storage.js';

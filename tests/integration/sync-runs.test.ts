@@ -3,7 +3,7 @@ import { useTestEnvironment } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
 import { setClock } from '../../shared/clock.js';
 import { storage } from '../../shared/storage/account.js';
-import { decodeQueueMessage } from '../../shared/host/queue-listener.js';
+import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { isAppError } from '../../shared/errors.js';
 import {
   executeSyncRun,

@@ -3,7 +3,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
 import { saveTenant } from '../../shared/tenants/repository.js';
 import { storage } from '../../shared/storage/account.js';
-import { decodeQueueMessage } from '../../shared/host/queue-listener.js';
+import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import {
   executeSyncRun,
   requestSync,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RouteTable, compileRoute } from '../../shared/host/routes.js';
-import { resolveSettingReferences } from '../../shared/host/settings.js';
-import { decodeQueueMessage } from '../../shared/host/queue-listener.js';
+import { resolveSettingReferences } from '../../scripts/local-host/settings.js';
+import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 
 describe('route templates', () => {
   it.each([
