@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.dev/**', 'coverage/**', '__azurite*/**'] },
+  { ignores: ['dist/**', 'dist-dev/**', 'node_modules/**', '.dev/**', 'coverage/**', '__azurite*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

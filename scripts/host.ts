@@ -53,7 +53,9 @@ async function main(): Promise<void> {
 
   const host = await startLocalHost({
     port: config.port,
-    functionsDir: path.join(root, 'dist', 'functions'),
+    // The functions compiled beside this script (not dist/): one build, so the functions and the
+    // host share one copy of each shared module.
+    functionsDir: fileURLToPath(new URL('../functions', import.meta.url)),
     hostJsonPath: path.join(root, 'host.json'),
   });
   process.stdout.write(

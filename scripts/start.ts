@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole local stack on embedded defaults — Azurite, the dev directory (Entra ID +
  * Graph stand-in, seeded with the demo tenant), the mail sink, and the function app as a child
- * process (`dist/scripts/host.js`) that trusts the dev CA. Ctrl-C / SIGTERM stops everything.
+ * process (`npm run host`'s script, compiled beside this one) that trusts the dev CA. Ctrl-C / SIGTERM stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   const appUrl = `http://localhost:${process.env.PORT ?? '7071'}`;
   const seeded = await seedDemoEnvironment({ directory, groupsToSync, appUrl, devDirectory });
 
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'scripts', 'host.js')], {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('host.js', import.meta.url))], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, NODE_EXTRA_CA_CERTS: extraCaCerts },

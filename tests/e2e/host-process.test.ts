@@ -6,7 +6,7 @@ import { testConnectionString } from '../support/storage.js';
 
 /**
  * `npm run host` as an operator runs it: the compiled app in its own process, configured by
- * environment variables only. `npm test` builds first (pretest), so dist/ is current.
+ * environment variables only. `npm test` builds first (pretest), so the dev build (dist-dev/) is current.
  */
 describe('npm run host (compiled app, local host)', () => {
   let child: ChildProcess | undefined;
@@ -17,9 +17,9 @@ describe('npm run host (compiled app, local host)', () => {
   });
 
   it('answers GET /api/health within 30 s and stops cleanly on SIGTERM', async () => {
-    expect(existsSync('dist/scripts/host.js')).toBe(true);
+    expect(existsSync('dist-dev/scripts/host.js')).toBe(true);
     const port = await freePort();
-    child = spawn(process.execPath, ['dist/scripts/host.js'], {
+    child = spawn(process.execPath, ['dist-dev/scripts/host.js'], {
       env: {
         ...process.env,
         USE_LOCAL_HOST: '1',
@@ -53,7 +53,7 @@ describe('npm run host (compiled app, local host)', () => {
   }, 45_000);
 
   it('refuses to start with a malformed setting, naming it', async () => {
-    const bad = spawn(process.execPath, ['dist/scripts/host.js'], {
+    const bad = spawn(process.execPath, ['dist-dev/scripts/host.js'], {
       env: {
         ...process.env,
         USE_LOCAL_HOST: '1',
