@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
+import {
+  startLocalHost,
+  type LocalHost,
+  type LocalHostOptions,
+} from '../../scripts/local-host/local-host.js';
 import { storage } from '../../shared/storage/account.js';
 import { useTestEnvironment } from '../support/storage.js';
 import { fixtureEvents } from '../fixtures/functions/events.js';
@@ -128,5 +133,78 @@ describe('local host: non-HTTP functions', () => {
     await waitFor(async () =>
       (await queue.getProperties()).approximateMessagesCount === 0 ? true : undefined,
     );
+  });
+});
+
+/** A second host on the fixture functions, for one test: no timers, no queue polling. */
+async function withHost<T>(
+  options: Partial<LocalHostOptions>,
+  use: (other: LocalHost) => Promise<T>,
+): Promise<T> {
+  const other = await startLocalHost({
+    port: 0,
+    functionsDir: path.resolve('tests/fixtures/functions'),
+    env: {},
+    timers: false,
+    queues: false,
+    log: (line) => logs.push(line),
+    ...options,
+  });
+  try {
+    return await use(other);
+  } finally {
+    await other.stop();
+  }
+}
+
+/** This machine's first IPv4 address other than loopback, if it has one. */
+function externalAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && !a.internal && a.family === 'IPv4')?.address;
+}
+
+describe('local host: exposure', () => {
+  const external = externalAddress();
+
+  it('listens on loopback unless the host option or HOST says otherwise', async () => {
+    expect(host.address).toBe('127.0.0.1');
+    await withHost({ env: { HOST: '0.0.0.0' } }, (other) => {
+      expect(other.address).toBe('0.0.0.0');
+      return Promise.resolve();
+    });
+    await withHost({ host: '127.0.0.1', env: { HOST: '0.0.0.0' } }, (other) => {
+      expect(other.address).toBe('127.0.0.1');
+      return Promise.resolve();
+    });
+  });
+
+  it.skipIf(external === undefined)('cannot be reached on another interface unless HOST asks', async () => {
+    await expect(fetch(`http://${external}:${host.port}/api/things/special`)).rejects.toThrow();
+    await withHost({ env: { HOST: '0.0.0.0' } }, async (other) => {
+      const response = await fetch(`http://${external}:${other.port}/api/things/special`);
+      expect(await response.json()).toEqual({ literal: true });
+    });
+  });
+
+  it('answers POST /admin/functions/{name} only in Development', async () => {
+    const timerRuns = () => fixtureEvents().filter((e) => e.fn === 'fixtureTimer').length;
+    const callTimer = (other: LocalHost) =>
+      fetch(`${other.url}/admin/functions/fixtureTimer`, { method: 'POST', body: '{"input": ""}' });
+    for (const environment of ['Production', 'Staging']) {
+      await withHost({ env: { AZURE_FUNCTIONS_ENVIRONMENT: environment } }, async (other) => {
+        const before = timerRuns();
+        expect((await callTimer(other)).status).toBe(404);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(timerRuns()).toBe(before);
+        // The functions themselves are still served.
+        expect((await fetch(`${other.url}/api/things/special`)).status).toBe(200);
+      });
+    }
+    await withHost({ env: { AZURE_FUNCTIONS_ENVIRONMENT: 'Development' } }, async (other) => {
+      const before = timerRuns();
+      expect((await callTimer(other)).status).toBe(202);
+      await waitFor(() => (timerRuns() > before ? true : undefined));
+    });
   });
 });

@@ -314,13 +314,10 @@ describe('infra/ and the settings the code reads', () => {
   const neededInAzure = SETTING_NAMES.filter((name) => !LOCAL_ONLY_SETTINGS.includes(name));
 
   it('reads settings only through shared/config.ts, so SETTING_NAMES is the whole list', () => {
-    // shared/host/ is the local host (npm run host), which never runs in Azure.
     const sources = [
       ...filesUnder(path.join(root, 'functions'), '.ts'),
       ...filesUnder(path.join(root, 'shared'), '.ts'),
-    ]
-      .map((file) => path.relative(root, file))
-      .filter((file) => !file.startsWith(path.join('shared', 'host') + path.sep));
+    ].map((file) => path.relative(root, file));
     const readers = sources.filter((file) =>
       /\bprocess\.env\b/.test(readFileSync(path.join(root, file), 'utf8')),
     );
