@@ -1,7 +1,8 @@
 /**
  * `npm run host`: the function app alone, configured by environment variables over
  * local.settings.json. Uses Azure Functions Core Tools (`func start`) where it is installed,
- * otherwise the project's local host, which serves the same routes and runs the same triggers.
+ * otherwise the project's local host, which serves the same routes and runs the same triggers, on
+ * loopback unless `HOST` names another interface.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
