@@ -10,9 +10,9 @@ const SERVICE_FOLDERS = ['functions', 'shared'];
 const DEV_FOLDERS = ['devdir', 'scripts', 'bench', 'tests'];
 
 function parseTsconfig(file: string): ts.ParsedCommandLine {
-  const { config, error } = ts.readConfigFile(path.join(root, file), (f) => ts.sys.readFile(f));
-  if (error) throw new Error(ts.flattenDiagnosticMessageText(error.messageText, '\n'));
-  return ts.parseJsonConfigFileContent(config, ts.sys, root);
+  const read = ts.readConfigFile(path.join(root, file), (f) => ts.sys.readFile(f));
+  if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
+  return ts.parseJsonConfigFileContent(read.config as object, ts.sys, root);
 }
 
 /** Every project source the compiler reads for a config, following imports: what it would emit. */
