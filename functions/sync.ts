@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { authorizeEnvironment } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
 import { json, parseWith, readJsonBody, withProblems, routeParam } from '../shared/http/respond.js';
 import { getRunChanges, getSyncRun, listSyncRuns, requestSync } from '../shared/sync/service.js';
@@ -17,61 +16,65 @@ registerHttp('syncRequest', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'environments/{envId}/sync',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    const principal = await authorizeEnvironment(request, environmentId);
-    const body = await readJsonBody(request, syncBody, { optional: true });
-    const run = await requestSync({
-      environmentId,
-      trigger: 'manual',
-      requestedBy: principal.sub,
-      confirmDeactivations: body.confirmDeactivations === true,
-    });
-    return json(
-      202,
-      { runId: run.runId, status: run.status, trigger: run.trigger },
-      { location: `/api/environments/${encodeURIComponent(environmentId)}/sync-runs/${run.runId}` },
-    );
-  }),
+  handler: ({ management }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      const principal = await management.authorizeEnvironment(request, environmentId);
+      const body = await readJsonBody(request, syncBody, { optional: true });
+      const run = await requestSync({
+        environmentId,
+        trigger: 'manual',
+        requestedBy: principal.sub,
+        confirmDeactivations: body.confirmDeactivations === true,
+      });
+      return json(
+        202,
+        { runId: run.runId, status: run.status, trigger: run.trigger },
+        { location: `/api/environments/${encodeURIComponent(environmentId)}/sync-runs/${run.runId}` },
+      );
+    }),
 });
 
 registerHttp('syncRunsList', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'environments/{envId}/sync-runs',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    await authorizeEnvironment(request, environmentId);
-    const query = parseWith(runsQuery, { limit: request.query.get('limit') ?? undefined });
-    const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
-    return json(200, { runs: await listSyncRuns(environmentId, limit) });
-  }),
+  handler: ({ management }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      const query = parseWith(runsQuery, { limit: request.query.get('limit') ?? undefined });
+      const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
+      return json(200, { runs: await listSyncRuns(environmentId, limit) });
+    }),
 });
 
 registerHttp('syncRunGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'environments/{envId}/sync-runs/{runId}',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    await authorizeEnvironment(request, environmentId);
-    return json(200, await getSyncRun(environmentId, routeParam(request, 'runId')));
-  }),
+  handler: ({ management }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      return json(200, await getSyncRun(environmentId, routeParam(request, 'runId')));
+    }),
 });
 
 registerHttp('syncRunChanges', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'environments/{envId}/sync-runs/{runId}/changes',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    await authorizeEnvironment(request, environmentId);
-    const query = parseWith(changesQuery, {
-      continuationToken: request.query.get('continuationToken') ?? undefined,
-    });
-    return json(
-      200,
-      await getRunChanges(environmentId, routeParam(request, 'runId'), query.continuationToken),
-    );
-  }),
+  handler: ({ management }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      const query = parseWith(changesQuery, {
+        continuationToken: request.query.get('continuationToken') ?? undefined,
+      });
+      return json(
+        200,
+        await getRunChanges(environmentId, routeParam(request, 'runId'), query.continuationToken),
+      );
+    }),
 });

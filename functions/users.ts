@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { authorizeEnvironment } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
 import { json, parseWith, readJsonBody, withProblems, routeParam } from '../shared/http/respond.js';
 import { getUser, listUsers, managedFieldsIn, patchUser } from '../shared/users/service.js';
@@ -15,27 +14,29 @@ registerHttp('usersList', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'environments/{envId}/users',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    await authorizeEnvironment(request, environmentId);
-    const query = parseWith(listQuery, {
-      continuationToken: request.query.get('continuationToken') ?? undefined,
-    });
-    return json(200, await listUsers(environmentId, query.continuationToken));
-  }),
+  handler: ({ management }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      const query = parseWith(listQuery, {
+        continuationToken: request.query.get('continuationToken') ?? undefined,
+      });
+      return json(200, await listUsers(environmentId, query.continuationToken));
+    }),
 });
 
 registerHttp('usersItem', {
   methods: ['GET', 'PATCH'],
   authLevel: 'anonymous',
   route: 'environments/{envId}/users/{userId}',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    const userId = routeParam(request, 'userId');
-    await authorizeEnvironment(request, environmentId);
-    if (request.method === 'GET') return json(200, await getUser(environmentId, userId));
-    const raw = await readJsonBody(request, z.record(z.string(), z.unknown()));
-    const menus = managedFieldsIn(raw).length > 0 ? undefined : parseWith(patchBody, raw).menus;
-    return json(200, await patchUser(environmentId, userId, raw, menus));
-  }),
+  handler: ({ management }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      const userId = routeParam(request, 'userId');
+      await management.authorizeEnvironment(request, environmentId);
+      if (request.method === 'GET') return json(200, await getUser(environmentId, userId));
+      const raw = await readJsonBody(request, z.record(z.string(), z.unknown()));
+      const menus = managedFieldsIn(raw).length > 0 ? undefined : parseWith(patchBody, raw).menus;
+      return json(200, await patchUser(environmentId, userId, raw, menus));
+    }),
 });

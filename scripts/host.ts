@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildServices, defaultPorts } from '../shared/app/services.js';
 import { loadConfig, setConfig } from '../shared/config.js';
 import { isAppError } from '../shared/errors.js';
 import { startLocalHost } from '../shared/host/local-host.js';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   const host = await startLocalHost({
     port: config.port,
     functionsDir: path.join(root, 'dist', 'functions'),
+    services: buildServices(config, defaultPorts(config)),
     hostJsonPath: path.join(root, 'host.json'),
   });
   process.stdout.write(

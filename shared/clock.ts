@@ -1,6 +1,6 @@
 /**
- * The shell's source of time. The functional core never calls it: it takes `now` as an argument.
- * Tests (and the local host, for tests that run through it) may replace it.
+ * The shell's source of time, passed to every service (see shared/app/services.ts). The functional
+ * core never calls it: it takes `now` as an argument.
  */
 export interface Clock {
   now(): Date;
@@ -8,6 +8,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** The time of the sync and users modules, which do not take a Clock as an argument yet. */
 let current: Clock = systemClock;
 
 export function clock(): Clock {

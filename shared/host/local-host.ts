@@ -13,11 +13,11 @@ import azureFunctions, {
 } from '@azure/functions';
 import { serialize as serializeCookie, type SerializeOptions } from 'cookie';
 import { Cron } from 'croner';
+import type { Services } from '../app/services.js';
 import type { Env } from '../config.js';
-import { storage } from '../storage/account.js';
 import { loadFunctions } from './load-functions.js';
 import { DEFAULT_QUEUE_SETTINGS, QueueListener, type QueueListenerSettings } from './queue-listener.js';
-import type { Registration } from './registry.js';
+import { bindRegistrations, type BoundRegistration as Registration } from './registry.js';
 import { RouteTable } from './routes.js';
 import { resolveSettingReferences } from './settings.js';
 
@@ -30,6 +30,8 @@ export interface LocalHostOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly functionsDir: string;
+  /** What the functions run against: the host binds every registration to these services. */
+  readonly services: Services;
   /** App settings for `%NAME%` references; process.env by default. */
   readonly env?: Env;
   /** host.json to read the route prefix and queue settings from; `<cwd>/host.json` by default. */
@@ -135,7 +137,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const write = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const hostJson = readHostJson(options.hostJsonPath ?? path.join(process.cwd(), 'host.json'));
   const queueSettings: QueueListenerSettings = { ...hostJson.queues, ...options.queueSettings };
-  const registrations = await loadFunctions(options.functionsDir);
+  const registrations = bindRegistrations(await loadFunctions(options.functionsDir), options.services);
+  const { storage } = options.services;
 
   const routes = new RouteTable<Extract<Registration, { kind: 'http' }>>();
   for (const registration of registrations) {
@@ -236,10 +239,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         throw new Error(`${registration.name}: only the AzureWebJobsStorage connection is supported locally`);
       }
       const queueName = resolveSettingReferences(registration.options.queueName, env);
-      const queue = await storage().queue(queueName);
+      const queue = await storage.queue(queueName);
       const listener = new QueueListener(
         queue,
-        () => storage().queue(`${queueName}-poison`),
+        () => storage.queue(`${queueName}-poison`),
         queueSettings,
         async (payload, metadata) => {
           await invoke(registration.name, `New queue message detected on '${queueName}'.`, (id) =>

@@ -25,8 +25,8 @@ function isLoopback(connectionString: string): boolean {
 }
 
 /**
- * The storage account that holds all state: tables and queues, created on first use. One instance
- * per process; clients are cached because creating them is cheap but checking existence is not.
+ * The storage account that holds all state: tables and queues, created on first use. Clients are
+ * cached because creating them is cheap but checking existence is not.
  */
 export class StorageAccount {
   private readonly tables = new Map<string, Promise<TableClient>>();
@@ -103,13 +103,12 @@ export class StorageAccount {
 
 let account: StorageAccount | undefined;
 
-/** The process-wide storage account, built from the configuration on first use. */
+/** The account of the sync and users modules, which do not take one as an argument yet. */
 export function storage(): StorageAccount {
   account ??= new StorageAccount(getConfig().storage);
   return account;
 }
 
-/** Tests point the process at another account (e.g. one Azurite account per test worker). */
 export function setStorage(next: StorageAccount | undefined): void {
   account = next;
 }
