@@ -2,11 +2,9 @@ import { randomUUID, generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { setClock } from '../../shared/clock.js';
-import { setManagementKeySource } from '../../shared/auth/management.js';
 import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
 import { devDirectoryOrigin, devDirectorySettings, managementToken } from '../support/dev-directory.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testServices, testClock, useManagementKeySource } from '../support/storage.js';
 import { client, expectProblem, uid, until } from './contract-support.js';
 
 /**
@@ -21,10 +19,11 @@ let operator: string;
 
 beforeAll(async () => {
   useTestEnvironment(devDirectorySettings());
-  setManagementKeySource(undefined);
+  useManagementKeySource(undefined);
   host = await startLocalHost({
     port: 0,
     functionsDir: path.resolve('functions'),
+    services: testServices(),
     timers: false,
     queues: false,
     log: () => undefined,
@@ -37,7 +36,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  setClock(undefined);
+  testClock.use(undefined);
 });
 
 const tenantBody = (environments: string[], extra: Record<string, unknown> = {}) => ({
@@ -638,7 +637,7 @@ describe('§3.4 + rule 10: a run nobody executes', () => {
     expect(accepted.status).toBe(202);
     // No worker runs here: 11 minutes later the queued lease (10 minutes at most) has expired.
     const later = new Date(Date.now() + 11 * 60_000);
-    setClock({ now: () => later });
+    testClock.use({ now: () => later });
     return { env, runId: (accepted.body as { runId: string }).runId };
   }
 

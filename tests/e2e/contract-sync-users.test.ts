@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setManagementKeySource } from '../../shared/auth/management.js';
 import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
 import { createRun, newRunId, ZERO_COUNTS } from '../../shared/sync/runs.js';
 import {
@@ -10,7 +9,7 @@ import {
   type TestDirectory,
   type UserInfo,
 } from '../support/dev-directory.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testServices, useManagementKeySource } from '../support/storage.js';
 import { client, expectProblem, uid, until } from './contract-support.js';
 
 /**
@@ -54,10 +53,11 @@ interface Change {
 
 beforeAll(async () => {
   useTestEnvironment(devDirectorySettings());
-  setManagementKeySource(undefined);
+  useManagementKeySource(undefined);
   host = await startLocalHost({
     port: 0,
     functionsDir: path.resolve('functions'),
+    services: testServices(),
     timers: false,
     queues: true,
     queueSettings: { maxPollingIntervalMs: 200 },

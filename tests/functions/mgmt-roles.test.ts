@@ -1,7 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
-import { saveTenant } from '../../shared/tenants/repository.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testRepositories } from '../support/storage.js';
 import { call, guid, uniqueName, useManagementKeys } from './mgmt-support.js';
 
 /**
@@ -25,7 +23,7 @@ interface Route {
 
 async function freshTenant(): Promise<string> {
   const name = uniqueName('mt');
-  await saveTenant({
+  await testRepositories().tenants.save({
     name,
     owner: OWNER,
     directoryId: guid(),
@@ -192,8 +190,8 @@ beforeAll(async () => {
     'other-admin',
     await keys.token({ sub: 'other-admin', roles: ['environment-admin'], environments: ['elsewhere'] }),
   );
-  await saveEnvironment({ id: ENV, name: 'Matrix', externalUsersIntegration: true });
-  await saveExternalUsersSettings(ENV, {
+  await testRepositories().environments.save({ id: ENV, name: 'Matrix', externalUsersIntegration: true });
+  await testRepositories().environments.saveSettings(ENV, {
     tenant: await freshTenant(),
     groupsToSync: [guid()],
     defaultMenus: [],
