@@ -13,7 +13,7 @@ export function defaultServices(): Services {
   if (root) return root;
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig();
   } catch (error) {
     if (isAppError(error, 'config-invalid')) {
       throw new Error(`The function app cannot start. ${error.message}`, { cause: error });
