@@ -12,10 +12,17 @@ import { accountConnectionString } from '../scripts/azurite.js';
 import { createAdminClient } from '../devdir/client.js';
 import { generatedUserId } from '../devdir/ids.js';
 import type { DevDirectoryAdmin } from '../devdir/admin.js';
-import { saveTenant } from '../shared/tenants/repository.js';
-import { saveEnvironment, saveExternalUsersSettings } from '../shared/environments/repository.js';
-import { executeSyncRun, requestSync, SYNC_QUEUE } from '../shared/sync/service.js';
-import { getRun, type RunCounts } from '../shared/sync/runs.js';
+import { getTenantConnection, saveTenant } from '../shared/tenants/repository.js';
+import {
+  getEnvironment,
+  listEnvironments,
+  saveEnvironment,
+  saveExternalUsersSettings,
+} from '../shared/environments/repository.js';
+import { systemClock } from '../shared/clock.js';
+import { createDirectoryReader } from '../shared/directory/reader.js';
+import { createSyncService, SYNC_QUEUE, type SyncService } from '../shared/sync/service.js';
+import type { RunCounts } from '../shared/sync/runs.js';
 import { decodeQueueMessage } from '../shared/host/queue-listener.js';
 
 const TABLES = ['users', 'useraccess', 'syncruns', 'syncstate', 'syncchanges', 'environments', 'tenants'];
@@ -59,6 +66,21 @@ interface ScenarioResult {
   peakRssMb: number;
 }
 
+let syncService: SyncService | undefined;
+
+/** The sync as the worker runs it, minus session revocation (the bench has no sessions). */
+function sync(): SyncService {
+  syncService ??= createSyncService({
+    storage: storage(),
+    clock: systemClock,
+    environments: { get: getEnvironment, list: listEnvironments },
+    tenants: { getConnection: getTenantConnection },
+    openDirectory: (connection) => createDirectoryReader(connection),
+    onAccessDeactivated: async () => {},
+  });
+  return syncService;
+}
+
 function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
@@ -79,7 +101,7 @@ async function runOnce(
   await admin.resetRequestLog(directoryId);
   counter.reset();
   const started = performance.now();
-  const queued = await requestSync({
+  const queued = await sync().requestSync({
     environmentId,
     trigger: 'manual',
     requestedBy: 'bench',
@@ -94,19 +116,19 @@ async function runOnce(
   counter.add('queue receive');
   const message = receivedMessageItems[0];
   if (!message) throw new Error('no message');
-  await executeSyncRun(decodeQueueMessage(message.messageText), {
+  await sync().executeSyncRun(decodeQueueMessage(message.messageText), {
     log: (text, data) => process.stderr.write(`    ${text} ${JSON.stringify(data)}\n`),
   });
   await queue.deleteMessage(message.messageId, message.popReceipt);
   counter.add('queue delete');
   const wallMs = Math.round(performance.now() - started);
-  const run = await getRun(environmentId, queued.runId);
+  const run = await sync().getSyncRun(environmentId, queued.runId);
   const log = await admin.requestLog(directoryId);
   const graph = log.filter((e) => e.kind === 'graph' || e.kind === 'graph-batch-part').length;
   const tokens = log.filter((e) => e.kind === 'token').length;
   const discovery = log.filter((e) => e.kind === 'discovery').length;
   const storageCounts = counter.snapshot();
-  // getRun above is the bench's own read: leave it out.
+  // getSyncRun above is the bench's own read: leave it out.
   storageCounts['GET syncruns'] = (storageCounts['GET syncruns'] ?? 1) - 1;
   let writes = 0;
   let reads = 0;

@@ -1,10 +1,10 @@
 import { registerTimer } from '../shared/host/registry.js';
-import { queuePeriodicRuns } from '../shared/sync/service.js';
+import { defaultSyncService } from '../shared/sync/default-wiring.js';
 
 registerTimer('periodicSync', {
   schedule: '%SYNC_SCHEDULE%',
   handler: async (_timer, context) => {
-    const result = await queuePeriodicRuns();
+    const result = await defaultSyncService().queuePeriodicRuns();
     context.info('periodic sync queued', { queued: result.queued.length, skipped: result.skipped.length });
   },
 });

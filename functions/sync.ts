@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { authorizeEnvironment } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
 import { json, parseWith, readJsonBody, withProblems, routeParam } from '../shared/http/respond.js';
-import { getRunChanges, getSyncRun, listSyncRuns, requestSync } from '../shared/sync/service.js';
+import { defaultSyncService } from '../shared/sync/default-wiring.js';
 
 const syncBody = z.object({ confirmDeactivations: z.boolean().optional() });
 const runsQuery = z.object({
@@ -21,7 +21,7 @@ registerHttp('syncRequest', {
     const environmentId = routeParam(request, 'envId');
     const principal = await authorizeEnvironment(request, environmentId);
     const body = await readJsonBody(request, syncBody, { optional: true });
-    const run = await requestSync({
+    const run = await defaultSyncService().requestSync({
       environmentId,
       trigger: 'manual',
       requestedBy: principal.sub,
@@ -44,7 +44,7 @@ registerHttp('syncRunsList', {
     await authorizeEnvironment(request, environmentId);
     const query = parseWith(runsQuery, { limit: request.query.get('limit') ?? undefined });
     const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
-    return json(200, { runs: await listSyncRuns(environmentId, limit) });
+    return json(200, { runs: await defaultSyncService().listSyncRuns(environmentId, limit) });
   }),
 });
 
@@ -55,7 +55,7 @@ registerHttp('syncRunGet', {
   handler: withProblems(async (request) => {
     const environmentId = routeParam(request, 'envId');
     await authorizeEnvironment(request, environmentId);
-    return json(200, await getSyncRun(environmentId, routeParam(request, 'runId')));
+    return json(200, await defaultSyncService().getSyncRun(environmentId, routeParam(request, 'runId')));
   }),
 });
 
@@ -71,7 +71,11 @@ registerHttp('syncRunChanges', {
     });
     return json(
       200,
-      await getRunChanges(environmentId, routeParam(request, 'runId'), query.continuationToken),
+      await defaultSyncService().getRunChanges(
+        environmentId,
+        routeParam(request, 'runId'),
+        query.continuationToken,
+      ),
     );
   }),
 });

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { authorizeEnvironment } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
 import { json, parseWith, readJsonBody, withProblems, routeParam } from '../shared/http/respond.js';
-import { getUser, listUsers, managedFieldsIn, patchUser } from '../shared/users/service.js';
+import { defaultUsersService } from '../shared/sync/default-wiring.js';
+import { managedFieldsIn } from '../shared/users/service.js';
 
 const listQuery = z.object({ continuationToken: z.string().min(1).max(2048).optional() });
 
@@ -21,7 +22,7 @@ registerHttp('usersList', {
     const query = parseWith(listQuery, {
       continuationToken: request.query.get('continuationToken') ?? undefined,
     });
-    return json(200, await listUsers(environmentId, query.continuationToken));
+    return json(200, await defaultUsersService().listUsers(environmentId, query.continuationToken));
   }),
 });
 
@@ -33,9 +34,10 @@ registerHttp('usersItem', {
     const environmentId = routeParam(request, 'envId');
     const userId = routeParam(request, 'userId');
     await authorizeEnvironment(request, environmentId);
-    if (request.method === 'GET') return json(200, await getUser(environmentId, userId));
+    if (request.method === 'GET')
+      return json(200, await defaultUsersService().getUser(environmentId, userId));
     const raw = await readJsonBody(request, z.record(z.string(), z.unknown()));
     const menus = managedFieldsIn(raw).length > 0 ? undefined : parseWith(patchBody, raw).menus;
-    return json(200, await patchUser(environmentId, userId, raw, menus));
+    return json(200, await defaultUsersService().patchUser(environmentId, userId, raw, menus));
   }),
 });
