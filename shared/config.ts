@@ -5,7 +5,7 @@ import { Cron } from 'croner';
 import { AppError } from './errors.js';
 
 /**
- * Every app setting the code reads (contract §2). The infrastructure test checks that the Bicep
+ * Every app setting the code reads. The infrastructure test checks that the Bicep
  * templates define exactly these, so add a setting here and there together.
  */
 export const SETTING_NAMES = [

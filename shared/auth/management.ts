@@ -94,7 +94,7 @@ export function principalFromClaims(payload: JWTPayload): Principal {
   });
 }
 
-/** Verifies the bearer token (contract §3.1); AppError 'unauthorized' when missing or invalid. */
+/** Verifies the bearer token; AppError 'unauthorized' when missing or invalid. */
 export async function authenticate(request: HttpRequest): Promise<Principal> {
   const token = bearerToken(request);
   const { issuer, audience, jwksUri } = getConfig().management;
@@ -113,7 +113,7 @@ export async function authenticate(request: HttpRequest): Promise<Principal> {
     }
     throw new AppError('internal', 'The management signing keys could not be read.', { cause: error });
   }
-  // The contract wants `exp` in the future, full stop: the skew above only forgives an issuer
+  // `exp` must be in the future, full stop: the skew above only forgives an issuer
   // whose clock runs ahead (nbf/iat), never a token that has already expired.
   if (typeof payload.exp !== 'number' || payload.exp * 1000 <= Date.now()) {
     throw new AppError('unauthorized', 'The bearer token has expired.');

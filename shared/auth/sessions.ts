@@ -10,10 +10,10 @@ import {
 } from './session-store.js';
 import { deleteExpiredTransactions } from './signin-transactions.js';
 
-/** Sessions live 8 hours from sign-in and are never extended (contract §4). */
+/** Sessions live 8 hours from sign-in and are never extended. */
 export const SESSION_LIFETIME_SECONDS = 8 * 60 * 60;
 
-/** What GET /api/auth/session answers (contract §4). */
+/** What GET /api/auth/session answers. */
 export interface SessionView {
   readonly userId: string;
   readonly displayName: string;
@@ -91,7 +91,7 @@ export async function endSession(secret: string | undefined): Promise<void> {
 }
 
 /**
- * Ends every session of the user in the environment at once (interface 6). The sync calls it
+ * Ends every session of the user in the environment at once. The sync calls it
  * when it deactivates access; the check on use covers the moments in between.
  */
 export async function revokeUserSessions(environmentId: string, userId: string): Promise<void> {
@@ -101,7 +101,7 @@ export async function revokeUserSessions(environmentId: string, userId: string):
 /** How many users' sessions are revoked at once after a sync; each is one small partition query. */
 const REVOCATION_CONCURRENCY = 8;
 
-/** The sync's port (interface 6): ends the sessions of every user whose access it deactivated. */
+/** Sessions die with access: ends the sessions of every user whose access a sync deactivated. */
 export async function revokeSessionsOfUsers(
   environmentId: string,
   userIds: readonly string[],

@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import { storage } from '../storage/account.js';
 
 /**
- * Environments and their external users settings (contract §3.3). All environments share one
+ * Environments and their external users settings. All environments share one
  * partition so that the periodic timer reads them with a single partition query.
  *
  * Other teams' tests create environments directly with `saveEnvironment` and

@@ -40,7 +40,7 @@ export interface EnvironmentView {
 
 export interface SettingsView {
   readonly tenant: string;
-  /** Normalized ids joined by commas, as the contract shows them. */
+  /** Normalized ids joined by commas, as the API shows them. */
   readonly groupsToSync: string;
   readonly defaultMenus: readonly string[];
   readonly periodicSync: boolean;
@@ -66,7 +66,7 @@ export function toSettingsView(settings: ExternalUsersSettings): SettingsView {
 }
 
 /**
- * Pure: `groupsToSync` as the contract normalizes it — split on commas, blanks and empty entries
+ * Pure: `groupsToSync` as the API normalizes it — split on commas, blanks and empty entries
  * ignored, lower-cased, duplicates removed (first occurrence wins), at least one id.
  */
 export function normalizeGroupsToSync(value: unknown): { ids: string[] } | { error: string } {
@@ -94,7 +94,7 @@ export interface TenantFacts {
 }
 
 /**
- * Pure: validates and normalizes a settings body (contract §3.3). Every bad field is named at
+ * Pure: validates and normalizes a settings body. Every bad field is named at
  * once; nothing is returned unless everything is valid.
  */
 export function validateSettings(

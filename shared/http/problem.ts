@@ -1,7 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { AppError, type ErrorCode, toAppError } from '../errors.js';
 
-/** RFC 9457 problem document, as the contract (§3) promises it. */
+/** RFC 9457 problem document, as the API promises it (docs/openapi.yaml). */
 export interface Problem {
   type: string;
   title: string;

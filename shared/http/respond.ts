@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { AppError, toAppError } from '../errors.js';
 import { problemResponse } from './problem.js';
 
-/** Largest JSON body the API accepts; every request the contract defines is far smaller. */
+/** Largest JSON body the API accepts; every request the API defines is far smaller. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {

@@ -10,7 +10,7 @@ import { passwordResetMail } from './message.js';
 import { addressKey, takeMailSlot } from './rate-limit.js';
 
 /**
- * Password reset (contract §3.6). The HTTP request only validates the shape and queues the
+ * Password reset. The HTTP request only validates the shape and queues the
  * request, the same work whoever the address belongs to, so neither the answer nor its timing
  * tells whether the address exists. The queue worker decides whether a mail goes out.
  */

@@ -4,8 +4,8 @@ import type { StorageAccount } from '../storage/account.js';
 import { statusOf, storageError } from '../storage/errors.js';
 
 /**
- * One sync at a time per environment (docs/sync-rules.md, "One run per environment at a time"). Table `syncstate`: PartitionKey = environmentId,
- * RowKey = 'state'. The row names the run in flight and until when it may block others; every
+ * One sync at a time per environment (docs/sync-rules.md, "One run per environment at a time").
+ * Table `syncstate`: PartitionKey = environmentId, RowKey = 'state'. The row names the run in flight and until when it may block others; every
  * change is conditional on the ETag read, so two claimants never both win.
  *
  * A queued run holds the environment for QUEUED_LEASE_MS (its message may wait in the queue); a
@@ -117,6 +117,7 @@ export interface Leases {
   listBusyEnvironments(now: Date): Promise<Set<string>>;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createLeases(storage: StorageAccount): Leases {
   const table = (): Promise<TableClient> => storage.table(STATE_TABLE);
 

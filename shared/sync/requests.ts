@@ -54,6 +54,7 @@ function isSkippable(error: unknown): boolean {
   );
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunRequests {
   const { leases, runs } = stores;
 

@@ -178,6 +178,7 @@ export interface RunsDeps {
   readonly leases: Leases;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createRunsRepository(deps: RunsDeps): RunsRepository {
   const table = (): Promise<TableClient> => deps.storage.table(RUNS_TABLE);
 

@@ -67,6 +67,7 @@ function phaseTimer(): { mark(name: string): void; readonly phases: Record<strin
   };
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker {
   const { leases, runs, changes, users } = stores;
   const writer = planWriterOf(users);

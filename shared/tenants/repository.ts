@@ -6,7 +6,7 @@ import { openSecret, sealSecret } from '../secrets/cipher.js';
 import { storage } from '../storage/account.js';
 
 /**
- * Tenant configurations (contract §3.2): one Entra tenant's app registration, its owner and the
+ * Tenant configurations: one Entra tenant's app registration, its owner and the
  * environments allowed to use it. The client secret is stored sealed (AES-256-GCM, bound to the
  * tenant name) and only `getTenantConnection` ever decrypts it.
  *

@@ -7,9 +7,9 @@ import { AppError } from '../errors.js';
 import { parseWith } from '../http/respond.js';
 import { deleteTenant, getTenant, listTenants, saveTenant, type TenantRecord } from './repository.js';
 
-/** Tenant names: 1–63 of a-z 0-9 - (contract §3.2). */
+/** Tenant names: 1–63 of a-z 0-9 -. */
 export const TENANT_NAME_PATTERN = /^[a-z0-9-]{1,63}$/;
-/** Environment ids: 1–64 of A-Z a-z 0-9 _ - (contract §3.3). */
+/** Environment ids: 1–64 of A-Z a-z 0-9 _ -. */
 export const ENVIRONMENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -59,7 +59,7 @@ export const tenantBodySchema = z.object({
 });
 export type TenantBody = z.output<typeof tenantBodySchema>;
 
-/** The API's view of a tenant (contract §3.2): everything but the secret. */
+/** The API's view of a tenant: everything but the secret. */
 export interface TenantView {
   readonly name: string;
   readonly directoryId: string;

@@ -45,6 +45,7 @@ export interface AccessRows {
   writeAccessBatch(environmentId: string, patches: readonly AccessPatch[]): Promise<void>;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createAccessRows(storage: StorageAccount): AccessRows {
   const table = (): Promise<TableClient> => storage.table(ACCESS_TABLE);
 

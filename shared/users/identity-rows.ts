@@ -24,6 +24,7 @@ export interface IdentityRows {
   writeUserBatch(directoryId: string, identities: readonly Identity[]): Promise<void>;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createIdentityRows(storage: StorageAccount): IdentityRows {
   const table = (): Promise<TableClient> => storage.table(USERS_TABLE);
 

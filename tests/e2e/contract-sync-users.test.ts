@@ -14,7 +14,7 @@ import { useTestEnvironment } from '../support/storage.js';
 import { client, expectProblem, uid, until } from './contract-support.js';
 
 /**
- * Contract §3.4 and §3.5 as an outside tester drives them: runs requested over HTTP and executed
+ * Sync runs and users as an outside tester drives them: runs requested over HTTP and executed
  * by the host's queue worker against the dev directory; runs, changes and users read back page by
  * page with their continuation tokens.
  */

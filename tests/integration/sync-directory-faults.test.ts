@@ -27,7 +27,7 @@ function virtualTime() {
   };
 }
 
-describe('directory faults (contract §6, rule 8)', () => {
+describe('directory faults (rule 8)', () => {
   let directory: TestDirectory;
   let environmentId: string;
   let groupA: string;
@@ -50,7 +50,7 @@ describe('directory faults (contract §6, rule 8)', () => {
     expect(users.every((u) => u.active)).toBe(true);
   }
 
-  it('reads exactly the calls of §6: the minimum number of Graph requests, the token cached', async () => {
+  it('reads exactly the Graph calls the sync needs: the minimum number of Graph requests, the token cached', async () => {
     await directory.resetRequestLog();
     const run = await syncNow(environmentId);
     expect(run.counts).toMatchObject({ unchanged: 3 });
