@@ -1,20 +1,14 @@
 import { registerStorageQueue } from '../shared/host/registry.js';
-import {
-  executeSyncRun,
-  parseSyncMessage,
-  setAccessDeactivatedHandler,
-  SYNC_QUEUE,
-} from '../shared/sync/service.js';
+import { parseSyncMessage, SYNC_QUEUE } from '../shared/sync/messages.js';
 
 registerStorageQueue('syncWorker', {
   queueName: SYNC_QUEUE,
   connection: 'AzureWebJobsStorage',
-  handler: ({ sessions }) => {
-    // Sessions die with access: the sync's deactivations end the users' sessions in that environment.
-    setAccessDeactivatedHandler(sessions.revokeUsers);
-    return async (entry, context) => {
+  handler:
+    ({ sync }) =>
+    async (entry, context) => {
       const message = parseSyncMessage(entry);
-      const outcome = await executeSyncRun(message, {
+      const outcome = await sync.executeSyncRun(message, {
         log: (text, data) => context.info(text, data),
       });
       // Operators find halted and failed runs by these fields (docs/operations.md).
@@ -23,6 +17,5 @@ registerStorageQueue('syncWorker', {
         runId: message.runId,
         environment: message.environmentId,
       });
-    };
-  },
+    },
 });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildServices, defaultPorts } from '../shared/app/services.js';
-import { loadConfig, setConfig } from '../shared/config.js';
+import { loadConfig } from '../shared/config.js';
 import { isAppError } from '../shared/errors.js';
 import { startLocalHost } from '../shared/host/local-host.js';
 
@@ -41,7 +41,6 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  setConfig(config);
 
   if (hasCoreTools()) {
     const child = spawn('func', ['start', '--port', String(config.port)], { cwd: root, stdio: 'inherit' });

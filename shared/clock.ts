@@ -7,14 +7,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
-
-/** The time of the sync and users modules, which do not take a Clock as an argument yet. */
-let current: Clock = systemClock;
-
-export function clock(): Clock {
-  return current;
-}
-
-export function setClock(next: Clock | undefined): void {
-  current = next ?? systemClock;
-}

@@ -213,18 +213,3 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     redirectUri: `${complete.publicBaseUrl}/api/auth/callback`,
   });
 }
-
-let cached: Config | undefined;
-
-/**
- * The configuration of the sync and users modules, which do not take theirs as an argument yet;
- * everything else receives its Config from the composition root.
- */
-export function getConfig(): Config {
-  cached ??= loadConfig();
-  return cached;
-}
-
-export function setConfig(config: Config | undefined): void {
-  cached = config;
-}

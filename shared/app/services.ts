@@ -2,7 +2,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import { createAuditTrail, type AuditTrail } from '../audit/trail.js';
 import { createManagementAuth, type ManagementAuth } from '../auth/management.js';
 import { createSessionStore } from '../auth/session-store.js';
-import { createSessions, type SessionsService, type SessionUsers } from '../auth/sessions.js';
+import { createSessions, type SessionsService } from '../auth/sessions.js';
 import { createSignin, type SigninService } from '../auth/signin.js';
 import { createTransactionStore } from '../auth/signin-transactions.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -14,10 +14,12 @@ import { createSmtpMailer, type Mailer } from '../mail/mailer.js';
 import { createPasswordReset, type PasswordResetService } from '../password-reset/service.js';
 import { createMailLimiter } from '../password-reset/rate-limit.js';
 import { StorageAccount } from '../storage/account.js';
-import { getLatestRun } from '../sync/runs.js';
+import { createDirectoryReader } from '../directory/reader.js';
+import { createSyncService, type SyncService } from '../sync/service.js';
 import { createTenantsRepository } from '../tenants/repository.js';
 import { createTenantsService, type TenantsService } from '../tenants/service.js';
-import { findActiveUsersByEmail, findUserByIdentity, getEnvironmentUser } from '../users/repository.js';
+import { createUsersRepository, type UsersRepository } from '../users/repository.js';
+import { createUsersService, type UsersService } from '../users/service.js';
 
 /** Outbound HTTP, as the OIDC and directory adapters call it. */
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -45,6 +47,8 @@ export interface Services {
   readonly signin: SigninService;
   readonly passwordReset: PasswordResetService;
   readonly health: HealthService;
+  readonly sync: SyncService;
+  readonly users: UsersService;
 }
 
 /** The real world: system time, the configured storage account, global fetch, SMTP. */
@@ -58,14 +62,14 @@ export function defaultPorts(config: Config): Ports {
 }
 
 /** The users of an environment as sessions, sign-in and password reset see them. */
-function usersPort(): SessionUsers & {
-  findByIdentity: typeof findUserByIdentity;
-  findActiveByEmail: typeof findActiveUsersByEmail;
-} {
+function usersPort(repository: UsersRepository) {
   return {
-    getAccess: getEnvironmentUser,
-    findByIdentity: findUserByIdentity,
-    findActiveByEmail: findActiveUsersByEmail,
+    getAccess: (environmentId: string, userId: string) =>
+      repository.getEnvironmentUser(environmentId, userId),
+    findByIdentity: (directoryId: string, objectId: string) =>
+      repository.findUserByIdentity(directoryId, objectId),
+    findActiveByEmail: (environmentId: string, email: string) =>
+      repository.findActiveUsersByEmail(environmentId, email),
   };
 }
 
@@ -75,9 +79,18 @@ export function buildServices(config: Config, ports: Ports): Services {
   const audit = createAuditTrail({ storage, clock });
   const tenantsRepository = createTenantsRepository({ storage, clock, secretsKeys: config.secretsKeys });
   const environmentsRepository = createEnvironmentsRepository({ storage, clock });
-  const users = usersPort();
+  const users = usersPort(createUsersRepository(storage));
   const transactions = createTransactionStore(storage);
   const sessions = createSessions({ store: createSessionStore(storage), transactions, users, clock });
+  const sync = createSyncService({
+    storage,
+    clock,
+    environments: environmentsRepository,
+    tenants: tenantsRepository,
+    openDirectory: (connection) => createDirectoryReader(connection),
+    // Sessions die with access: a run's deactivations end those users' sessions in the environment.
+    onAccessDeactivated: (environmentId, userIds) => sessions.revokeUsers(environmentId, userIds),
+  });
   return Object.freeze({
     config,
     clock,
@@ -92,7 +105,7 @@ export function buildServices(config: Config, ports: Ports): Services {
       environments: environmentsRepository,
       tenants: tenantsRepository,
       audit,
-      latestRun: getLatestRun,
+      latestRun: (environmentId) => sync.getLatestRun(environmentId),
     }),
     management: createManagementAuth({ settings: config.management, clock, keys: ports.managementKeys }),
     sessions,
@@ -114,5 +127,7 @@ export function buildServices(config: Config, ports: Ports): Services {
       limiter: createMailLimiter(storage),
     }),
     health: createHealth({ storage }),
+    sync,
+    users: createUsersService({ storage, environments: environmentsRepository }),
   });
 }

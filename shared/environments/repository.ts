@@ -1,7 +1,7 @@
 import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
-import { clock, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
-import { storage, type StorageAccount } from '../storage/account.js';
+import type { StorageAccount } from '../storage/account.js';
 
 /**
  * Environments and their external users settings. All environments share one partition so that
@@ -113,8 +113,10 @@ type StoredEntity = EnvironmentEntity & { etag: string };
 
 /** The entity as it is written back: the read's etag and timestamp are not properties. */
 function writable(entity: EnvironmentEntity): EnvironmentEntity {
-  const { etag: _etag, timestamp: _timestamp, ...rest } = entity as StoredEntity & { timestamp?: string };
-  return rest;
+  const rest: Partial<StoredEntity & { timestamp: string }> = { ...entity };
+  delete rest.etag;
+  delete rest.timestamp;
+  return rest as EnvironmentEntity;
 }
 
 export function createEnvironmentsRepository(deps: {
@@ -232,18 +234,3 @@ export function createEnvironmentsRepository(deps: {
     },
   };
 }
-
-/** The repository of the sync and users modules and their tests, which do not receive one yet. */
-function moduleRepository(): EnvironmentsRepository {
-  return createEnvironmentsRepository({ storage: storage(), clock: clock() });
-}
-
-export const getEnvironment = (id: string): Promise<EnvironmentRecord | undefined> =>
-  moduleRepository().get(id);
-export const listEnvironments = (): AsyncIterable<EnvironmentRecord> => moduleRepository().list();
-export const saveEnvironment = (input: SaveEnvironmentInput): Promise<SaveEnvironmentResult> =>
-  moduleRepository().save(input);
-export const saveExternalUsersSettings = (
-  environmentId: string,
-  settings: ExternalUsersSettings,
-): Promise<SaveSettingsResult> => moduleRepository().saveSettings(environmentId, settings);

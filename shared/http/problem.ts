@@ -37,7 +37,11 @@ const PROBLEMS: Readonly<Record<ErrorCode, ProblemKind>> = {
     type: '/problems/integration-disabled',
     title: 'External users integration is disabled',
   },
-  'sync-in-progress': { status: 409, type: '/problems/sync-in-progress', title: 'A sync is already in progress' },
+  'sync-in-progress': {
+    status: 409,
+    type: '/problems/sync-in-progress',
+    title: 'A sync is already in progress',
+  },
   'managed-externally': {
     status: 409,
     type: '/problems/managed-externally',

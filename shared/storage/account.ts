@@ -2,7 +2,7 @@ import { TableClient, TableServiceClient, type TableServiceClientOptions } from 
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { AppError } from '../errors.js';
-import { getConfig, type StorageSettings } from '../config.js';
+import type { StorageSettings } from '../config.js';
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
 const DEVSTORE_ACCOUNT = 'devstoreaccount1';
@@ -99,16 +99,4 @@ export class StorageAccount {
       throw new AppError('storage-unavailable', 'Storage did not answer', { cause: error });
     }
   }
-}
-
-let account: StorageAccount | undefined;
-
-/** The account of the sync and users modules, which do not take one as an argument yet. */
-export function storage(): StorageAccount {
-  account ??= new StorageAccount(getConfig().storage);
-  return account;
-}
-
-export function setStorage(next: StorageAccount | undefined): void {
-  account = next;
 }

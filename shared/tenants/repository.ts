@@ -1,9 +1,9 @@
 import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
-import { clock, type Clock } from '../clock.js';
-import { getConfig, type SecretsKey } from '../config.js';
+import type { Clock } from '../clock.js';
+import type { SecretsKey } from '../config.js';
 import { AppError } from '../errors.js';
 import { openSecret, sealSecret } from '../secrets/cipher.js';
-import { storage, type StorageAccount } from '../storage/account.js';
+import type { StorageAccount } from '../storage/account.js';
 
 /**
  * Tenant configurations: one Entra tenant's app registration, its owner and the environments
@@ -234,17 +234,3 @@ export function createTenantsRepository(deps: TenantsRepositoryDeps): TenantsRep
     },
   };
 }
-
-/** The repository of the sync module and its tests, which do not receive one yet. */
-function moduleRepository(): TenantsRepository {
-  return createTenantsRepository({
-    storage: storage(),
-    clock: clock(),
-    secretsKeys: getConfig().secretsKeys,
-  });
-}
-
-export const getTenantConnection = (name: string): Promise<TenantConnection | undefined> =>
-  moduleRepository().getConnection(name);
-export const saveTenant = (input: SaveTenantInput): Promise<SaveTenantResult> =>
-  moduleRepository().save(input);

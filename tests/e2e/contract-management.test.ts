@@ -8,8 +8,8 @@ import { useTestEnvironment, testServices, testClock, useManagementKeySource } f
 import { client, expectProblem, uid, until } from './contract-support.js';
 
 /**
- * Contract §3.1–3.3, §3.7 and §5 (the timer through the admin endpoint), as an outside tester
- * reads them: HTTP against the local host, tokens from the dev directory. Queues are off, so a
+ * Tenants, environments, health and the timer (through the admin endpoint), as an outside tester
+ * sees them: HTTP against the local host, tokens from the dev directory. Queues are off, so a
  * queued run stays queued and "busy" is deterministic.
  */
 let host: LocalHost;
@@ -649,7 +649,7 @@ describe('§3.4 + rule 10: a run nobody executes', () => {
     expect(old.body).toMatchObject({ runId, status: 'failed' });
   });
 
-  // Rule 10 on every read, not only by id.
+  // docs/sync-rules.md, "One run per environment at a time": on every read, not only by id.
   it('reads failed in the runs list and latestRun too, before anyone reads it by id', async () => {
     const { env, runId } = await abandonedRun('lease-list');
     const list = await api('GET', `environments/${env}/sync-runs`, { token: operator });

@@ -17,7 +17,7 @@ import { client, expectProblem, uid, until } from './contract-support.js';
 import { Browser, sessionOf, signIn, startLogin, type SigninWorld } from './signin-harness.js';
 
 /**
- * Contract §3.6 and §4 end to end with nothing seeded behind the API: the users come in through a
+ * Sign-in and password reset end to end with nothing seeded behind the API: the users come in through a
  * sync requested over HTTP, then sign in through the dev directory's page and ask for a password
  * reset, with mail going to the sink.
  */

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalHost, type LocalHost } from '../../shared/host/local-host.js';
-import { createRun, newRunId, ZERO_COUNTS } from '../../shared/sync/runs.js';
+import { newRunId, ZERO_COUNTS } from '../../shared/sync/runs.js';
+import { createSyncStores } from '../../shared/sync/stores.js';
 import {
   createTestDirectory,
   devDirectorySettings,
@@ -13,7 +14,7 @@ import { useTestEnvironment, testServices, useManagementKeySource } from '../sup
 import { client, expectProblem, uid, until } from './contract-support.js';
 
 /**
- * Contract §3.4 and §3.5 as an outside tester drives them: runs requested over HTTP and executed
+ * Sync runs and users as an outside tester drives them: runs requested over HTTP and executed
  * by the host's queue worker against the dev directory; runs, changes and users read back page by
  * page with their continuation tokens.
  */
@@ -233,7 +234,7 @@ describe('§3.4 sync-runs list: newest first, limit default 20, at most 100', ()
       const queuedAt = new Date(base + i * 1000);
       const runId = newRunId(queuedAt);
       seeded.push(runId);
-      await createRun({
+      await createSyncStores(testServices().storage, testServices().clock).runs.createRun({
         runId,
         environment: env,
         trigger: i % 2 === 0 ? 'manual' : 'periodic',

@@ -1,4 +1,4 @@
-import { testClock, testServices } from '../support/storage.js';
+import { testClock, testServices, testRepositories } from '../support/storage.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE, TRANSACTION_COOKIE } from '../../shared/auth/signin-http.js';
 import {
@@ -80,11 +80,14 @@ describe('login', () => {
   });
 
   it('answers 409 when the integration is off or not configured', async () => {
-    const { saveEnvironment } = await import('../../shared/environments/repository.js');
     const off = `signin-off-${Date.now()}`;
-    await saveEnvironment({ id: off, name: 'Off', externalUsersIntegration: false });
+    await testRepositories().environments.save({ id: off, name: 'Off', externalUsersIntegration: false });
     const unconfigured = `signin-unconf-${Date.now()}`;
-    await saveEnvironment({ id: unconfigured, name: 'Unconfigured', externalUsersIntegration: true });
+    await testRepositories().environments.save({
+      id: unconfigured,
+      name: 'Unconfigured',
+      externalUsersIntegration: true,
+    });
     for (const id of [off, unconfigured]) {
       const response = await new Browser().fetch(`${world.host.url}/api/auth/login?environment=${id}`, {
         headers: { accept: 'application/json' },
@@ -97,12 +100,9 @@ describe('login', () => {
 
 describe('login: tenants that cannot sign anyone in', () => {
   async function environmentWithTenant(tenant: { authorityHost?: string; listsEnvironment?: boolean }) {
-    const { saveTenant } = await import('../../shared/tenants/repository.js');
-    const { saveEnvironment, saveExternalUsersSettings } =
-      await import('../../shared/environments/repository.js');
     const id = `signin-t-${Math.random().toString(36).slice(2, 8)}`;
     const name = `tenant-${id}`;
-    await saveTenant({
+    await testRepositories().tenants.save({
       name,
       owner: 'signin-tests',
       directoryId: world.directory.id,
@@ -112,8 +112,8 @@ describe('login: tenants that cannot sign anyone in', () => {
       authorityHost: tenant.authorityHost ?? world.directory.authorityHost,
       graphBaseUrl: world.directory.graphBaseUrl,
     });
-    await saveEnvironment({ id, name: id, externalUsersIntegration: true });
-    await saveExternalUsersSettings(id, {
+    await testRepositories().environments.save({ id, name: id, externalUsersIntegration: true });
+    await testRepositories().environments.saveSettings(id, {
       tenant: name,
       groupsToSync: ['00000000-0000-0000-0000-000000000001'],
       defaultMenus: [],

@@ -1,5 +1,4 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { requestSync } from '../../shared/sync/service.js';
 import { useTestEnvironment, testRepositories, testServices } from '../support/storage.js';
 import { call, guid, uniqueName, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
 
@@ -327,7 +326,7 @@ describe('GET /api/environments/{envId}/external-users', () => {
       latestRun: null,
     });
     // Through the sync service, as POST .../sync does: a run record plus its lease and message.
-    const { runId } = await requestSync({
+    const { runId } = await testServices().sync.requestSync({
       environmentId: envId,
       trigger: 'manual',
       requestedBy: 'admin',

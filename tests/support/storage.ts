@@ -1,13 +1,13 @@
 import { inject } from 'vitest';
 import type { JWTVerifyGetKey } from 'jose';
 import { buildServices, defaultPorts, type Ports, type Services } from '../../shared/app/services.js';
-import { setClock, systemClock, type Clock } from '../../shared/clock.js';
-import { loadConfig, setConfig, type Config } from '../../shared/config.js';
+import { systemClock, type Clock } from '../../shared/clock.js';
+import { loadConfig, type Config } from '../../shared/config.js';
 import {
   createEnvironmentsRepository,
   type EnvironmentsRepository,
 } from '../../shared/environments/repository.js';
-import { setStorage, StorageAccount } from '../../shared/storage/account.js';
+import { StorageAccount } from '../../shared/storage/account.js';
 import { createTenantsRepository, type TenantsRepository } from '../../shared/tenants/repository.js';
 import { accountConnectionString, TEST_ACCOUNTS } from '../../scripts/azurite.js';
 
@@ -64,10 +64,6 @@ export function useTestEnvironment(overrides: Record<string, string | undefined>
   );
   const storage = new StorageAccount(config.storage);
   world = { config, storage, managementKeys: installedKeys, services: undefined };
-  // The sync and users modules still read these; they go once those take their dependencies.
-  setConfig(config);
-  setStorage(storage);
-  setClock(testClock);
   return config;
 }
 
