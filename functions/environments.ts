@@ -5,6 +5,7 @@ import { json, readJsonBody, routeParam, withProblems } from '../shared/http/res
 registerHttp('environmentPut', {
   methods: ['PUT'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}',
   handler: ({ management, environments }) =>
     withProblems(async (request) => {
@@ -21,6 +22,7 @@ registerHttp('environmentPut', {
 registerHttp('environmentGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}',
   handler: ({ management, environments }) =>
     withProblems(async (request) => {

@@ -5,6 +5,7 @@ import { json, readJsonBody, routeParam, withProblems } from '../shared/http/res
 registerHttp('externalUsersPut', {
   methods: ['PUT'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/external-users',
   handler: ({ management, environments }) =>
     withProblems(async (request) => {
@@ -18,6 +19,7 @@ registerHttp('externalUsersPut', {
 registerHttp('externalUsersGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/external-users',
   handler: ({ management, environments }) =>
     withProblems(async (request) => {

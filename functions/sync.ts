@@ -11,6 +11,7 @@ import {
 registerHttp('syncRequest', {
   methods: ['POST'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/sync',
   handler: ({ management, sync }) =>
     withProblems(async (request) => {
@@ -34,6 +35,7 @@ registerHttp('syncRequest', {
 registerHttp('syncRunsList', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/sync-runs',
   handler: ({ management, sync }) =>
     withProblems(async (request) => {
@@ -48,6 +50,7 @@ registerHttp('syncRunsList', {
 registerHttp('syncRunGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/sync-runs/{runId}',
   handler: ({ management, sync }) =>
     withProblems(async (request) => {
@@ -60,6 +63,7 @@ registerHttp('syncRunGet', {
 registerHttp('syncRunChanges', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/sync-runs/{runId}/changes',
   handler: ({ management, sync }) =>
     withProblems(async (request) => {

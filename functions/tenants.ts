@@ -5,6 +5,7 @@ import { tenantBodySchema } from '../shared/tenants/schemas.js';
 registerHttp('tenantsList', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'tenants',
   handler: ({ management, tenants }) =>
     withProblems(async (request) => {
@@ -16,6 +17,7 @@ registerHttp('tenantsList', {
 registerHttp('tenantPut', {
   methods: ['PUT'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'tenants/{name}',
   handler: ({ management, tenants }) =>
     withProblems(async (request) => {
@@ -32,6 +34,7 @@ registerHttp('tenantPut', {
 registerHttp('tenantGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'tenants/{name}',
   handler: ({ management, tenants }) =>
     withProblems(async (request) => {
@@ -43,6 +46,7 @@ registerHttp('tenantGet', {
 registerHttp('tenantDelete', {
   methods: ['DELETE'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'tenants/{name}',
   handler: ({ management, tenants }) =>
     withProblems(async (request) => {

@@ -6,6 +6,7 @@ import { managedFieldsIn } from '../shared/users/service.js';
 registerHttp('usersList', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/users',
   handler: ({ management, users }) =>
     withProblems(async (request) => {
@@ -21,6 +22,7 @@ registerHttp('usersList', {
 registerHttp('usersItem', {
   methods: ['GET', 'PATCH'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/users/{userId}',
   handler: ({ management, users }) =>
     withProblems(async (request) => {

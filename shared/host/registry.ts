@@ -17,7 +17,13 @@ type WithFactory<Options extends { handler: unknown }> = Omit<Options, 'handler'
   readonly handler: (services: Services) => Options['handler'];
 };
 
-export type HttpRegistrationOptions = WithFactory<HttpFunctionOptions>;
+export type HttpRegistrationOptions = WithFactory<HttpFunctionOptions> & {
+  /**
+   * Who may call it: `management` routes refuse a request without a valid management token (401).
+   * The tests' role and 401 coverage lists are read from here.
+   */
+  readonly caller?: 'management' | 'anyone';
+};
 export type TimerRegistrationOptions = WithFactory<TimerFunctionOptions>;
 export type StorageQueueRegistrationOptions = WithFactory<StorageQueueFunctionOptions>;
 
@@ -79,11 +85,13 @@ export function bindRegistration(
 export function bindRegistration(registration: Registration, services: Services): BoundRegistration;
 export function bindRegistration(registration: Registration, services: Services): BoundRegistration {
   switch (registration.kind) {
-    case 'http':
-      return {
-        ...registration,
-        options: { ...registration.options, handler: registration.options.handler(services) },
+    case 'http': {
+      const options: { caller?: unknown } & Omit<HttpRegistrationOptions, 'caller'> = {
+        ...registration.options,
       };
+      delete options.caller;
+      return { ...registration, options: { ...options, handler: registration.options.handler(services) } };
+    }
     case 'timer':
       return {
         ...registration,
@@ -145,4 +153,17 @@ export function listRegistrations(): readonly Registration[] {
 /** The HTTP registrations: the one list of the API's routes, for the hosts and the tests. */
 export function httpRegistrations(): readonly HttpRegistration[] {
   return registrations.filter((r): r is HttpRegistration => r.kind === 'http');
+}
+
+/** The routes that need a management token, as `METHOD route` pairs. */
+export function managementOperations(): Array<{
+  readonly name: string;
+  readonly method: string;
+  readonly route: string;
+}> {
+  return httpRegistrations()
+    .filter((r) => r.options.caller === 'management')
+    .flatMap((r) =>
+      (r.options.methods ?? []).map((method) => ({ name: r.name, method, route: r.options.route ?? r.name })),
+    );
 }

@@ -1,3 +1,4 @@
+import { managementOperations } from '../../shared/host/registry.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testRepositories } from '../support/storage.js';
 import { call, guid, uniqueName, useManagementKeys } from './mgmt-support.js';
@@ -201,6 +202,11 @@ beforeAll(async () => {
 });
 
 describe('role matrix', () => {
+  it('has a row for every management route these functions register', () => {
+    const registered = managementOperations().map(({ name, method }) => `${method} ${name}`);
+    expect(ROUTES.map(({ name, method }) => `${method} ${name}`).sort()).toEqual(registered.sort());
+  });
+
   const cases = ROUTES.flatMap((route) =>
     (Object.keys(route.expected) as Caller[]).map(
       (caller) => [route.name, caller, route.expected[caller]] as const,
