@@ -1,6 +1,7 @@
-import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
  * Sessions at rest. The table never holds a session id, only its SHA-256, so reading storage does
@@ -30,10 +31,6 @@ interface SessionEntity extends TableEntity {
 
 interface IndexEntity extends TableEntity {
   expiresAt: Date;
-}
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
 }
 
 function storageError(message: string, cause: unknown): AppError {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { forEachLimited } from '../concurrency.js';
 import type { SessionStore, StoredSession } from './session-store.js';
 import type { TransactionStore } from './signin-transactions.js';
 
@@ -126,13 +127,7 @@ export function createSessions({ store, transactions, users, clock }: SessionsDe
     revokeUser,
 
     async revokeUsers(environmentId, userIds) {
-      const pending = [...userIds];
-      const revokeNext = async (): Promise<void> => {
-        for (let userId = pending.pop(); userId !== undefined; userId = pending.pop()) {
-          await revokeUser(environmentId, userId);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(REVOCATION_CONCURRENCY, pending.length) }, revokeNext));
+      await forEachLimited(userIds, REVOCATION_CONCURRENCY, (userId) => revokeUser(environmentId, userId));
     },
 
     async purgeExpired() {

@@ -1,9 +1,10 @@
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
 import type { AuthorizationSecrets } from './oidc/authorization.js';
 import { SigninError } from './signin-errors.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
  * A sign-in in progress, between the login redirect and the callback.
@@ -52,10 +53,6 @@ export function secretsOf(cookieSecret: string): AuthorizationSecrets {
     nonce: derive(cookieSecret, 'nonce'),
     codeVerifier: derive(cookieSecret, 'pkce'),
   };
-}
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
 }
 
 export interface TransactionStore {

@@ -1,7 +1,8 @@
-import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
  * Environments and their external users settings. All environments share one partition so that
@@ -54,10 +55,6 @@ interface EnvironmentEntity extends TableEntity {
   deactivationLimit?: number;
   createdAt: string;
   updatedAt: string;
-}
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
 }
 
 function parseMenus(value: unknown): string[] {

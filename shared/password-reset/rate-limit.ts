@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { type TableClient, type TableEntity } from '@azure/data-tables';
 import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
  * Password reset mails per address, a sliding window kept in Table storage so that every
@@ -30,10 +31,6 @@ export function slidingWindow(
 
 export function addressKey(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
-}
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
 }
 
 export interface MailLimiter {

@@ -1,9 +1,10 @@
-import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import type { Clock } from '../clock.js';
 import type { SecretsKey } from '../config.js';
 import { AppError } from '../errors.js';
 import { openSecret, sealSecret } from '../secrets/cipher.js';
 import type { StorageAccount } from '../storage/account.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
  * Tenant configurations: one Entra tenant's app registration, its owner and the environments
@@ -76,10 +77,6 @@ interface TenantEntity extends TableEntity {
 /** Additional authenticated data: a sealed secret only opens on the tenant it was written for. */
 function secretBinding(name: string): string {
   return `tenant:${name}`;
-}
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
 }
 
 function parseList(value: unknown): string[] {
