@@ -6,16 +6,21 @@
 import { randomUUID } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
-import { loadConfig, setConfig } from '../shared/config.js';
-import { setStorage, StorageAccount, storage } from '../shared/storage/account.js';
+import { loadConfig } from '../shared/config.js';
+import { StorageAccount } from '../shared/storage/account.js';
 import { accountConnectionString } from '../scripts/azurite.js';
 import { createAdminClient } from '../devdir/client.js';
 import { generatedUserId } from '../devdir/ids.js';
 import type { DevDirectoryAdmin } from '../devdir/admin.js';
-import { saveTenant } from '../shared/tenants/repository.js';
-import { saveEnvironment, saveExternalUsersSettings } from '../shared/environments/repository.js';
-import { executeSyncRun, requestSync, SYNC_QUEUE } from '../shared/sync/service.js';
-import { getRun, type RunCounts } from '../shared/sync/runs.js';
+import { createTenantsRepository, type TenantsRepository } from '../shared/tenants/repository.js';
+import {
+  createEnvironmentsRepository,
+  type EnvironmentsRepository,
+} from '../shared/environments/repository.js';
+import { systemClock } from '../shared/clock.js';
+import { createDirectoryReader } from '../shared/directory/reader.js';
+import { createSyncService, SYNC_QUEUE, type SyncService } from '../shared/sync/service.js';
+import type { RunCounts } from '../shared/sync/runs.js';
 import { decodeQueueMessage } from '../scripts/local-host/queue-listener.js';
 
 const TABLES = ['users', 'useraccess', 'syncruns', 'syncstate', 'syncchanges', 'environments', 'tenants'];
@@ -59,6 +64,38 @@ interface ScenarioResult {
   peakRssMb: number;
 }
 
+/** The bench's storage and repositories, made once its account is known. */
+interface BenchWorld {
+  readonly storage: StorageAccount;
+  readonly tenants: TenantsRepository;
+  readonly environments: EnvironmentsRepository;
+}
+let benchWorld: BenchWorld | undefined;
+
+function world(): BenchWorld {
+  if (!benchWorld) throw new Error('the bench storage is not set up yet');
+  return benchWorld;
+}
+
+function storage(): StorageAccount {
+  return world().storage;
+}
+
+let syncService: SyncService | undefined;
+
+/** The sync as the worker runs it, minus session revocation (the bench has no sessions). */
+function sync(): SyncService {
+  syncService ??= createSyncService({
+    storage: storage(),
+    clock: systemClock,
+    environments: world().environments,
+    tenants: world().tenants,
+    openDirectory: (connection) => createDirectoryReader(connection),
+    onAccessDeactivated: async () => {},
+  });
+  return syncService;
+}
+
 function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
@@ -79,7 +116,7 @@ async function runOnce(
   await admin.resetRequestLog(directoryId);
   counter.reset();
   const started = performance.now();
-  const queued = await requestSync({
+  const queued = await sync().requestSync({
     environmentId,
     trigger: 'manual',
     requestedBy: 'bench',
@@ -94,19 +131,19 @@ async function runOnce(
   counter.add('queue receive');
   const message = receivedMessageItems[0];
   if (!message) throw new Error('no message');
-  await executeSyncRun(decodeQueueMessage(message.messageText), {
+  await sync().executeSyncRun(decodeQueueMessage(message.messageText), {
     log: (text, data) => process.stderr.write(`    ${text} ${JSON.stringify(data)}\n`),
   });
   await queue.deleteMessage(message.messageId, message.popReceipt);
   counter.add('queue delete');
   const wallMs = Math.round(performance.now() - started);
-  const run = await getRun(environmentId, queued.runId);
+  const run = await sync().getSyncRun(environmentId, queued.runId);
   const log = await admin.requestLog(directoryId);
   const graph = log.filter((e) => e.kind === 'graph' || e.kind === 'graph-batch-part').length;
   const tokens = log.filter((e) => e.kind === 'token').length;
   const discovery = log.filter((e) => e.kind === 'discovery').length;
   const storageCounts = counter.snapshot();
-  // getRun above is the bench's own read: leave it out.
+  // getSyncRun above is the bench's own read: leave it out.
   storageCounts['GET syncruns'] = (storageCounts['GET syncruns'] ?? 1) - 1;
   let writes = 0;
   let reads = 0;
@@ -210,8 +247,16 @@ async function main(): Promise<void> {
     },
     { localStateDir: '.dev/bench' },
   );
-  setConfig(config);
-  setStorage(new StorageAccount(config.storage));
+  const storageAccount = new StorageAccount(config.storage);
+  benchWorld = {
+    storage: storageAccount,
+    tenants: createTenantsRepository({
+      storage: storageAccount,
+      clock: systemClock,
+      secretsKeys: config.secretsKeys,
+    }),
+    environments: createEnvironmentsRepository({ storage: storageAccount, clock: systemClock }),
+  };
   const counter = new Counter();
   for (const name of TABLES) (await storage().table(name)).pipeline.addPolicy(counter.policy);
 
@@ -231,7 +276,7 @@ async function main(): Promise<void> {
   const environmentId = `bench-${n}`;
   const tenantName = `bench-${n}`;
   const app = directory.applications[0]!;
-  await saveTenant({
+  await world().tenants.save({
     name: tenantName,
     owner: 'bench',
     directoryId: directory.id,
@@ -241,8 +286,8 @@ async function main(): Promise<void> {
     authorityHost: directory.authorityHost,
     graphBaseUrl: directory.graphBaseUrl,
   });
-  await saveEnvironment({ id: environmentId, name: environmentId, externalUsersIntegration: true });
-  await saveExternalUsersSettings(environmentId, {
+  await world().environments.save({ id: environmentId, name: environmentId, externalUsersIntegration: true });
+  await world().environments.saveSettings(environmentId, {
     tenant: tenantName,
     groupsToSync: [groupA.id, groupB.id, groupC.id],
     defaultMenus: ['Home'],

@@ -1,12 +1,9 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
-import { z } from 'zod';
-import { clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import { problemResponse } from '../shared/http/problem.js';
 import { json, noContent, parseWith, withProblems } from '../shared/http/respond.js';
 import { registerHttp } from '../shared/host/registry.js';
-import { completeSignin, startSignin } from '../shared/auth/signin.js';
-import { endSession, lookUpSession } from '../shared/auth/sessions.js';
+import { loginQuerySchema } from '../shared/auth/schemas.js';
 import {
   clearedCookie,
   readCookie,
@@ -18,11 +15,6 @@ import {
   transactionCookie,
 } from '../shared/auth/signin-http.js';
 
-const loginQuery = z.object({
-  environment: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an environment id'),
-  returnTo: z.string().optional(),
-});
-
 /** Form posts from the directory (response_mode=form_post) are small; anything larger is not one. */
 const MAX_CALLBACK_BODY_BYTES = 16 * 1024;
 
@@ -30,21 +22,21 @@ registerHttp('authLogin', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'auth/login',
-  handler: withProblems(async (request: HttpRequest, context: InvocationContext) => {
-    try {
-      const query = parseWith(loginQuery, {
-        environment: request.query.get('environment') ?? undefined,
-        returnTo: request.query.get('returnTo') ?? undefined,
-      });
-      const now = clock().now();
-      const started = await startSignin(query.environment, query.returnTo, now);
-      return redirect(started.location, [
-        transactionCookie(started.transactionSecret, started.transactionExpiresAt, now),
-      ]);
-    } catch (error) {
-      return signinFailure(error, request, context);
-    }
-  }),
+  handler: ({ signin, clock }) =>
+    withProblems(async (request: HttpRequest, context: InvocationContext) => {
+      try {
+        const query = parseWith(loginQuerySchema, {
+          environment: request.query.get('environment') ?? undefined,
+          returnTo: request.query.get('returnTo') ?? undefined,
+        });
+        const started = await signin.start(query.environment, query.returnTo);
+        return redirect(started.location, [
+          transactionCookie(started.transactionSecret, started.transactionExpiresAt, clock.now()),
+        ]);
+      } catch (error) {
+        return signinFailure(error, request, context);
+      }
+    }),
 });
 
 async function callbackParameters(request: HttpRequest): Promise<URLSearchParams> {
@@ -64,50 +56,52 @@ registerHttp('authCallback', {
   methods: ['GET', 'POST'],
   authLevel: 'anonymous',
   route: 'auth/callback',
-  handler: withProblems(async (request: HttpRequest, context: InvocationContext) => {
-    // The transaction is single-use whatever the outcome, so the browser may forget it.
-    const forgetTransaction = clearedCookie(TRANSACTION_COOKIE);
-    try {
-      const parameters = await callbackParameters(request);
-      const completed = await completeSignin(
-        {
+  handler: ({ signin, clock }) =>
+    withProblems(async (request: HttpRequest, context: InvocationContext) => {
+      // The transaction is single-use whatever the outcome, so the browser may forget it.
+      const forgetTransaction = clearedCookie(TRANSACTION_COOKIE);
+      try {
+        const parameters = await callbackParameters(request);
+        const completed = await signin.complete({
           transactionSecret: readCookie(request, TRANSACTION_COOKIE),
           state: parameters.get('state') ?? undefined,
           code: parameters.get('code') ?? undefined,
           error: parameters.get('error') ?? undefined,
-        },
-        () => clock().now(),
-      );
-      context.info('signed in', { environment: completed.environmentId, userId: completed.userId });
-      return redirect(completed.returnTo, [
-        forgetTransaction,
-        sessionCookie(completed.session.secret, completed.session.expiresAt, clock().now()),
-      ]);
-    } catch (error) {
-      return signinFailure(error, request, context, [forgetTransaction]);
-    }
-  }),
+        });
+        context.info('signed in', { environment: completed.environmentId, userId: completed.userId });
+        return redirect(completed.returnTo, [
+          forgetTransaction,
+          sessionCookie(completed.session.secret, completed.session.expiresAt, clock.now()),
+        ]);
+      } catch (error) {
+        return signinFailure(error, request, context, [forgetTransaction]);
+      }
+    }),
 });
 
 registerHttp('authSession', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'auth/session',
-  handler: withProblems(async (request: HttpRequest, context: InvocationContext) => {
-    const lookup = await lookUpSession(readCookie(request, SESSION_COOKIE), clock().now());
-    if (lookup.live) return json(200, lookup.session);
-    context.info('no session', { reason: lookup.reason });
-    const refused = problemResponse(new AppError('unauthorized', 'You are not signed in.'));
-    return lookup.reason === 'no-cookie' ? refused : { ...refused, cookies: [clearedCookie(SESSION_COOKIE)] };
-  }),
+  handler: ({ sessions }) =>
+    withProblems(async (request: HttpRequest, context: InvocationContext) => {
+      const lookup = await sessions.lookUp(readCookie(request, SESSION_COOKIE));
+      if (lookup.live) return json(200, lookup.session);
+      context.info('no session', { reason: lookup.reason });
+      const refused = problemResponse(new AppError('unauthorized', 'You are not signed in.'));
+      return lookup.reason === 'no-cookie'
+        ? refused
+        : { ...refused, cookies: [clearedCookie(SESSION_COOKIE)] };
+    }),
 });
 
 registerHttp('authLogout', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'auth/logout',
-  handler: withProblems(async (request: HttpRequest) => {
-    await endSession(readCookie(request, SESSION_COOKIE));
-    return { ...noContent(), cookies: [clearedCookie(SESSION_COOKIE)] };
-  }),
+  handler: ({ sessions }) =>
+    withProblems(async (request: HttpRequest) => {
+      await sessions.end(readCookie(request, SESSION_COOKIE));
+      return { ...noContent(), cookies: [clearedCookie(SESSION_COOKIE)] };
+    }),
 });

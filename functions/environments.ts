@@ -1,32 +1,33 @@
-import type { HttpRequest } from '@azure/functions';
-import { authenticate, authorizeEnvironment } from '../shared/auth/management.js';
-import { environmentBodySchema, putEnvironment, readEnvironment } from '../shared/environments/service.js';
+import { environmentBodySchema } from '../shared/environments/schemas.js';
 import { registerHttp } from '../shared/host/registry.js';
-import { json, readJsonBody, withProblems } from '../shared/http/respond.js';
-
-const envIdOf = (request: HttpRequest): string => request.params.envId ?? '';
+import { json, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
 
 registerHttp('environmentPut', {
   methods: ['PUT'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}',
-  handler: withProblems(async (request) => {
-    const principal = await authenticate(request);
-    const { environment, created } = await putEnvironment(principal, envIdOf(request), () =>
-      readJsonBody(request, environmentBodySchema),
-    );
-    return created
-      ? json(201, environment, { location: `/api/environments/${encodeURIComponent(environment.id)}` })
-      : json(200, environment);
-  }),
+  handler: ({ management, environments }) =>
+    withProblems(async (request) => {
+      const principal = await management.authenticate(request);
+      const { environment, created } = await environments.put(principal, routeParam(request, 'envId'), () =>
+        readJsonBody(request, environmentBodySchema),
+      );
+      return created
+        ? json(201, environment, { location: `/api/environments/${encodeURIComponent(environment.id)}` })
+        : json(200, environment);
+    }),
 });
 
 registerHttp('environmentGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}',
-  handler: withProblems(async (request) => {
-    await authorizeEnvironment(request, envIdOf(request));
-    return json(200, await readEnvironment(envIdOf(request)));
-  }),
+  handler: ({ management, environments }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      return json(200, await environments.read(environmentId));
+    }),
 });

@@ -1,28 +1,30 @@
-import type { HttpRequest } from '@azure/functions';
-import { authorizeEnvironment } from '../shared/auth/management.js';
-import { putSettings, readSettings, settingsBodySchema } from '../shared/environments/service.js';
+import { settingsBodySchema } from '../shared/environments/schemas.js';
 import { registerHttp } from '../shared/host/registry.js';
-import { json, readJsonBody, withProblems } from '../shared/http/respond.js';
-
-const envIdOf = (request: HttpRequest): string => request.params.envId ?? '';
+import { json, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
 
 registerHttp('externalUsersPut', {
   methods: ['PUT'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/external-users',
-  handler: withProblems(async (request) => {
-    const principal = await authorizeEnvironment(request, envIdOf(request));
-    const body = await readJsonBody(request, settingsBodySchema);
-    return json(200, await putSettings(principal, envIdOf(request), body));
-  }),
+  handler: ({ management, environments }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      const principal = await management.authorizeEnvironment(request, environmentId);
+      const body = await readJsonBody(request, settingsBodySchema);
+      return json(200, await environments.putSettings(principal, environmentId, body));
+    }),
 });
 
 registerHttp('externalUsersGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/external-users',
-  handler: withProblems(async (request) => {
-    await authorizeEnvironment(request, envIdOf(request));
-    return json(200, await readSettings(envIdOf(request)));
-  }),
+  handler: ({ management, environments }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      return json(200, await environments.readSettings(environmentId));
+    }),
 });

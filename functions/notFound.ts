@@ -1,8 +1,8 @@
 import { AppError } from '../shared/errors.js';
-import { listRegistrations, registerHttp } from '../shared/host/registry.js';
+import { httpRegistrations, registerHttp } from '../shared/host/registry.js';
 import { compileRoute } from '../shared/host/routes.js';
 import { problemResponse } from '../shared/http/problem.js';
-import { withProblems } from '../shared/http/respond.js';
+import { routeParam, withProblems } from '../shared/http/respond.js';
 
 const NOT_FOUND_NAME = 'notFound';
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -13,8 +13,8 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
  */
 function allowedMethods(path: string): string[] {
   const methods = new Set<string>();
-  for (const registration of listRegistrations()) {
-    if (registration.kind !== 'http' || registration.name === NOT_FOUND_NAME) continue;
+  for (const registration of httpRegistrations()) {
+    if (registration.name === NOT_FOUND_NAME) continue;
     const { route, methods: accepted } = registration.options;
     if (route === undefined || !compileRoute(route, [], null).match(path)) continue;
     for (const method of accepted ?? ALL_METHODS) methods.add(method.toUpperCase());
@@ -31,19 +31,20 @@ registerHttp(NOT_FOUND_NAME, {
   methods: [...ALL_METHODS],
   authLevel: 'anonymous',
   route: '{*path}',
-  handler: withProblems((request) => {
-    const path = request.params.path ?? '';
-    const allowed = allowedMethods(path);
-    if (allowed.length > 0) {
-      const response = problemResponse(
-        new AppError(
-          'method-not-allowed',
-          `${request.method} is not allowed here; use ${allowed.join(', ')}.`,
-        ),
-      );
-      const headers = { ...(response.headers as Record<string, string>), allow: allowed.join(', ') };
-      return Promise.resolve({ ...response, headers });
-    }
-    throw new AppError('not-found', `No API route matches ${new URL(request.url).pathname}.`);
-  }),
+  handler: () =>
+    withProblems((request) => {
+      const path = routeParam(request, 'path');
+      const allowed = allowedMethods(path);
+      if (allowed.length > 0) {
+        const response = problemResponse(
+          new AppError(
+            'method-not-allowed',
+            `${request.method} is not allowed here; use ${allowed.join(', ')}.`,
+          ),
+        );
+        const headers = { ...(response.headers as Record<string, string>), allow: allowed.join(', ') };
+        return Promise.resolve({ ...response, headers });
+      }
+      throw new AppError('not-found', `No API route matches ${new URL(request.url).pathname}.`);
+    }),
 });

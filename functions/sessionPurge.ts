@@ -1,13 +1,12 @@
 import type { InvocationContext } from '@azure/functions';
-import { clock } from '../shared/clock.js';
 import { registerTimer } from '../shared/host/registry.js';
-import { purgeExpiredSessions } from '../shared/auth/sessions.js';
 
 registerTimer('sessionPurge', {
   // Hourly: an expired session is already refused on use; the purge only keeps the table small.
   schedule: '0 7 * * * *',
-  handler: async (_timer: unknown, context: InvocationContext) => {
-    const purged = await purgeExpiredSessions(clock().now());
-    context.info('expired sessions purged', purged);
-  },
+  handler:
+    ({ sessions }) =>
+    async (_timer: unknown, context: InvocationContext) => {
+      context.info('expired sessions purged', await sessions.purgeExpired());
+    },
 });

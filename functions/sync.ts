@@ -1,77 +1,80 @@
-import { z } from 'zod';
-import { authorizeEnvironment } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
-import { json, parseWith, readJsonBody, withProblems, routeParam } from '../shared/http/respond.js';
-import { getRunChanges, getSyncRun, listSyncRuns, requestSync } from '../shared/sync/service.js';
-
-const syncBody = z.object({ confirmDeactivations: z.boolean().optional() });
-const runsQuery = z.object({
-  limit: z.coerce.number().int().min(1).optional(),
-});
-const changesQuery = z.object({ continuationToken: z.string().min(1).max(16).optional() });
-
-const DEFAULT_LIMIT = 20;
-const MAX_LIMIT = 100;
+import { json, parseWith, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
+import {
+  changesQuerySchema,
+  DEFAULT_RUNS_LIMIT,
+  MAX_RUNS_LIMIT,
+  runsQuerySchema,
+  syncBodySchema,
+} from '../shared/sync/schemas.js';
 
 registerHttp('syncRequest', {
   methods: ['POST'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/sync',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    const principal = await authorizeEnvironment(request, environmentId);
-    const body = await readJsonBody(request, syncBody, { optional: true });
-    const run = await requestSync({
-      environmentId,
-      trigger: 'manual',
-      requestedBy: principal.sub,
-      confirmDeactivations: body.confirmDeactivations === true,
-    });
-    return json(
-      202,
-      { runId: run.runId, status: run.status, trigger: run.trigger },
-      { location: `/api/environments/${encodeURIComponent(environmentId)}/sync-runs/${run.runId}` },
-    );
-  }),
+  handler: ({ management, sync }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      const principal = await management.authorizeEnvironment(request, environmentId);
+      const body = await readJsonBody(request, syncBodySchema, { optional: true });
+      const run = await sync.requestSync({
+        environmentId,
+        trigger: 'manual',
+        requestedBy: principal.sub,
+        confirmDeactivations: body.confirmDeactivations === true,
+      });
+      return json(
+        202,
+        { runId: run.runId, status: run.status, trigger: run.trigger },
+        { location: `/api/environments/${encodeURIComponent(environmentId)}/sync-runs/${run.runId}` },
+      );
+    }),
 });
 
 registerHttp('syncRunsList', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/sync-runs',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    await authorizeEnvironment(request, environmentId);
-    const query = parseWith(runsQuery, { limit: request.query.get('limit') ?? undefined });
-    const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
-    return json(200, { runs: await listSyncRuns(environmentId, limit) });
-  }),
+  handler: ({ management, sync }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      const query = parseWith(runsQuerySchema, { limit: request.query.get('limit') ?? undefined });
+      const limit = Math.min(query.limit ?? DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT);
+      return json(200, { runs: await sync.listSyncRuns(environmentId, limit) });
+    }),
 });
 
 registerHttp('syncRunGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/sync-runs/{runId}',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    await authorizeEnvironment(request, environmentId);
-    return json(200, await getSyncRun(environmentId, routeParam(request, 'runId')));
-  }),
+  handler: ({ management, sync }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      return json(200, await sync.getSyncRun(environmentId, routeParam(request, 'runId')));
+    }),
 });
 
 registerHttp('syncRunChanges', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/sync-runs/{runId}/changes',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    await authorizeEnvironment(request, environmentId);
-    const query = parseWith(changesQuery, {
-      continuationToken: request.query.get('continuationToken') ?? undefined,
-    });
-    return json(
-      200,
-      await getRunChanges(environmentId, routeParam(request, 'runId'), query.continuationToken),
-    );
-  }),
+  handler: ({ management, sync }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      const query = parseWith(changesQuerySchema, {
+        continuationToken: request.query.get('continuationToken') ?? undefined,
+      });
+      return json(
+        200,
+        await sync.getRunChanges(environmentId, routeParam(request, 'runId'), query.continuationToken),
+      );
+    }),
 });

@@ -1,11 +1,13 @@
 import { registerStorageQueue } from '../shared/host/registry.js';
-import { failPoisonedRun, SYNC_POISON_QUEUE } from '../shared/sync/service.js';
+import { SYNC_POISON_QUEUE } from '../shared/sync/messages.js';
 
 registerStorageQueue('syncPoison', {
   queueName: SYNC_POISON_QUEUE,
   connection: 'AzureWebJobsStorage',
-  handler: async (entry, context) => {
-    await failPoisonedRun(entry);
-    context.warn('sync message poisoned; its run is marked failed');
-  },
+  handler:
+    ({ sync }) =>
+    async (entry, context) => {
+      await sync.failPoisonedRun(entry);
+      context.warn('sync message poisoned; its run is marked failed');
+    },
 });

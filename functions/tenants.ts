@@ -1,59 +1,57 @@
-import type { HttpRequest } from '@azure/functions';
-import { authenticate } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
-import { json, noContent, readJsonBody, withProblems } from '../shared/http/respond.js';
-import {
-  putTenant,
-  readTenant,
-  readTenants,
-  removeTenant,
-  tenantBodySchema,
-} from '../shared/tenants/service.js';
-
-const nameOf = (request: HttpRequest): string => request.params.name ?? '';
+import { json, noContent, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
+import { tenantBodySchema } from '../shared/tenants/schemas.js';
 
 registerHttp('tenantsList', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'tenants',
-  handler: withProblems(async (request) => {
-    const principal = await authenticate(request);
-    return json(200, { tenants: await readTenants(principal) });
-  }),
+  handler: ({ management, tenants }) =>
+    withProblems(async (request) => {
+      const principal = await management.authenticate(request);
+      return json(200, { tenants: await tenants.list(principal) });
+    }),
 });
 
 registerHttp('tenantPut', {
   methods: ['PUT'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'tenants/{name}',
-  handler: withProblems(async (request) => {
-    const principal = await authenticate(request);
-    const { tenant, created } = await putTenant(principal, nameOf(request), () =>
-      readJsonBody(request, tenantBodySchema),
-    );
-    return created
-      ? json(201, tenant, { location: `/api/tenants/${encodeURIComponent(tenant.name)}` })
-      : json(200, tenant);
-  }),
+  handler: ({ management, tenants }) =>
+    withProblems(async (request) => {
+      const principal = await management.authenticate(request);
+      const { tenant, created } = await tenants.put(principal, routeParam(request, 'name'), () =>
+        readJsonBody(request, tenantBodySchema),
+      );
+      return created
+        ? json(201, tenant, { location: `/api/tenants/${encodeURIComponent(tenant.name)}` })
+        : json(200, tenant);
+    }),
 });
 
 registerHttp('tenantGet', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'tenants/{name}',
-  handler: withProblems(async (request) => {
-    const principal = await authenticate(request);
-    return json(200, await readTenant(principal, nameOf(request)));
-  }),
+  handler: ({ management, tenants }) =>
+    withProblems(async (request) => {
+      const principal = await management.authenticate(request);
+      return json(200, await tenants.read(principal, routeParam(request, 'name')));
+    }),
 });
 
 registerHttp('tenantDelete', {
   methods: ['DELETE'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'tenants/{name}',
-  handler: withProblems(async (request) => {
-    const principal = await authenticate(request);
-    await removeTenant(principal, nameOf(request));
-    return noContent();
-  }),
+  handler: ({ management, tenants }) =>
+    withProblems(async (request) => {
+      const principal = await management.authenticate(request);
+      await tenants.remove(principal, routeParam(request, 'name'));
+      return noContent();
+    }),
 });

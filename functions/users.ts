@@ -1,41 +1,37 @@
-import { z } from 'zod';
-import { authorizeEnvironment } from '../shared/auth/management.js';
 import { registerHttp } from '../shared/host/registry.js';
-import { json, parseWith, readJsonBody, withProblems, routeParam } from '../shared/http/respond.js';
-import { getUser, listUsers, managedFieldsIn, patchUser } from '../shared/users/service.js';
-
-const listQuery = z.object({ continuationToken: z.string().min(1).max(2048).optional() });
-
-/** Keys other than menus are checked by the service first: touching a managed field is a 409. */
-const patchBody = z.looseObject({
-  menus: z.array(z.string().trim().min(1).max(200)).max(200).optional(),
-});
+import { json, parseWith, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
+import { usersQuerySchema, userPatchObjectSchema, userPatchSchema } from '../shared/users/schemas.js';
+import { managedFieldsIn } from '../shared/users/service.js';
 
 registerHttp('usersList', {
   methods: ['GET'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/users',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    await authorizeEnvironment(request, environmentId);
-    const query = parseWith(listQuery, {
-      continuationToken: request.query.get('continuationToken') ?? undefined,
-    });
-    return json(200, await listUsers(environmentId, query.continuationToken));
-  }),
+  handler: ({ management, users }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      await management.authorizeEnvironment(request, environmentId);
+      const query = parseWith(usersQuerySchema, {
+        continuationToken: request.query.get('continuationToken') ?? undefined,
+      });
+      return json(200, await users.listUsers(environmentId, query.continuationToken));
+    }),
 });
 
 registerHttp('usersItem', {
   methods: ['GET', 'PATCH'],
   authLevel: 'anonymous',
+  caller: 'management',
   route: 'environments/{envId}/users/{userId}',
-  handler: withProblems(async (request) => {
-    const environmentId = routeParam(request, 'envId');
-    const userId = routeParam(request, 'userId');
-    await authorizeEnvironment(request, environmentId);
-    if (request.method === 'GET') return json(200, await getUser(environmentId, userId));
-    const raw = await readJsonBody(request, z.record(z.string(), z.unknown()));
-    const menus = managedFieldsIn(raw).length > 0 ? undefined : parseWith(patchBody, raw).menus;
-    return json(200, await patchUser(environmentId, userId, raw, menus));
-  }),
+  handler: ({ management, users }) =>
+    withProblems(async (request) => {
+      const environmentId = routeParam(request, 'envId');
+      const userId = routeParam(request, 'userId');
+      await management.authorizeEnvironment(request, environmentId);
+      if (request.method === 'GET') return json(200, await users.getUser(environmentId, userId));
+      const raw = await readJsonBody(request, userPatchObjectSchema);
+      const menus = managedFieldsIn(raw).length > 0 ? undefined : parseWith(userPatchSchema, raw).menus;
+      return json(200, await users.patchUser(environmentId, userId, raw, menus));
+    }),
 });

@@ -36,6 +36,15 @@ param publicBaseUrl string = ''
 @description('SYNC_SCHEDULE: NCRONTAB (6 fields, UTC) of the periodic sync.')
 param syncSchedule string = '0 */15 * * * *'
 
+@description('DIRECTORY_HOSTS: comma-separated host or host:port the app may reach as a directory (authority and Graph). Empty: none besides Microsoft\'s.')
+param directoryHosts string = ''
+
+@description('CONSOLE_CLIENT_ID: client id of the management console\'s app registration.')
+param consoleClientId string
+
+@description('CONSOLE_SCOPE: scope the console requests for the management API, e.g. api://bizzstream-external-users/manage.')
+param consoleScope string
+
 @secure()
 @description('SECRETS_KEY: comma-separated base64 keys of 32 bytes (first encrypts, all decrypt). Empty: keep the value already in Key Vault.')
 param secretsKey string = ''
@@ -113,6 +122,9 @@ module api 'modules/function-app.bicep' = {
     managementJwksUri: managementJwksUri
     mailFrom: mailFrom
     syncSchedule: syncSchedule
+    directoryHosts: directoryHosts
+    consoleClientId: consoleClientId
+    consoleScope: consoleScope
   }
 }
 

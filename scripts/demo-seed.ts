@@ -1,12 +1,10 @@
+import type { Services } from '../shared/app/services.js';
 import type { Principal } from '../shared/auth/policy.js';
-import {
-  environmentBodySchema,
-  putEnvironment,
-  putSettings,
-  type SettingsView,
-} from '../shared/environments/service.js';
-import { parseWith } from '../shared/http/respond.js';
-import { putTenant, tenantBodySchema, type TenantView } from '../shared/tenants/service.js';
+import { environmentBodySchema } from '../shared/environments/schemas.js';
+import type { SettingsView } from '../shared/environments/service.js';
+import { tenantBodySchema } from '../shared/tenants/schemas.js';
+import type { TenantView } from '../shared/tenants/service.js';
+import { parseWith } from '../shared/validation.js';
 
 export const DEMO_TENANT = 'demo';
 export const DEMO_ENVIRONMENT = 'demo';
@@ -33,16 +31,19 @@ export interface SeededDemo {
  * integration on and configured. Goes through the same services as the API, so the demo data is
  * validated and audited like any other; running it again converges to the same state.
  */
-export async function seedDemo(input: SeedDemoInput): Promise<SeededDemo> {
+export async function seedDemo(
+  { tenants, environments }: Pick<Services, 'tenants' | 'environments'>,
+  input: SeedDemoInput,
+): Promise<SeededDemo> {
   const partner: Principal = { sub: DEMO_PARTNER, roles: ['partner'], environments: [] };
   const operator: Principal = { sub: DEMO_OPERATOR, roles: ['platform-operator'], environments: [] };
 
-  await putEnvironment(operator, DEMO_ENVIRONMENT, () =>
+  await environments.put(operator, DEMO_ENVIRONMENT, () =>
     Promise.resolve(
       parseWith(environmentBodySchema, { name: 'Demo environment', externalUsersIntegration: true }),
     ),
   );
-  const { tenant } = await putTenant(partner, DEMO_TENANT, () =>
+  const { tenant } = await tenants.put(partner, DEMO_TENANT, () =>
     Promise.resolve(
       parseWith(tenantBodySchema, {
         directoryId: input.directoryId,
@@ -54,7 +55,7 @@ export async function seedDemo(input: SeedDemoInput): Promise<SeededDemo> {
       }),
     ),
   );
-  const settings = await putSettings(operator, DEMO_ENVIRONMENT, {
+  const settings = await environments.putSettings(operator, DEMO_ENVIRONMENT, {
     tenant: DEMO_TENANT,
     groupsToSync: input.groupsToSync.join(','),
     defaultMenus: ['Home', 'Projects'],

@@ -8,7 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, setConfig } from '../shared/config.js';
+import { buildServices, defaultPorts } from '../shared/app/services.js';
+import { loadConfig } from '../shared/config.js';
 import { isAppError } from '../shared/errors.js';
 import { startLocalHost } from './local-host/local-host.js';
 
@@ -41,7 +42,6 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  setConfig(config);
 
   if (hasCoreTools()) {
     const child = spawn('func', ['start', '--port', String(config.port)], { cwd: root, stdio: 'inherit' });
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     // The functions compiled beside this script (not dist/): one build, so the functions and the
     // host share one copy of each shared module.
     functionsDir: fileURLToPath(new URL('../functions', import.meta.url)),
+    services: buildServices(config, defaultPorts(config)),
     hostJsonPath: path.join(root, 'host.json'),
   });
   process.stdout.write(

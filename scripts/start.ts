@@ -17,7 +17,8 @@ import {
 } from '../devdir/index.js';
 import { startMailSink, type MailSink } from '../devdir/mail-sink.js';
 import { startAzurite, waitForPort, type AzuriteHandle } from './azurite.js';
-import { loadConfig, setConfig } from '../shared/config.js';
+import { buildServices, defaultPorts } from '../shared/app/services.js';
+import { loadConfig } from '../shared/config.js';
 import { seedDemo } from './demo-seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,10 +46,10 @@ export interface DemoContext {
  * Runs before the function app starts; running it again converges to the same state.
  */
 async function seedDemoEnvironment(context: DemoContext): Promise<{ loginUrl: string }> {
-  setConfig(loadConfig(process.env, { localStateDir: STATE }));
+  const config = loadConfig(process.env, { localStateDir: STATE });
   const app = context.directory.applications[0];
   if (app === undefined) throw new Error('The demo directory has no application registration');
-  await seedDemo({
+  await seedDemo(buildServices(config, defaultPorts(config)), {
     directoryId: context.directory.id,
     clientId: app.clientId,
     clientSecret: app.clientSecret,

@@ -1,12 +1,28 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { Cron } from 'croner';
 import { AppError } from './errors.js';
+import {
+  localSecretsKey,
+  parseHostList,
+  parseHttpUrl,
+  parseMailFrom,
+  parseNcrontab,
+  parseOrigin,
+  parsePort,
+  parseSecretsKeys,
+  parseSmtpUrl,
+  parseStorage,
+  parseToken,
+  type Env,
+  type SecretsKey,
+  type StorageSettings,
+} from './config-parsers.js';
+
+export { parseNcrontab, parseSecretsKeys } from './config-parsers.js';
+export type { Env, SecretsKey, StorageSettings } from './config-parsers.js';
 
 /**
- * Every app setting the code reads (contract §2). The infrastructure test checks that the Bicep
- * templates define exactly these, so add a setting here and there together.
+ * Every app setting the code reads. The infrastructure test checks that the Bicep templates define
+ * exactly these, so add a setting here and there together.
  */
 export const SETTING_NAMES = [
   'AzureWebJobsStorage',
@@ -19,6 +35,9 @@ export const SETTING_NAMES = [
   'SMTP_URL',
   'MAIL_FROM',
   'SYNC_SCHEDULE',
+  'DIRECTORY_HOSTS',
+  'CONSOLE_CLIENT_ID',
+  'CONSOLE_SCOPE',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -38,22 +57,10 @@ export const LOCAL_DEFAULTS: Readonly<Record<Exclude<SettingName, 'SECRETS_KEY'>
   SMTP_URL: 'smtp://localhost:2525',
   MAIL_FROM: 'BizzStream <no-reply@bizzstream.local>',
   SYNC_SCHEDULE: '0 */15 * * * *',
+  DIRECTORY_HOSTS: new URL(DEV_DIRECTORY_ORIGIN).host,
+  CONSOLE_CLIENT_ID: 'bizzstream-console',
+  CONSOLE_SCOPE: 'api://bizzstream-external-users/manage',
 });
-
-export type StorageSettings =
-  | { readonly kind: 'connection-string'; readonly connectionString: string }
-  /** Managed identity (`AzureWebJobsStorage__accountName` or `__tableServiceUri`/`__queueServiceUri`). */
-  | {
-      readonly kind: 'identity';
-      readonly tableServiceUrl: string;
-      readonly queueServiceUrl: string;
-      readonly managedIdentityClientId: string | undefined;
-    };
-
-export interface SecretsKey {
-  readonly id: string;
-  readonly key: Buffer;
-}
 
 export interface Config {
   /** `local`: Development or unset outside Azure, where local defaults apply. */
@@ -69,9 +76,10 @@ export interface Config {
   readonly smtpUrl: string;
   readonly mailFrom: string;
   readonly syncSchedule: string;
+  /** Lower-case `host` or `host:port` entries; may be empty. */
+  readonly directoryHosts: readonly string[];
+  readonly console: { readonly clientId: string; readonly scope: string };
 }
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface LoadConfigOptions {
   /** Folder for state generated for local use (the local SECRETS_KEY). Defaults to `<cwd>/.dev`. */
@@ -87,85 +95,92 @@ function isLocal(env: Env): boolean {
   return env.WEBSITE_INSTANCE_ID === undefined || env.WEBSITE_INSTANCE_ID === '';
 }
 
-function keyIdOf(key: Buffer): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 12);
-}
+/**
+ * Reads settings and collects what is wrong with them instead of stopping at the first: each
+ * parser's message is recorded under the setting's name.
+ */
+class SettingsReader {
+  readonly problems: Record<string, string> = {};
 
-/** `SECRETS_KEY`: comma-separated keys, each base64 of 32 bytes, optionally `id:` prefixed. */
-export function parseSecretsKeys(value: string): SecretsKey[] {
-  const keys: SecretsKey[] = [];
-  for (const part of value.split(',')) {
-    const trimmed = part.trim();
-    if (trimmed === '') continue;
-    const colon = trimmed.indexOf(':');
-    const explicitId = colon > 0 ? trimmed.slice(0, colon) : undefined;
-    const encoded = colon > 0 ? trimmed.slice(colon + 1) : trimmed;
-    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new Error('a key is not base64');
-    const key = Buffer.from(encoded, 'base64');
-    if (key.length !== 32) throw new Error('each key must be 32 bytes (base64 of 256 bits)');
-    if (explicitId !== undefined && !/^[A-Za-z0-9._-]{1,32}$/.test(explicitId)) {
-      throw new Error('a key id may hold only A-Z a-z 0-9 . _ - (at most 32)');
+  constructor(
+    readonly env: Env,
+    readonly mode: 'local' | 'azure',
+  ) {}
+
+  raw(name: SettingName): string | undefined {
+    const value = this.env[name]?.trim();
+    if (value !== undefined && value !== '') return value;
+    if (this.mode === 'local' && name !== 'SECRETS_KEY') return LOCAL_DEFAULTS[name];
+    return undefined;
+  }
+
+  /** The parsed value of a setting that must be present, or undefined with its problem noted. */
+  required<T>(name: SettingName, parse: (value: string) => T): T | undefined {
+    const value = this.raw(name);
+    if (value === undefined) {
+      this.problems[name] ??= 'is required';
+      return undefined;
     }
-    keys.push({ id: explicitId ?? keyIdOf(key), key });
+    return this.check(name, () => parse(value));
   }
-  if (keys.length === 0) throw new Error('no key given');
-  const ids = new Set(keys.map((k) => k.id));
-  if (ids.size !== keys.length) throw new Error('key ids must be unique');
-  return keys;
-}
 
-function localSecretsKey(stateDir: string): string {
-  const file = path.join(stateDir, 'secrets.key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(stateDir, { recursive: true });
-  const generated = randomBytes(32).toString('base64');
-  writeFileSync(file, `${generated}\n`, { mode: 0o600, flag: 'wx' });
-  return generated;
-}
-
-function parseHttpUrl(value: string, { httpsOnly }: { httpsOnly: boolean }): URL {
-  const url = new URL(value);
-  if (url.protocol !== 'https:' && (httpsOnly || url.protocol !== 'http:')) {
-    throw new Error(httpsOnly ? 'must be an https URL' : 'must be an http(s) URL');
-  }
-  return url;
-}
-
-function storageSettings(env: Env, connectionString: string | undefined): StorageSettings {
-  if (connectionString !== undefined) {
-    if (
-      connectionString !== 'UseDevelopmentStorage=true' &&
-      !/AccountName=|Endpoint=/i.test(connectionString)
-    ) {
-      throw new Error('is not a storage connection string');
+  check<T>(name: string, parse: () => T): T | undefined {
+    try {
+      return parse();
+    } catch (error) {
+      this.problems[name] = error instanceof Error ? error.message : String(error);
+      return undefined;
     }
-    return { kind: 'connection-string', connectionString };
   }
-  const accountName = env.AzureWebJobsStorage__accountName;
-  const tableServiceUri = env.AzureWebJobsStorage__tableServiceUri;
-  const queueServiceUri = env.AzureWebJobsStorage__queueServiceUri;
-  const clientId = env.AzureWebJobsStorage__clientId;
-  if (tableServiceUri && queueServiceUri) {
-    return {
-      kind: 'identity',
-      tableServiceUrl: parseHttpUrl(tableServiceUri, { httpsOnly: true }).toString(),
-      queueServiceUrl: parseHttpUrl(queueServiceUri, { httpsOnly: true }).toString(),
-      managedIdentityClientId: clientId || undefined,
-    };
+}
+
+function readManagement(reader: SettingsReader): Config['management'] | undefined {
+  const issuer = reader.required('MANAGEMENT_ISSUER', (value) => {
+    parseHttpUrl(value, { httpsOnly: true });
+    return value;
+  });
+  const audience = reader.required('MANAGEMENT_AUDIENCE', (value) => value);
+  const jwksUri = reader.required('MANAGEMENT_JWKS_URI', (value) => {
+    parseHttpUrl(value, { httpsOnly: true });
+    return value;
+  });
+  if (issuer === undefined || audience === undefined || jwksUri === undefined) return undefined;
+  return Object.freeze({ issuer, audience, jwksUri });
+}
+
+function readSecretsKeys(
+  reader: SettingsReader,
+  options: LoadConfigOptions,
+): readonly SecretsKey[] | undefined {
+  const given = reader.raw('SECRETS_KEY');
+  if (given !== undefined) return reader.check('SECRETS_KEY', () => Object.freeze(parseSecretsKeys(given)));
+  if (reader.mode !== 'local') {
+    reader.problems.SECRETS_KEY = 'is required';
+    return undefined;
   }
-  if (accountName) {
-    if (!/^[a-z0-9]{3,24}$/.test(accountName))
-      throw new Error('AzureWebJobsStorage__accountName is malformed');
-    return {
-      kind: 'identity',
-      tableServiceUrl: `https://${accountName}.table.core.windows.net`,
-      queueServiceUrl: `https://${accountName}.queue.core.windows.net`,
-      managedIdentityClientId: clientId || undefined,
-    };
-  }
-  throw new Error(
-    'is required (a connection string, or AzureWebJobsStorage__accountName for managed identity)',
-  );
+  const stateDir = options.localStateDir ?? path.join(process.cwd(), '.dev');
+  return reader.check('SECRETS_KEY', () => Object.freeze(parseSecretsKeys(localSecretsKey(stateDir))));
+}
+
+/** May be set to nothing at all: an empty list means no host besides Microsoft's. */
+function readDirectoryHosts(reader: SettingsReader): readonly string[] | undefined {
+  const given = reader.env.DIRECTORY_HOSTS;
+  const value = given ?? (reader.mode === 'local' ? LOCAL_DEFAULTS.DIRECTORY_HOSTS : '');
+  return reader.check('DIRECTORY_HOSTS', () => parseHostList(value));
+}
+
+function readConsole(reader: SettingsReader): Config['console'] | undefined {
+  const clientId = reader.required('CONSOLE_CLIENT_ID', parseToken);
+  const scope = reader.required('CONSOLE_SCOPE', parseToken);
+  if (clientId === undefined || scope === undefined) return undefined;
+  return Object.freeze({ clientId, scope });
+}
+
+function refuseProblems(problems: Readonly<Record<string, string>>): void {
+  const names = Object.keys(problems);
+  if (names.length === 0) return;
+  const list = names.map((name) => `${name} ${problems[name]}`).join('; ');
+  throw new AppError('config-invalid', `Invalid settings: ${list}`, { fields: problems });
 }
 
 /**
@@ -173,129 +188,28 @@ function storageSettings(env: Env, connectionString: string | undefined): Storag
  * malformed, so an operator fixes them in one go rather than one start-up at a time.
  */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
-  const mode = isLocal(env) ? 'local' : 'azure';
-  const problems: Record<string, string> = {};
-  const raw = (name: SettingName): string | undefined => {
-    const value = env[name]?.trim();
-    if (value !== undefined && value !== '') return value;
-    if (mode === 'local' && name !== 'SECRETS_KEY') return LOCAL_DEFAULTS[name];
-    return undefined;
+  const reader = new SettingsReader(env, isLocal(env) ? 'local' : 'azure');
+  const storageValue = reader.raw('AzureWebJobsStorage');
+  const parts = {
+    storage: reader.check('AzureWebJobsStorage', () => parseStorage(env, storageValue)),
+    port: reader.check('PORT', () => parsePort(reader.raw('PORT') ?? LOCAL_DEFAULTS.PORT)),
+    publicBaseUrl: reader.required('PUBLIC_BASE_URL', (value) =>
+      parseOrigin(value, { httpsOnly: reader.mode === 'azure' }),
+    ),
+    management: readManagement(reader),
+    secretsKeys: readSecretsKeys(reader, options),
+    smtpUrl: reader.required('SMTP_URL', parseSmtpUrl),
+    mailFrom: reader.required('MAIL_FROM', parseMailFrom),
+    syncSchedule: reader.required('SYNC_SCHEDULE', (value) => (parseNcrontab(value), value)),
+    directoryHosts: readDirectoryHosts(reader),
+    console: readConsole(reader),
   };
-  const required = (name: SettingName): string | undefined => {
-    const value = raw(name);
-    if (value === undefined) problems[name] = 'is required';
-    return value;
-  };
-  function check<T>(name: string, parse: () => T): T | undefined {
-    try {
-      return parse();
-    } catch (error) {
-      problems[name] = error instanceof Error ? error.message : String(error);
-      return undefined;
-    }
-  }
-
-  const storageValue = raw('AzureWebJobsStorage');
-  const storage = check('AzureWebJobsStorage', () => storageSettings(env, storageValue));
-
-  const portValue = raw('PORT') ?? LOCAL_DEFAULTS.PORT;
-  const port = check('PORT', () => {
-    const n = Number(portValue);
-    if (!/^\d+$/.test(portValue) || n < 1 || n > 65535) throw new Error('must be a port number (1-65535)');
-    return n;
-  });
-
-  const publicBaseUrlValue = required('PUBLIC_BASE_URL');
-  const publicBaseUrl =
-    publicBaseUrlValue === undefined
-      ? undefined
-      : check('PUBLIC_BASE_URL', () => {
-          const url = parseHttpUrl(publicBaseUrlValue, { httpsOnly: mode === 'azure' });
-          if (url.pathname !== '/' || url.search || url.hash)
-            throw new Error('must be an origin, without a path');
-          return url.origin;
-        });
-
-  const issuer = required('MANAGEMENT_ISSUER');
-  if (issuer !== undefined) check('MANAGEMENT_ISSUER', () => parseHttpUrl(issuer, { httpsOnly: true }));
-  const audience = required('MANAGEMENT_AUDIENCE');
-  const jwksUriValue = required('MANAGEMENT_JWKS_URI');
-  if (jwksUriValue !== undefined) {
-    check('MANAGEMENT_JWKS_URI', () => parseHttpUrl(jwksUriValue, { httpsOnly: true }));
-  }
-
-  const secretsKeyValue =
-    raw('SECRETS_KEY') ??
-    (mode === 'local'
-      ? check('SECRETS_KEY', () => localSecretsKey(options.localStateDir ?? path.join(process.cwd(), '.dev')))
-      : undefined);
-  if (secretsKeyValue === undefined && problems.SECRETS_KEY === undefined)
-    problems.SECRETS_KEY = 'is required';
-  const secretsKeys =
-    secretsKeyValue === undefined ? undefined : check('SECRETS_KEY', () => parseSecretsKeys(secretsKeyValue));
-
-  const smtpUrlValue = required('SMTP_URL');
-  if (smtpUrlValue !== undefined) {
-    check('SMTP_URL', () => {
-      const url = new URL(smtpUrlValue);
-      if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
-        throw new Error('must be an smtp:// or smtps:// URL');
-    });
-  }
-  const mailFrom = required('MAIL_FROM');
-  if (mailFrom !== undefined) {
-    check('MAIL_FROM', () => {
-      if (!/^(?:[^<>]*<)?[^\s@<>]+@[^\s@<>]+>?$/.test(mailFrom)) {
-        throw new Error('must be an address, optionally as "Name <address>"');
-      }
-    });
-  }
-  const syncSchedule = required('SYNC_SCHEDULE');
-  if (syncSchedule !== undefined) check('SYNC_SCHEDULE', () => parseNcrontab(syncSchedule));
-
-  const names = Object.keys(problems);
-  if (names.length > 0) {
-    const list = names.map((name) => `${name} ${problems[name]}`).join('; ');
-    throw new AppError('config-invalid', `Invalid settings: ${list}`, { fields: problems });
-  }
+  refuseProblems(reader.problems);
+  // With no problem noted, every part above has a value.
+  const complete = parts as { [K in keyof typeof parts]: NonNullable<(typeof parts)[K]> };
   return Object.freeze({
-    mode,
-    storage: storage!,
-    port: port!,
-    publicBaseUrl: publicBaseUrl!,
-    redirectUri: `${publicBaseUrl!}/api/auth/callback`,
-    management: Object.freeze({ issuer: issuer!, audience: audience!, jwksUri: jwksUriValue! }),
-    secretsKeys: Object.freeze(secretsKeys!),
-    smtpUrl: smtpUrlValue!,
-    mailFrom: mailFrom!,
-    syncSchedule: syncSchedule!,
+    mode: reader.mode,
+    ...complete,
+    redirectUri: `${complete.publicBaseUrl}/api/auth/callback`,
   });
-}
-
-/**
- * NCRONTAB as the Functions host reads it: six fields, seconds first. croner accepts the same
- * six-field form; we insist on six so that a five-field Unix cron is not silently misread.
- */
-export function parseNcrontab(expression: string): Cron {
-  const fields = expression.trim().split(/\s+/);
-  if (fields.length !== 6) {
-    throw new Error(
-      'must be an NCRONTAB expression of 6 fields ({second} {minute} {hour} {day} {month} {day-of-week})',
-    );
-  }
-  // The Functions host evaluates schedules in UTC unless WEBSITE_TIME_ZONE says otherwise.
-  return new Cron(expression, { paused: true, mode: '6-part', timezone: 'Etc/UTC' });
-}
-
-let cached: Config | undefined;
-
-/** The process-wide configuration, read on first use. */
-export function getConfig(): Config {
-  cached ??= loadConfig();
-  return cached;
-}
-
-/** Tests and the local host replace the configuration before any service is built. */
-export function setConfig(config: Config | undefined): void {
-  cached = config;
 }

@@ -56,6 +56,16 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Failures of the service itself rather than of the caller: logged as errors with their cause,
+ * answered without their message.
+ */
+export const SERVER_FAULTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'internal',
+  'storage-unavailable',
+  'config-invalid',
+]);
+
 export function isAppError(value: unknown, code?: ErrorCode): value is AppError {
   return value instanceof AppError && (code === undefined || value.code === code);
 }

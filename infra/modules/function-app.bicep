@@ -18,6 +18,9 @@ param managementAudience string
 param managementJwksUri string
 param mailFrom string
 param syncSchedule string
+param directoryHosts string
+param consoleClientId string
+param consoleScope string
 
 // Built-in role definitions (the GUIDs are the same in every Azure tenant).
 var roles = {
@@ -148,6 +151,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SMTP_URL: '@Microsoft.KeyVault(SecretUri=${smtpUrlSecretUri})'
     MAIL_FROM: mailFrom
     SYNC_SCHEDULE: syncSchedule
+    DIRECTORY_HOSTS: directoryHosts
+    CONSOLE_CLIENT_ID: consoleClientId
+    CONSOLE_SCOPE: consoleScope
   }
   dependsOn: [
     storageAccess

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import azureFunctions, { type Cookie, type HttpResponseInit } from '@azure/functions';
 import { serialize as serializeCookie, type SerializeOptions } from 'cookie';
-import type { Registration } from '../../shared/host/registry.js';
+import type { BoundRegistration as Registration } from '../../shared/host/registry.js';
 import { RouteTable } from '../../shared/host/routes.js';
 import { formatLogArgs, type Invoker } from './invoker.js';
 

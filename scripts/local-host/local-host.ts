@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Cron } from 'croner';
 import type { Env } from '../../shared/config.js';
-import type { Registration } from '../../shared/host/registry.js';
-import { storage } from '../../shared/storage/account.js';
+import type { Services } from '../../shared/app/services.js';
+import { bindRegistrations, type BoundRegistration as Registration } from '../../shared/host/registry.js';
 import { readHostJson } from './host-json.js';
 import {
   createRequestListener,
@@ -29,6 +29,8 @@ export interface LocalHostOptions {
   /** Interface to listen on; the `HOST` setting, else loopback only. `0.0.0.0` serves every interface. */
   readonly host?: string;
   readonly functionsDir: string;
+  /** What the functions run against: the host binds every registration to these services. */
+  readonly services: Services;
   /**
    * App settings: `%NAME%` references, `HOST`, and `AZURE_FUNCTIONS_ENVIRONMENT` (the admin endpoint
    * exists only in Development). process.env by default.
@@ -101,7 +103,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const env = options.env ?? process.env;
   const invoker = createInvoker(options.log ?? ((line: string) => process.stdout.write(`${line}\n`)));
   const hostJson = readHostJson(options.hostJsonPath ?? path.join(process.cwd(), 'host.json'));
-  const registrations = await loadFunctions(options.functionsDir);
+  const registrations = bindRegistrations(await loadFunctions(options.functionsDir), options.services);
   const crons = new Map<string, Cron>();
 
   const server = createServer(
@@ -134,7 +136,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     }
     if (options.queues !== false) {
       const settings = { ...hostJson.queues, ...options.queueSettings };
-      const openQueue = (name: string) => storage().queue(name);
+      const openQueue = (name: string) => options.services.storage.queue(name);
       listeners.push(...(await startQueueListeners(registrations, env, settings, openQueue, invoker)));
     }
   } catch (error) {

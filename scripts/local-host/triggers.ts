@@ -2,7 +2,7 @@ import type { Timer } from '@azure/functions';
 import type { QueueClient } from '@azure/storage-queue';
 import { Cron } from 'croner';
 import type { Env } from '../../shared/config.js';
-import type { Registration } from '../../shared/host/registry.js';
+import type { BoundRegistration as Registration } from '../../shared/host/registry.js';
 import { formatLogArgs, type Invoker } from './invoker.js';
 import { QueueListener, type QueueListenerSettings } from './queue-listener.js';
 import { resolveSettingReferences } from './settings.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { odata, type TableEntity } from '@azure/data-tables';
-import { clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
-import { storage } from '../storage/account.js';
+import type { StorageAccount } from '../storage/account.js';
 
 /**
  * The audit trail of configuration changes: who (the token's `sub`), when, what changed. Values of
@@ -72,42 +72,55 @@ function rowKeyFor(at: Date, random: Buffer): string {
   return `${inverted}-${random.toString('hex')}`;
 }
 
-export async function recordAudit(entry: Omit<AuditEntry, 'at'>): Promise<AuditEntry> {
-  const at = clock().now();
-  const entity: AuditEntity = {
-    partitionKey: partitionOf(entry.target),
-    rowKey: rowKeyFor(at, randomBytes(6)),
-    at: at.toISOString(),
-    actor: entry.actor,
-    action: entry.action,
-    targetKind: entry.target.kind,
-    targetId: entry.target.id,
-    changes: JSON.stringify(entry.changes),
-  };
-  try {
-    await (await storage().table(AUDIT_TABLE)).createEntity(entity);
-  } catch (error) {
-    throw new AppError('storage-unavailable', 'The audit trail could not be written.', { cause: error });
-  }
-  return { ...entry, at: entity.at };
+export interface AuditTrail {
+  record(entry: Omit<AuditEntry, 'at'>): Promise<AuditEntry>;
+  /** The trail of one tenant or environment, newest first. */
+  list(target: AuditTarget, limit?: number): Promise<AuditEntry[]>;
 }
 
-/** The trail of one tenant or environment, newest first. */
-export async function listAudit(target: AuditTarget, limit = 100): Promise<AuditEntry[]> {
-  const client = await storage().table(AUDIT_TABLE);
-  const entries: AuditEntry[] = [];
-  const entities = client.listEntities<AuditEntity>({
-    queryOptions: { filter: odata`PartitionKey eq ${partitionOf(target)}` },
-  });
-  for await (const entity of entities) {
-    entries.push({
-      at: entity.at,
-      actor: entity.actor,
-      action: entity.action as AuditAction,
-      target,
-      changes: JSON.parse(entity.changes) as Record<string, FieldChange>,
-    });
-    if (entries.length >= limit) break;
-  }
-  return entries;
+function fromAuditEntity(entity: AuditEntity, target: AuditTarget): AuditEntry {
+  return {
+    at: entity.at,
+    actor: entity.actor,
+    action: entity.action as AuditAction,
+    target,
+    changes: JSON.parse(entity.changes) as Record<string, FieldChange>,
+  };
+}
+
+export function createAuditTrail(deps: { storage: StorageAccount; clock: Clock }): AuditTrail {
+  return {
+    async record(entry) {
+      const at = deps.clock.now();
+      const entity: AuditEntity = {
+        partitionKey: partitionOf(entry.target),
+        rowKey: rowKeyFor(at, randomBytes(6)),
+        at: at.toISOString(),
+        actor: entry.actor,
+        action: entry.action,
+        targetKind: entry.target.kind,
+        targetId: entry.target.id,
+        changes: JSON.stringify(entry.changes),
+      };
+      try {
+        await (await deps.storage.table(AUDIT_TABLE)).createEntity(entity);
+      } catch (error) {
+        throw new AppError('storage-unavailable', 'The audit trail could not be written.', { cause: error });
+      }
+      return { ...entry, at: entity.at };
+    },
+
+    async list(target, limit = 100) {
+      const client = await deps.storage.table(AUDIT_TABLE);
+      const entries: AuditEntry[] = [];
+      const entities = client.listEntities<AuditEntity>({
+        queryOptions: { filter: odata`PartitionKey eq ${partitionOf(target)}` },
+      });
+      for await (const entity of entities) {
+        entries.push(fromAuditEntity(entity, target));
+        if (entries.length >= limit) break;
+      }
+      return entries;
+    },
+  };
 }

@@ -6,7 +6,8 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { getConfig } from '../config.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { isAllowed, ROLES, type Permission, type Principal, type Resource, type Role } from './policy.js';
 
@@ -16,40 +17,6 @@ export type { Permission, Principal, Resource, Role } from './policy.js';
 const ALGORITHMS = ['RS256', 'ES256'];
 /** Tolerated clock difference with the token issuer, in seconds. */
 const CLOCK_SKEW_SECONDS = 60;
-
-let injectedKeys: JWTVerifyGetKey | undefined;
-const remoteKeySets = new Map<string, JWTVerifyGetKey>();
-/** How soon after one fetch an unknown `kid` may trigger another (jose's default). */
-let refetchCooldownMs = 30_000;
-
-/**
- * Tests verify tokens against a local key set instead of `MANAGEMENT_JWKS_URI`; `undefined`
- * restores the remote set.
- */
-export function setManagementKeySource(keys: JWTVerifyGetKey | undefined): void {
-  injectedKeys = keys;
-}
-
-/** Forgets fetched key sets (and, for tests, shortens the refetch cooldown). */
-export function resetRemoteKeySets(options: { refetchCooldownMs?: number } = {}): void {
-  remoteKeySets.clear();
-  refetchCooldownMs = options.refetchCooldownMs ?? 30_000;
-}
-
-function keySource(jwksUri: string): JWTVerifyGetKey {
-  if (injectedKeys) return injectedKeys;
-  let keys = remoteKeySets.get(jwksUri);
-  if (!keys) {
-    // jose caches the set and refetches it (at most once per cooldown) when a token names an
-    // unknown `kid`, so key rotation at the issuer needs no restart here.
-    keys = createRemoteJWKSet(new URL(jwksUri), {
-      cooldownDuration: refetchCooldownMs,
-      cacheMaxAge: 10 * 60_000,
-    });
-    remoteKeySets.set(jwksUri, keys);
-  }
-  return keys;
-}
 
 function bearerToken(request: HttpRequest): string {
   const header = request.headers.get('authorization');
@@ -94,33 +61,6 @@ export function principalFromClaims(payload: JWTPayload): Principal {
   });
 }
 
-/** Verifies the bearer token (contract §3.1); AppError 'unauthorized' when missing or invalid. */
-export async function authenticate(request: HttpRequest): Promise<Principal> {
-  const token = bearerToken(request);
-  const { issuer, audience, jwksUri } = getConfig().management;
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(token, keySource(jwksUri), {
-      issuer,
-      audience,
-      algorithms: ALGORITHMS,
-      clockTolerance: CLOCK_SKEW_SECONDS,
-      requiredClaims: ['exp', 'sub'],
-    }));
-  } catch (error) {
-    if (error instanceof joseErrors.JOSEError && CALLER_TOKEN_ERRORS.has(error.code)) {
-      throw new AppError('unauthorized', 'The bearer token is not valid.', { cause: error });
-    }
-    throw new AppError('internal', 'The management signing keys could not be read.', { cause: error });
-  }
-  // The contract wants `exp` in the future, full stop: the skew above only forgives an issuer
-  // whose clock runs ahead (nbf/iat), never a token that has already expired.
-  if (typeof payload.exp !== 'number' || payload.exp * 1000 <= Date.now()) {
-    throw new AppError('unauthorized', 'The bearer token has expired.');
-  }
-  return principalFromClaims(payload);
-}
-
 /** AppError 'forbidden' unless the policy allows `permission` on `resource`. */
 export function authorize(
   principal: Principal,
@@ -132,9 +72,66 @@ export function authorize(
   }
 }
 
-/** The caller, if it may manage this environment: an operator, or an admin of that environment. */
-export async function authorizeEnvironment(request: HttpRequest, environmentId: string): Promise<Principal> {
-  const principal = await authenticate(request);
-  authorize(principal, 'environment:manage', { kind: 'environment', environmentId });
-  return principal;
+export interface ManagementAuth {
+  /** Verifies the bearer token; AppError 'unauthorized' when missing or invalid. */
+  authenticate(request: HttpRequest): Promise<Principal>;
+  /** The caller, if it may manage this environment: an operator, or an admin of that environment. */
+  authorizeEnvironment(request: HttpRequest, environmentId: string): Promise<Principal>;
+}
+
+export interface ManagementAuthDeps {
+  readonly settings: Config['management'];
+  readonly clock: Clock;
+  /** Keys to verify against instead of fetching `settings.jwksUri` (tests sign their own tokens). */
+  readonly keys?: JWTVerifyGetKey | undefined;
+  /** How soon after one fetch an unknown `kid` may trigger another; jose's default. */
+  readonly refetchCooldownMs?: number;
+}
+
+export function createManagementAuth(deps: ManagementAuthDeps): ManagementAuth {
+  const { issuer, audience, jwksUri } = deps.settings;
+  // jose caches the set and refetches it (at most once per cooldown) when a token names an
+  // unknown `kid`, so key rotation at the issuer needs no restart here.
+  const keys =
+    deps.keys ??
+    createRemoteJWKSet(new URL(jwksUri), {
+      cooldownDuration: deps.refetchCooldownMs ?? 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+
+  async function authenticate(request: HttpRequest): Promise<Principal> {
+    const token = bearerToken(request);
+    const now = deps.clock.now();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer,
+        audience,
+        algorithms: ALGORITHMS,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        currentDate: now,
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError && CALLER_TOKEN_ERRORS.has(error.code)) {
+        throw new AppError('unauthorized', 'The bearer token is not valid.', { cause: error });
+      }
+      throw new AppError('internal', 'The management signing keys could not be read.', { cause: error });
+    }
+    // `exp` must be in the future, full stop: the skew above only forgives an issuer whose clock
+    // runs ahead (nbf/iat), never a token that has already expired.
+    if (typeof payload.exp !== 'number' || payload.exp * 1000 <= now.getTime()) {
+      throw new AppError('unauthorized', 'The bearer token has expired.');
+    }
+    return principalFromClaims(payload);
+  }
+
+  return {
+    authenticate,
+    async authorizeEnvironment(request, environmentId) {
+      const principal = await authenticate(request);
+      authorize(principal, 'environment:manage', { kind: 'environment', environmentId });
+      return principal;
+    },
+  };
 }

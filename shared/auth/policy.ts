@@ -1,5 +1,5 @@
 /**
- * Who may do what (contract §3.1), in one table. Routes name a permission and the resource it acts
+ * Who may do what, in one table. Routes name a permission and the resource it acts
  * on; nothing else in the code compares roles.
  */
 export type Role = 'platform-operator' | 'partner' | 'environment-admin';

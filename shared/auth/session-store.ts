@@ -1,6 +1,7 @@
-import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { AppError } from '../errors.js';
-import { storage } from '../storage/account.js';
+import type { StorageAccount } from '../storage/account.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
  * Sessions at rest. The table never holds a session id, only its SHA-256, so reading storage does
@@ -32,16 +33,8 @@ interface IndexEntity extends TableEntity {
   expiresAt: Date;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
-}
-
 function storageError(message: string, cause: unknown): AppError {
   return new AppError('storage-unavailable', message, { cause });
-}
-
-async function table(): Promise<TableClient> {
-  return storage().table(SESSIONS_TABLE);
 }
 
 /** Keys may not hold '/', '\', '#', '?' or control characters; ids of others are not ours to trust. */
@@ -63,92 +56,101 @@ function fromSessionEntity(entity: SessionEntity): StoredSession {
   };
 }
 
-async function deleteIgnoringMissing(
-  client: TableClient,
-  partitionKey: string,
-  rowKey: string,
-): Promise<void> {
-  try {
-    await client.deleteEntity(partitionKey, rowKey);
-  } catch (error) {
-    if (statusOf(error) === 404) return;
-    throw storageError('A session could not be deleted.', error);
-  }
+export interface SessionStore {
+  /** The index row goes first: a session that exists is always findable for revocation. */
+  insert(session: StoredSession): Promise<void>;
+  read(idHash: string): Promise<StoredSession | undefined>;
+  delete(session: StoredSession): Promise<void>;
+  /** Deletes every session of the user in the environment; returns how many there were. */
+  deleteUserSessions(environmentId: string, userId: string): Promise<number>;
+  /** Deletes every row whose `expiresAt` has passed; returns how many rows went. */
+  deleteExpired(now: Date): Promise<number>;
 }
 
-/** The index row goes first: a session that exists is always findable for revocation. */
-export async function insertSession(session: StoredSession): Promise<void> {
-  const client = await table();
-  try {
-    await client.upsertEntity<IndexEntity>(
-      {
-        partitionKey: userPartition(session.environmentId, session.userId),
-        rowKey: session.idHash,
-        expiresAt: session.expiresAt,
-      },
-      'Replace',
-    );
-    await client.createEntity<SessionEntity>({
-      partitionKey: session.idHash,
-      rowKey: SESSION_ROW,
-      environmentId: session.environmentId,
-      userId: session.userId,
-      createdAt: session.createdAt,
-      expiresAt: session.expiresAt,
-    });
-  } catch (error) {
-    throw storageError('The session could not be stored.', error);
-  }
-}
+export function createSessionStore(storage: StorageAccount): SessionStore {
+  const table = (): Promise<TableClient> => storage.table(SESSIONS_TABLE);
 
-export async function readSession(idHash: string): Promise<StoredSession | undefined> {
-  const client = await table();
-  try {
-    return fromSessionEntity(await client.getEntity<SessionEntity>(idHash, SESSION_ROW));
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw storageError('The session could not be read.', error);
+  async function deleteIgnoringMissing(partitionKey: string, rowKey: string): Promise<void> {
+    const client = await table();
+    try {
+      await client.deleteEntity(partitionKey, rowKey);
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw storageError('A session could not be deleted.', error);
+    }
   }
-}
 
-export async function deleteSession(session: StoredSession): Promise<void> {
-  const client = await table();
-  await deleteIgnoringMissing(client, session.idHash, SESSION_ROW);
-  await deleteIgnoringMissing(client, userPartition(session.environmentId, session.userId), session.idHash);
-}
+  async function listKeys(
+    filter: string,
+    what: string,
+  ): Promise<Array<{ partitionKey: string; rowKey: string }>> {
+    const client = await table();
+    const keys: Array<{ partitionKey: string; rowKey: string }> = [];
+    try {
+      const rows = client.listEntities<IndexEntity>({
+        queryOptions: { filter, select: ['PartitionKey', 'RowKey'] },
+      });
+      for await (const row of rows) keys.push({ partitionKey: row.partitionKey, rowKey: row.rowKey });
+    } catch (error) {
+      throw storageError(`${what} could not be listed.`, error);
+    }
+    return keys;
+  }
 
-/** Deletes every session of the user in the environment; returns how many there were. */
-export async function deleteUserSessions(environmentId: string, userId: string): Promise<number> {
-  const client = await table();
-  const partition = userPartition(environmentId, userId);
-  const hashes: string[] = [];
-  try {
-    const rows = client.listEntities<IndexEntity>({
-      queryOptions: { filter: odata`PartitionKey eq ${partition}`, select: ['RowKey'] },
-    });
-    for await (const row of rows) hashes.push(row.rowKey);
-  } catch (error) {
-    throw storageError('Sessions could not be listed.', error);
-  }
-  for (const hash of hashes) {
-    await deleteIgnoringMissing(client, hash, SESSION_ROW);
-    await deleteIgnoringMissing(client, partition, hash);
-  }
-  return hashes.length;
-}
+  return {
+    async insert(session) {
+      const client = await table();
+      try {
+        await client.upsertEntity<IndexEntity>(
+          {
+            partitionKey: userPartition(session.environmentId, session.userId),
+            rowKey: session.idHash,
+            expiresAt: session.expiresAt,
+          },
+          'Replace',
+        );
+        await client.createEntity<SessionEntity>({
+          partitionKey: session.idHash,
+          rowKey: SESSION_ROW,
+          environmentId: session.environmentId,
+          userId: session.userId,
+          createdAt: session.createdAt,
+          expiresAt: session.expiresAt,
+        });
+      } catch (error) {
+        throw storageError('The session could not be stored.', error);
+      }
+    },
 
-/** Deletes every row whose `expiresAt` has passed; returns how many rows went. */
-export async function deleteExpiredRows(now: Date): Promise<number> {
-  const client = await table();
-  const expired: Array<{ partitionKey: string; rowKey: string }> = [];
-  try {
-    const rows = client.listEntities<IndexEntity>({
-      queryOptions: { filter: odata`expiresAt le ${now}`, select: ['PartitionKey', 'RowKey'] },
-    });
-    for await (const row of rows) expired.push({ partitionKey: row.partitionKey, rowKey: row.rowKey });
-  } catch (error) {
-    throw storageError('Expired sessions could not be listed.', error);
-  }
-  for (const row of expired) await deleteIgnoringMissing(client, row.partitionKey, row.rowKey);
-  return expired.length;
+    async read(idHash) {
+      const client = await table();
+      try {
+        return fromSessionEntity(await client.getEntity<SessionEntity>(idHash, SESSION_ROW));
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw storageError('The session could not be read.', error);
+      }
+    },
+
+    async delete(session) {
+      await deleteIgnoringMissing(session.idHash, SESSION_ROW);
+      await deleteIgnoringMissing(userPartition(session.environmentId, session.userId), session.idHash);
+    },
+
+    async deleteUserSessions(environmentId, userId) {
+      const partition = userPartition(environmentId, userId);
+      const rows = await listKeys(odata`PartitionKey eq ${partition}`, 'Sessions');
+      for (const { rowKey: hash } of rows) {
+        await deleteIgnoringMissing(hash, SESSION_ROW);
+        await deleteIgnoringMissing(partition, hash);
+      }
+      return rows.length;
+    },
+
+    async deleteExpired(now) {
+      const expired = await listKeys(odata`expiresAt le ${now}`, 'Expired sessions');
+      for (const row of expired) await deleteIgnoringMissing(row.partitionKey, row.rowKey);
+      return expired.length;
+    },
+  };
 }

@@ -1,19 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { getEnvironmentUser } from '../users/repository.js';
-import {
-  deleteExpiredRows,
-  deleteSession,
-  deleteUserSessions,
-  insertSession,
-  readSession,
-  type StoredSession,
-} from './session-store.js';
-import { deleteExpiredTransactions } from './signin-transactions.js';
+import type { Clock } from '../clock.js';
+import { forEachLimited } from '../concurrency.js';
+import type { SessionStore, StoredSession } from './session-store.js';
+import type { TransactionStore } from './signin-transactions.js';
 
-/** Sessions live 8 hours from sign-in and are never extended (contract §4). */
+/** Sessions live 8 hours from sign-in and are never extended. */
 export const SESSION_LIFETIME_SECONDS = 8 * 60 * 60;
 
-/** What GET /api/auth/session answers (contract §4). */
+/** What GET /api/auth/session answers. */
 export interface SessionView {
   readonly userId: string;
   readonly displayName: string;
@@ -28,8 +22,15 @@ export interface NewSession {
   readonly expiresAt: Date;
 }
 
+export type SessionLookup =
+  | { readonly live: true; readonly session: SessionView }
+  | { readonly live: false; readonly reason: 'no-cookie' | 'unknown' | 'expired' | 'access-ended' };
+
 /** 256 random bits, base64url without padding. */
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** How many users' sessions are revoked at once after a sync; each is one small partition query. */
+const REVOCATION_CONCURRENCY = 8;
 
 function hashOf(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -43,83 +44,97 @@ export function isSessionLive(session: Pick<StoredSession, 'expiresAt'>, now: Da
   return now.getTime() < session.expiresAt.getTime();
 }
 
-export async function createSession(environmentId: string, userId: string, now: Date): Promise<NewSession> {
-  const secret = randomBytes(32).toString('base64url');
-  const expiresAt = sessionEnd(now);
-  await insertSession({ idHash: hashOf(secret), environmentId, userId, createdAt: now, expiresAt });
-  return { secret, expiresAt };
+/** What a session needs to know of its user: whether their access is active, and how to show them. */
+export interface SessionUsers {
+  getAccess(
+    environmentId: string,
+    userId: string,
+  ): Promise<{ readonly active: boolean; readonly displayName: string; readonly email: string } | undefined>;
 }
 
-export type SessionLookup =
-  | { readonly live: true; readonly session: SessionView }
-  | { readonly live: false; readonly reason: 'no-cookie' | 'unknown' | 'expired' | 'access-ended' };
+export interface SessionsDeps {
+  readonly store: SessionStore;
+  readonly transactions: Pick<TransactionStore, 'deleteExpired'>;
+  readonly users: SessionUsers;
+  readonly clock: Clock;
+}
 
-/**
- * The session of a cookie, checked on every use: unexpired, and its user still has active access
- * to its environment. A session that fails either check is deleted on the spot.
- */
-export async function lookUpSession(secret: string | undefined, now: Date): Promise<SessionLookup> {
-  if (secret === undefined || !SECRET_SHAPE.test(secret)) return { live: false, reason: 'no-cookie' };
-  const stored = await readSession(hashOf(secret));
-  if (!stored) return { live: false, reason: 'unknown' };
-  if (!isSessionLive(stored, now)) {
-    await deleteSession(stored);
-    return { live: false, reason: 'expired' };
+export interface SessionsService {
+  create(environmentId: string, userId: string): Promise<NewSession>;
+  /**
+   * The session of a cookie, checked on every use: unexpired, and its user still has active
+   * access to its environment. A session that fails either check is deleted on the spot.
+   */
+  lookUp(secret: string | undefined): Promise<SessionLookup>;
+  /** Logout: the session dies on the server. Unknown or absent cookies are fine (idempotent). */
+  end(secret: string | undefined): Promise<void>;
+  /** Ends every session of the user in the environment at once. */
+  revokeUser(environmentId: string, userId: string): Promise<void>;
+  /**
+   * Ends the sessions of every user whose access the sync deactivated; the check on use covers the
+   * moments in between.
+   */
+  revokeUsers(environmentId: string, userIds: readonly string[]): Promise<void>;
+  /** Removes expired sessions and abandoned sign-in transactions. */
+  purgeExpired(): Promise<{ sessionRows: number; transactions: number }>;
+}
+
+export function createSessions({ store, transactions, users, clock }: SessionsDeps): SessionsService {
+  async function revokeUser(environmentId: string, userId: string): Promise<void> {
+    await store.deleteUserSessions(environmentId, userId);
   }
-  const user = await getEnvironmentUser(stored.environmentId, stored.userId);
-  if (!user?.active) {
-    await deleteSession(stored);
-    return { live: false, reason: 'access-ended' };
-  }
+
   return {
-    live: true,
-    session: {
-      userId: stored.userId,
-      displayName: user.displayName,
-      email: user.email,
-      environment: stored.environmentId,
-      expiresAt: stored.expiresAt.toISOString(),
+    async create(environmentId, userId) {
+      const now = clock.now();
+      const secret = randomBytes(32).toString('base64url');
+      const expiresAt = sessionEnd(now);
+      await store.insert({ idHash: hashOf(secret), environmentId, userId, createdAt: now, expiresAt });
+      return { secret, expiresAt };
+    },
+
+    async lookUp(secret) {
+      if (secret === undefined || !SECRET_SHAPE.test(secret)) return { live: false, reason: 'no-cookie' };
+      const stored = await store.read(hashOf(secret));
+      if (!stored) return { live: false, reason: 'unknown' };
+      if (!isSessionLive(stored, clock.now())) {
+        await store.delete(stored);
+        return { live: false, reason: 'expired' };
+      }
+      const user = await users.getAccess(stored.environmentId, stored.userId);
+      if (!user?.active) {
+        await store.delete(stored);
+        return { live: false, reason: 'access-ended' };
+      }
+      return {
+        live: true,
+        session: {
+          userId: stored.userId,
+          displayName: user.displayName,
+          email: user.email,
+          environment: stored.environmentId,
+          expiresAt: stored.expiresAt.toISOString(),
+        },
+      };
+    },
+
+    async end(secret) {
+      if (secret === undefined || !SECRET_SHAPE.test(secret)) return;
+      const stored = await store.read(hashOf(secret));
+      if (stored) await store.delete(stored);
+    },
+
+    revokeUser,
+
+    async revokeUsers(environmentId, userIds) {
+      await forEachLimited(userIds, REVOCATION_CONCURRENCY, (userId) => revokeUser(environmentId, userId));
+    },
+
+    async purgeExpired() {
+      const now = clock.now();
+      const sessionRows = await store.deleteExpired(now);
+      const removed = await transactions.deleteExpired(now);
+      return { sessionRows, transactions: removed };
     },
   };
-}
-
-/** Logout: the session dies on the server. Unknown or absent cookies are fine (idempotent). */
-export async function endSession(secret: string | undefined): Promise<void> {
-  if (secret === undefined || !SECRET_SHAPE.test(secret)) return;
-  const stored = await readSession(hashOf(secret));
-  if (stored) await deleteSession(stored);
-}
-
-/**
- * Ends every session of the user in the environment at once (interface 6). The sync calls it
- * when it deactivates access; the check on use covers the moments in between.
- */
-export async function revokeUserSessions(environmentId: string, userId: string): Promise<void> {
-  await deleteUserSessions(environmentId, userId);
-}
-
-/** How many users' sessions are revoked at once after a sync; each is one small partition query. */
-const REVOCATION_CONCURRENCY = 8;
-
-/** The sync's port (interface 6): ends the sessions of every user whose access it deactivated. */
-export async function revokeSessionsOfUsers(
-  environmentId: string,
-  userIds: readonly string[],
-): Promise<void> {
-  const pending = [...userIds];
-  const revokeNext = async (): Promise<void> => {
-    for (let userId = pending.pop(); userId !== undefined; userId = pending.pop()) {
-      await revokeUserSessions(environmentId, userId);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(REVOCATION_CONCURRENCY, pending.length) }, revokeNext));
-}
-
-/** Removes expired sessions and abandoned sign-in transactions (timer `sessionPurge`). */
-export async function purgeExpiredSessions(
-  now: Date,
-): Promise<{ sessionRows: number; transactions: number }> {
-  const sessionRows = await deleteExpiredRows(now);
-  const transactions = await deleteExpiredTransactions(now);
-  return { sessionRows, transactions };
 }

@@ -1,6 +1,6 @@
 import type { Cookie, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { parse as parseCookies } from 'cookie';
-import { AppError, toAppError } from '../errors.js';
+import { AppError, SERVER_FAULTS, toAppError } from '../errors.js';
 import { describeError } from '../http/respond.js';
 import { problemResponse, toProblem } from '../http/problem.js';
 import { isSigninError } from './signin-errors.js';
@@ -99,11 +99,7 @@ export function signinFailure(
   const log = { code: appError.code, method: request.method, url: new URL(request.url).pathname };
   if (isSigninError(error)) {
     context.warn('sign-in refused', { ...log, reason: error.reason, cause: causeOf(error) });
-  } else if (
-    appError.code === 'internal' ||
-    appError.code === 'storage-unavailable' ||
-    appError.code === 'config-invalid'
-  ) {
+  } else if (SERVER_FAULTS.has(appError.code)) {
     context.error('sign-in failed', { ...log, reason: 'internal', error: describeError(error) });
   } else {
     context.warn('sign-in refused', { ...log, reason: appError.code });

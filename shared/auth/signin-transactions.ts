@@ -1,9 +1,10 @@
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { AppError } from '../errors.js';
-import { storage } from '../storage/account.js';
+import type { StorageAccount } from '../storage/account.js';
 import type { AuthorizationSecrets } from './oidc/authorization.js';
 import { SigninError } from './signin-errors.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
  * A sign-in in progress, between the login redirect and the callback.
@@ -54,62 +55,19 @@ export function secretsOf(cookieSecret: string): AuthorizationSecrets {
   };
 }
 
-async function table(): Promise<TableClient> {
-  return storage().table(TRANSACTIONS_TABLE);
+export interface TransactionStore {
+  /** Starts a transaction; returns the cookie secret and what it binds. */
+  begin(context: TransactionContext, now: Date): Promise<{ cookieSecret: string; transaction: Transaction }>;
+  /**
+   * Takes the transaction of this cookie, once: a second call, a concurrent one or an unknown
+   * cookie gets 'transaction-unknown'; an expired one 'transaction-expired'.
+   */
+  consume(cookieSecret: string, now: Date): Promise<Transaction>;
+  /** Transactions abandoned before their callback; returns how many were deleted. */
+  deleteExpired(now: Date): Promise<number>;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
-}
-
-/** Starts a transaction; returns the cookie secret and what it binds. */
-export async function beginTransaction(
-  context: TransactionContext,
-  now: Date,
-): Promise<{ cookieSecret: string; transaction: Transaction }> {
-  const cookieSecret = randomBytes(32).toString('base64url');
-  const expiresAt = new Date(now.getTime() + TRANSACTION_LIFETIME_SECONDS * 1000);
-  const client = await table();
-  try {
-    await client.createEntity<TransactionEntity>({
-      partitionKey: hashOf(cookieSecret),
-      rowKey: ROW,
-      environmentId: context.environmentId,
-      tenant: context.tenant,
-      directoryId: context.directoryId,
-      clientId: context.clientId,
-      returnTo: context.returnTo,
-      expiresAt,
-    });
-  } catch (error) {
-    throw new AppError('storage-unavailable', 'The sign-in could not be started.', { cause: error });
-  }
-  return { cookieSecret, transaction: { ...context, secrets: secretsOf(cookieSecret), expiresAt } };
-}
-
-/**
- * Takes the transaction of this cookie, once: a second call, a concurrent one or an unknown cookie
- * gets 'transaction-unknown'; an expired one 'transaction-expired'.
- */
-export async function consumeTransaction(cookieSecret: string, now: Date): Promise<Transaction> {
-  const client = await table();
-  const key = hashOf(cookieSecret);
-  let entity: TransactionEntity & { etag: string };
-  try {
-    entity = await client.getEntity<TransactionEntity>(key, ROW);
-  } catch (error) {
-    if (statusOf(error) === 404) throw new SigninError('transaction-unknown');
-    throw new AppError('storage-unavailable', 'The sign-in could not be read.', { cause: error });
-  }
-  try {
-    await client.deleteEntity(key, ROW, { etag: entity.etag });
-  } catch (error) {
-    const status = statusOf(error);
-    if (status === 404 || status === 412) throw new SigninError('transaction-unknown');
-    throw new AppError('storage-unavailable', 'The sign-in could not be completed.', { cause: error });
-  }
-  const expiresAt = new Date(entity.expiresAt);
-  if (now.getTime() >= expiresAt.getTime()) throw new SigninError('transaction-expired');
+function fromTransactionEntity(entity: TransactionEntity, cookieSecret: string): Transaction {
   return {
     environmentId: entity.environmentId,
     tenant: entity.tenant,
@@ -117,32 +75,85 @@ export async function consumeTransaction(cookieSecret: string, now: Date): Promi
     clientId: entity.clientId,
     returnTo: entity.returnTo,
     secrets: secretsOf(cookieSecret),
-    expiresAt,
+    expiresAt: new Date(entity.expiresAt),
   };
 }
 
-/** Transactions abandoned before their callback; returns how many were deleted. */
-export async function deleteExpiredTransactions(now: Date): Promise<number> {
-  const client = await table();
-  const expired: string[] = [];
-  try {
-    const rows = client.listEntities<TableEntity>({
-      queryOptions: { filter: odata`expiresAt le ${now}`, select: ['PartitionKey'] },
-    });
-    for await (const row of rows) expired.push(row.partitionKey);
-  } catch (error) {
-    throw new AppError('storage-unavailable', 'Expired sign-ins could not be listed.', { cause: error });
-  }
-  for (const partitionKey of expired) {
+export function createTransactionStore(storage: StorageAccount): TransactionStore {
+  const table = (): Promise<TableClient> => storage.table(TRANSACTIONS_TABLE);
+
+  async function take(key: string): Promise<TransactionEntity> {
+    const client = await table();
+    let entity: TransactionEntity & { etag: string };
     try {
-      await client.deleteEntity(partitionKey, ROW);
+      entity = await client.getEntity<TransactionEntity>(key, ROW);
     } catch (error) {
-      if (statusOf(error) !== 404) {
-        throw new AppError('storage-unavailable', 'An expired sign-in could not be deleted.', {
-          cause: error,
-        });
-      }
+      if (statusOf(error) === 404) throw new SigninError('transaction-unknown');
+      throw new AppError('storage-unavailable', 'The sign-in could not be read.', { cause: error });
     }
+    try {
+      await client.deleteEntity(key, ROW, { etag: entity.etag });
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 412) throw new SigninError('transaction-unknown');
+      throw new AppError('storage-unavailable', 'The sign-in could not be completed.', { cause: error });
+    }
+    return entity;
   }
-  return expired.length;
+
+  async function listExpired(now: Date): Promise<string[]> {
+    const client = await table();
+    const expired: string[] = [];
+    try {
+      const rows = client.listEntities<TableEntity>({
+        queryOptions: { filter: odata`expiresAt le ${now}`, select: ['PartitionKey'] },
+      });
+      for await (const row of rows) expired.push(row.partitionKey);
+    } catch (error) {
+      throw new AppError('storage-unavailable', 'Expired sign-ins could not be listed.', { cause: error });
+    }
+    return expired;
+  }
+
+  return {
+    async begin(context, now) {
+      const cookieSecret = randomBytes(32).toString('base64url');
+      const expiresAt = new Date(now.getTime() + TRANSACTION_LIFETIME_SECONDS * 1000);
+      const client = await table();
+      try {
+        await client.createEntity<TransactionEntity>({
+          partitionKey: hashOf(cookieSecret),
+          rowKey: ROW,
+          ...context,
+          expiresAt,
+        });
+      } catch (error) {
+        throw new AppError('storage-unavailable', 'The sign-in could not be started.', { cause: error });
+      }
+      return { cookieSecret, transaction: { ...context, secrets: secretsOf(cookieSecret), expiresAt } };
+    },
+
+    async consume(cookieSecret, now) {
+      const transaction = fromTransactionEntity(await take(hashOf(cookieSecret)), cookieSecret);
+      if (now.getTime() >= transaction.expiresAt.getTime()) throw new SigninError('transaction-expired');
+      return transaction;
+    },
+
+    async deleteExpired(now) {
+      const expired = await listExpired(now);
+      const client = await table();
+      for (const partitionKey of expired) {
+        try {
+          await client.deleteEntity(partitionKey, ROW);
+        } catch (error) {
+          if (statusOf(error) !== 404) {
+            throw new AppError('storage-unavailable', 'An expired sign-in could not be deleted.', {
+              cause: error,
+            });
+          }
+        }
+      }
+      return expired.length;
+    },
+  };
 }

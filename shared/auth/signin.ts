@@ -1,19 +1,15 @@
-import { getEnvironment } from '../environments/repository.js';
-import { getConfig } from '../config.js';
-import { getTenantConnection, type TenantConnection } from '../tenants/repository.js';
-import { findUserByIdentity, getEnvironmentUser } from '../users/repository.js';
+import type { Clock } from '../clock.js';
+import type { EnvironmentRecord } from '../environments/repository.js';
+import type { TenantConnection } from '../tenants/repository.js';
 import { authorizationUrl } from './oidc/authorization.js';
 import { getDiscovery, type DiscoveryDocument } from './oidc/discovery.js';
-import { constantTimeEqual, verifyIdToken } from './oidc/id-token.js';
+import { constantTimeEqual, verifyIdToken, type VerifiedIdentity } from './oidc/id-token.js';
 import { JwksCache } from './oidc/jwks.js';
 import { CodeExchangeError, redeemCode } from './oidc/token-exchange.js';
 import { sanitizeReturnTo } from './return-to.js';
-import { createSession, type NewSession } from './sessions.js';
+import type { NewSession, SessionUsers, SessionsService } from './sessions.js';
 import { SigninError } from './signin-errors.js';
-import { beginTransaction, consumeTransaction } from './signin-transactions.js';
-
-/** One key cache per process: keys are per issuer, and rotation is followed on an unknown kid. */
-const jwks = new JwksCache();
+import type { TransactionContext, TransactionStore } from './signin-transactions.js';
 
 export interface StartedSignin {
   /** The directory's authorization URL, for the 302. */
@@ -33,48 +29,6 @@ async function discoveryFor(
   }
 }
 
-/** The tenant an environment signs in with, or why it cannot. */
-async function tenantOf(environmentId: string): Promise<TenantConnection> {
-  const environment = await getEnvironment(environmentId);
-  if (!environment) throw new SigninError('environment-unknown');
-  if (!environment.externalUsersIntegration) throw new SigninError('integration-disabled');
-  if (!environment.externalUsers) throw new SigninError('tenant-unconfigured');
-  const tenant = await getTenantConnection(environment.externalUsers.tenant);
-  // A tenant that no longer lists the environment may not sign anyone into it.
-  if (!tenant?.environments.includes(environmentId)) throw new SigninError('tenant-unconfigured');
-  return tenant;
-}
-
-/** GET /api/auth/login: the authorization request and its transaction. */
-export async function startSignin(
-  environmentId: string,
-  returnTo: string | undefined,
-  now: Date,
-): Promise<StartedSignin> {
-  const tenant = await tenantOf(environmentId);
-  const discovery = await discoveryFor(tenant);
-  const { cookieSecret, transaction } = await beginTransaction(
-    {
-      environmentId,
-      tenant: tenant.name,
-      directoryId: tenant.directoryId,
-      clientId: tenant.clientId,
-      returnTo: sanitizeReturnTo(returnTo),
-    },
-    now,
-  );
-  return {
-    location: authorizationUrl({
-      authorizationEndpoint: discovery.authorizationEndpoint,
-      clientId: tenant.clientId,
-      redirectUri: getConfig().redirectUri,
-      secrets: transaction.secrets,
-    }),
-    transactionSecret: cookieSecret,
-    transactionExpiresAt: transaction.expiresAt,
-  };
-}
-
 export interface CallbackParameters {
   readonly transactionSecret: string | undefined;
   readonly state: string | undefined;
@@ -90,69 +44,142 @@ export interface CompletedSignin {
   readonly session: NewSession;
 }
 
-/**
- * GET|POST /api/auth/callback: the transaction is taken (once), the code redeemed, the ID token
- * verified, the user found by (tid, oid) with active access, and only then a session created.
- */
-export async function completeSignin(
-  parameters: CallbackParameters,
-  now: () => Date,
-): Promise<CompletedSignin> {
-  if (parameters.transactionSecret === undefined || parameters.transactionSecret === '') {
-    throw new SigninError('transaction-cookie-missing');
-  }
-  // Taken before anything else is checked: whatever happens next, it cannot be replayed.
-  const transaction = await consumeTransaction(parameters.transactionSecret, now());
+export interface SigninService {
+  /** GET /api/auth/login: the authorization request and its transaction. */
+  start(environmentId: string, returnTo: string | undefined): Promise<StartedSignin>;
+  /**
+   * GET|POST /api/auth/callback: the transaction is taken (once), the code redeemed, the ID token
+   * verified, the user found by (tid, oid) with active access, and only then a session created.
+   */
+  complete(parameters: CallbackParameters): Promise<CompletedSignin>;
+}
+
+export interface SigninDeps {
+  readonly environments: { get(id: string): Promise<EnvironmentRecord | undefined> };
+  readonly tenants: { getConnection(name: string): Promise<TenantConnection | undefined> };
+  readonly users: SessionUsers & {
+    /** The user of an identity: sign-in finds users by (tid, oid), never by email. */
+    findByIdentity(directoryId: string, objectId: string): Promise<{ readonly id: string } | undefined>;
+  };
+  readonly sessions: Pick<SessionsService, 'create'>;
+  readonly transactions: Pick<TransactionStore, 'begin' | 'consume'>;
+  readonly redirectUri: string;
+  readonly clock: Clock;
+}
+
+function checkCallback(parameters: CallbackParameters, state: string): string {
   if (parameters.state === undefined || parameters.state === '') throw new SigninError('state-missing');
-  if (!constantTimeEqual(parameters.state, transaction.secrets.state))
-    throw new SigninError('state-mismatch');
+  if (!constantTimeEqual(parameters.state, state)) throw new SigninError('state-mismatch');
   if (parameters.error !== undefined) throw new SigninError('identity-provider-error');
   if (parameters.code === undefined || parameters.code === '') throw new SigninError('code-missing');
+  return parameters.code;
+}
 
-  const tenant = await getTenantConnection(transaction.tenant);
-  if (
-    !tenant?.environments.includes(transaction.environmentId) ||
-    tenant.directoryId !== transaction.directoryId ||
-    tenant.clientId !== transaction.clientId
-  ) {
-    throw new SigninError('tenant-unconfigured');
-  }
-  const discovery = await discoveryFor(tenant);
-
-  let idToken: string;
+async function redeem(exchange: Parameters<typeof redeemCode>[0]): Promise<string> {
   try {
-    idToken = await redeemCode({
-      tokenEndpoint: discovery.tokenEndpoint,
-      clientId: tenant.clientId,
-      clientSecret: tenant.clientSecret,
-      redirectUri: getConfig().redirectUri,
-      code: parameters.code,
-      codeVerifier: transaction.secrets.codeVerifier,
-    });
+    return await redeemCode(exchange);
   } catch (error) {
     if (error instanceof CodeExchangeError) throw new SigninError('code-exchange-failed', { cause: error });
     throw error;
   }
+}
 
-  const identity = await verifyIdToken(idToken, jwks.resolverFor(discovery.jwksUri), {
-    issuer: discovery.issuer,
-    clientId: tenant.clientId,
-    directoryId: tenant.directoryId,
-    nonce: transaction.secrets.nonce,
-    now: now(),
-  });
+export function createSignin(deps: SigninDeps): SigninService {
+  /** Keys are per issuer, and rotation is followed on an unknown kid. */
+  const jwks = new JwksCache();
 
-  const user = await findUserByIdentity(identity.directoryId, identity.objectId);
-  if (!user) throw new SigninError('user-unknown');
-  const access = await getEnvironmentUser(transaction.environmentId, user.id);
-  if (!access) throw new SigninError('access-missing');
-  if (!access.active) throw new SigninError('access-deactivated');
+  /** The tenant an environment signs in with, or why it cannot. */
+  async function tenantOf(environmentId: string): Promise<TenantConnection> {
+    const environment = await deps.environments.get(environmentId);
+    if (!environment) throw new SigninError('environment-unknown');
+    if (!environment.externalUsersIntegration) throw new SigninError('integration-disabled');
+    if (!environment.externalUsers) throw new SigninError('tenant-unconfigured');
+    const tenant = await deps.tenants.getConnection(environment.externalUsers.tenant);
+    // A tenant that no longer lists the environment may not sign anyone into it.
+    if (!tenant?.environments.includes(environmentId)) throw new SigninError('tenant-unconfigured');
+    return tenant;
+  }
 
-  const session = await createSession(transaction.environmentId, user.id, now());
+  /** The tenant a transaction was started with, if it still allows exactly that sign-in. */
+  async function tenantOfTransaction(transaction: TransactionContext): Promise<TenantConnection> {
+    const tenant = await deps.tenants.getConnection(transaction.tenant);
+    if (
+      !tenant?.environments.includes(transaction.environmentId) ||
+      tenant.directoryId !== transaction.directoryId ||
+      tenant.clientId !== transaction.clientId
+    ) {
+      throw new SigninError('tenant-unconfigured');
+    }
+    return tenant;
+  }
+
+  async function userWithAccess(environmentId: string, identity: VerifiedIdentity): Promise<string> {
+    const user = await deps.users.findByIdentity(identity.directoryId, identity.objectId);
+    if (!user) throw new SigninError('user-unknown');
+    const access = await deps.users.getAccess(environmentId, user.id);
+    if (!access) throw new SigninError('access-missing');
+    if (!access.active) throw new SigninError('access-deactivated');
+    return user.id;
+  }
+
   return {
-    environmentId: transaction.environmentId,
-    userId: user.id,
-    returnTo: sanitizeReturnTo(transaction.returnTo),
-    session,
+    async start(environmentId, returnTo) {
+      const tenant = await tenantOf(environmentId);
+      const discovery = await discoveryFor(tenant);
+      const { cookieSecret, transaction } = await deps.transactions.begin(
+        {
+          environmentId,
+          tenant: tenant.name,
+          directoryId: tenant.directoryId,
+          clientId: tenant.clientId,
+          returnTo: sanitizeReturnTo(returnTo),
+        },
+        deps.clock.now(),
+      );
+      return {
+        location: authorizationUrl({
+          authorizationEndpoint: discovery.authorizationEndpoint,
+          clientId: tenant.clientId,
+          redirectUri: deps.redirectUri,
+          secrets: transaction.secrets,
+        }),
+        transactionSecret: cookieSecret,
+        transactionExpiresAt: transaction.expiresAt,
+      };
+    },
+
+    async complete(parameters) {
+      if (parameters.transactionSecret === undefined || parameters.transactionSecret === '') {
+        throw new SigninError('transaction-cookie-missing');
+      }
+      // Taken before anything else is checked: whatever happens next, it cannot be replayed.
+      const transaction = await deps.transactions.consume(parameters.transactionSecret, deps.clock.now());
+      const code = checkCallback(parameters, transaction.secrets.state);
+      const tenant = await tenantOfTransaction(transaction);
+      const discovery = await discoveryFor(tenant);
+      const idToken = await redeem({
+        tokenEndpoint: discovery.tokenEndpoint,
+        clientId: tenant.clientId,
+        clientSecret: tenant.clientSecret,
+        redirectUri: deps.redirectUri,
+        code,
+        codeVerifier: transaction.secrets.codeVerifier,
+      });
+      const identity = await verifyIdToken(idToken, jwks.resolverFor(discovery.jwksUri), {
+        issuer: discovery.issuer,
+        clientId: tenant.clientId,
+        directoryId: tenant.directoryId,
+        nonce: transaction.secrets.nonce,
+        now: deps.clock.now(),
+      });
+      const userId = await userWithAccess(transaction.environmentId, identity);
+      const session = await deps.sessions.create(transaction.environmentId, userId);
+      return {
+        environmentId: transaction.environmentId,
+        userId,
+        returnTo: sanitizeReturnTo(transaction.returnTo),
+        session,
+      };
+    },
   };
 }

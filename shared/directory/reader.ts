@@ -7,7 +7,7 @@ import { emailOf, type DirectoryUser } from '../sync/planner.js';
 import { acquireGraphToken, type DirectoryConnection } from './token.js';
 
 /**
- * Reads exactly what contract §6 allows from Microsoft Graph: a group, and its transitive user
+ * Reads exactly what the sync needs from Microsoft Graph, and nothing else: a group, and its transitive user
  * members page by page. Every failure leaves as a typed AppError (directory-*); nothing reads as an
  * empty group.
  */
@@ -22,7 +22,7 @@ export const USER_SELECT =
 export const PAGE_SIZE = 999;
 
 export interface RetryPolicy {
-  /** Retries of one request (contract: at most 5). */
+  /** Retries of one request (at most 5). */
   readonly maxRetries: number;
   /** A directory failing for longer than this (since its last success) is given up. */
   readonly giveUpAfterMs: number;

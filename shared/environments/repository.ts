@@ -1,14 +1,12 @@
-import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
-import { clock } from '../clock.js';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
-import { storage } from '../storage/account.js';
+import type { StorageAccount } from '../storage/account.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
- * Environments and their external users settings (contract §3.3). All environments share one
- * partition so that the periodic timer reads them with a single partition query.
- *
- * Other teams' tests create environments directly with `saveEnvironment` and
- * `saveExternalUsersSettings`.
+ * Environments and their external users settings. All environments share one partition so that
+ * the periodic timer reads them with a single partition query.
  */
 export const ENVIRONMENTS_TABLE = 'environments';
 const PARTITION = 'environment';
@@ -59,14 +57,6 @@ interface EnvironmentEntity extends TableEntity {
   updatedAt: string;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
-}
-
-async function table(): Promise<TableClient> {
-  return storage().table(ENVIRONMENTS_TABLE);
-}
-
 function parseMenus(value: unknown): string[] {
   if (typeof value !== 'string' || value === '') return [];
   const parsed: unknown = JSON.parse(value);
@@ -101,117 +91,143 @@ function toSettingsProperties(settings: ExternalUsersSettings): Partial<Environm
   };
 }
 
-async function readEntity(id: string): Promise<(EnvironmentEntity & { etag: string }) | undefined> {
-  const client = await table();
-  try {
-    return await client.getEntity<EnvironmentEntity>(PARTITION, id);
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw new AppError('storage-unavailable', 'Environments could not be read.', { cause: error });
+export interface EnvironmentsRepository {
+  get(id: string): Promise<EnvironmentRecord | undefined>;
+  /** Every environment, from one partition query, page by page. */
+  list(): AsyncIterable<EnvironmentRecord>;
+  /** Ids of the environments whose settings use `tenant`. */
+  findUsingTenant(tenant: string): Promise<string[]>;
+  /** Creates an environment or changes its name / integration switch; its settings are kept. */
+  save(input: SaveEnvironmentInput): Promise<SaveEnvironmentResult>;
+  /**
+   * Stores an environment's external users settings as given (already validated and normalized);
+   * AppError 'not-found' when the environment does not exist.
+   */
+  saveSettings(environmentId: string, settings: ExternalUsersSettings): Promise<SaveSettingsResult>;
+}
+
+type StoredEntity = EnvironmentEntity & { etag: string };
+
+/** The entity as it is written back: the read's etag and timestamp are not properties. */
+function writable(entity: EnvironmentEntity): EnvironmentEntity {
+  const rest: Partial<StoredEntity & { timestamp: string }> = { ...entity };
+  delete rest.etag;
+  delete rest.timestamp;
+  return rest as EnvironmentEntity;
+}
+
+export function createEnvironmentsRepository(deps: {
+  storage: StorageAccount;
+  clock: Clock;
+}): EnvironmentsRepository {
+  const table = (): Promise<TableClient> => deps.storage.table(ENVIRONMENTS_TABLE);
+
+  async function readEntity(id: string): Promise<StoredEntity | undefined> {
+    const client = await table();
+    try {
+      return await client.getEntity<EnvironmentEntity>(PARTITION, id);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw new AppError('storage-unavailable', 'Environments could not be read.', { cause: error });
+    }
   }
-}
 
-export async function getEnvironment(id: string): Promise<EnvironmentRecord | undefined> {
-  const entity = await readEntity(id);
-  return entity && fromEnvironmentEntity(entity);
-}
-
-/** Every environment, from one partition query, page by page. */
-export async function* listEnvironments(): AsyncIterable<EnvironmentRecord> {
-  const client = await table();
-  const entities = client.listEntities<EnvironmentEntity>({
-    queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
-  });
-  try {
-    for await (const entity of entities) yield fromEnvironmentEntity(entity);
-  } catch (error) {
-    throw new AppError('storage-unavailable', 'Environments could not be listed.', { cause: error });
-  }
-}
-
-/** Ids of the environments whose settings use `tenant`. */
-export async function findEnvironmentsUsingTenant(tenant: string): Promise<string[]> {
-  const client = await table();
-  const ids: string[] = [];
-  try {
-    const entities = client.listEntities<EnvironmentEntity>({
-      queryOptions: {
-        filter: odata`PartitionKey eq ${PARTITION} and tenant eq ${tenant}`,
-        select: ['RowKey'],
-      },
-    });
-    for await (const entity of entities) ids.push(entity.rowKey);
-  } catch (error) {
-    throw new AppError('storage-unavailable', 'Environments could not be listed.', { cause: error });
-  }
-  return ids;
-}
-
-/** Creates an environment or changes its name / integration switch; its settings are kept. */
-export async function saveEnvironment(input: SaveEnvironmentInput): Promise<SaveEnvironmentResult> {
-  const client = await table();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = await readEntity(input.id);
-    const now = clock().now().toISOString();
-    const entity: EnvironmentEntity = {
-      ...(existing ?? {}),
-      partitionKey: PARTITION,
-      rowKey: input.id,
-      name: input.name,
-      externalUsersIntegration: input.externalUsersIntegration,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-    };
-    delete (entity as Partial<TableEntity & { etag: string; timestamp: string }>).etag;
-    delete (entity as Partial<TableEntity & { timestamp: string }>).timestamp;
+  /** Writes with the etag of `existing` (or insert-only); false when another writer won the race. */
+  async function write(
+    entity: EnvironmentEntity,
+    existing: StoredEntity | undefined,
+    what: string,
+  ): Promise<boolean> {
+    const client = await table();
     try {
       if (existing) await client.updateEntity(entity, 'Replace', { etag: existing.etag });
       else await client.createEntity(entity);
+      return true;
     } catch (error) {
       const status = statusOf(error);
-      if (status === 409 || status === 412) continue;
-      throw new AppError('storage-unavailable', 'The environment could not be stored.', { cause: error });
+      if (status === 409 || status === 412) return false;
+      throw new AppError('storage-unavailable', `The ${what} could not be stored.`, { cause: error });
     }
-    return {
-      environment: fromEnvironmentEntity(entity),
-      previous: existing && fromEnvironmentEntity(existing),
-      created: !existing,
-    };
   }
-  throw new AppError('conflict', 'The environment was changed concurrently; try again.');
-}
 
-/**
- * Stores an environment's external users settings as given (already validated and normalized);
- * AppError 'not-found' when the environment does not exist.
- */
-export async function saveExternalUsersSettings(
-  environmentId: string,
-  settings: ExternalUsersSettings,
-): Promise<SaveSettingsResult> {
-  const client = await table();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = await readEntity(environmentId);
-    if (!existing) throw new AppError('not-found', `Environment "${environmentId}" does not exist.`);
-    const entity: EnvironmentEntity = {
-      partitionKey: PARTITION,
-      rowKey: environmentId,
-      name: existing.name,
-      externalUsersIntegration: existing.externalUsersIntegration,
-      createdAt: existing.createdAt,
-      updatedAt: clock().now().toISOString(),
-      ...toSettingsProperties(settings),
-    };
-    try {
-      await client.updateEntity(entity, 'Replace', { etag: existing.etag });
-    } catch (error) {
-      if (statusOf(error) === 412) continue;
-      throw new AppError('storage-unavailable', 'The settings could not be stored.', { cause: error });
-    }
-    return {
-      environment: fromEnvironmentEntity(entity),
-      previous: fromEnvironmentEntity(existing).externalUsers,
-    };
-  }
-  throw new AppError('conflict', 'The environment was changed concurrently; try again.');
+  return {
+    async get(id) {
+      const entity = await readEntity(id);
+      return entity && fromEnvironmentEntity(entity);
+    },
+
+    async *list() {
+      const client = await table();
+      const entities = client.listEntities<EnvironmentEntity>({
+        queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
+      });
+      try {
+        for await (const entity of entities) yield fromEnvironmentEntity(entity);
+      } catch (error) {
+        throw new AppError('storage-unavailable', 'Environments could not be listed.', { cause: error });
+      }
+    },
+
+    async findUsingTenant(tenant) {
+      const client = await table();
+      const ids: string[] = [];
+      try {
+        const entities = client.listEntities<EnvironmentEntity>({
+          queryOptions: {
+            filter: odata`PartitionKey eq ${PARTITION} and tenant eq ${tenant}`,
+            select: ['RowKey'],
+          },
+        });
+        for await (const entity of entities) ids.push(entity.rowKey);
+      } catch (error) {
+        throw new AppError('storage-unavailable', 'Environments could not be listed.', { cause: error });
+      }
+      return ids;
+    },
+
+    async save(input) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const existing = await readEntity(input.id);
+        const now = deps.clock.now().toISOString();
+        const entity: EnvironmentEntity = writable({
+          ...(existing ?? {}),
+          partitionKey: PARTITION,
+          rowKey: input.id,
+          name: input.name,
+          externalUsersIntegration: input.externalUsersIntegration,
+          createdAt: existing?.createdAt ?? now,
+          updatedAt: now,
+        });
+        if (!(await write(entity, existing, 'environment'))) continue;
+        return {
+          environment: fromEnvironmentEntity(entity),
+          previous: existing && fromEnvironmentEntity(existing),
+          created: !existing,
+        };
+      }
+      throw new AppError('conflict', 'The environment was changed concurrently; try again.');
+    },
+
+    async saveSettings(environmentId, settings) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const existing = await readEntity(environmentId);
+        if (!existing) throw new AppError('not-found', `Environment "${environmentId}" does not exist.`);
+        const entity: EnvironmentEntity = {
+          partitionKey: PARTITION,
+          rowKey: environmentId,
+          name: existing.name,
+          externalUsersIntegration: existing.externalUsersIntegration,
+          createdAt: existing.createdAt,
+          updatedAt: deps.clock.now().toISOString(),
+          ...toSettingsProperties(settings),
+        };
+        if (!(await write(entity, existing, 'settings'))) continue;
+        return {
+          environment: fromEnvironmentEntity(entity),
+          previous: fromEnvironmentEntity(existing).externalUsers,
+        };
+      }
+      throw new AppError('conflict', 'The environment was changed concurrently; try again.');
+    },
+  };
 }

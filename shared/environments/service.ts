@@ -1,36 +1,17 @@
 import { z } from 'zod';
 import { authorize, type Principal } from '../auth/management.js';
-import { diffFields, recordAudit } from '../audit/trail.js';
+import { diffFields, type AuditTrail } from '../audit/trail.js';
 import { AppError } from '../errors.js';
-import { parseWith } from '../http/respond.js';
-import { getLatestRun, type SyncRun } from '../sync/runs.js';
-import { getTenant } from '../tenants/repository.js';
-import { ENVIRONMENT_ID_PATTERN, TENANT_NAME_PATTERN } from '../tenants/service.js';
-import {
-  getEnvironment,
-  saveEnvironment,
-  saveExternalUsersSettings,
-  type EnvironmentRecord,
-  type ExternalUsersSettings,
-} from './repository.js';
+import type { SyncRun } from '../sync/runs.js';
+import { ENVIRONMENT_ID_PATTERN, TENANT_NAME_PATTERN } from '../tenants/schemas.js';
+import { parseWith } from '../validation.js';
+import type { EnvironmentRecord, EnvironmentsRepository, ExternalUsersSettings } from './repository.js';
+import type { EnvironmentBody } from './schemas.js';
 
 const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const DEFAULT_DEACTIVATION_LIMIT = 50;
 const MAX_MENUS = 100;
 const MAX_MENU_LENGTH = 200;
-
-export const environmentBodySchema = z.object({
-  name: z
-    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
-    .trim()
-    .min(1, { error: 'must not be empty' })
-    .max(200, { error: 'must be at most 200 characters' }),
-  externalUsersIntegration: z.boolean({ error: 'must be true or false' }).optional(),
-});
-export type EnvironmentBody = z.output<typeof environmentBodySchema>;
-
-/** Any JSON object: the settings are validated field by field below, so every bad field is named. */
-export const settingsBodySchema = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
 
 export interface EnvironmentView {
   readonly id: string;
@@ -40,7 +21,7 @@ export interface EnvironmentView {
 
 export interface SettingsView {
   readonly tenant: string;
-  /** Normalized ids joined by commas, as the contract shows them. */
+  /** Normalized ids joined by commas. */
   readonly groupsToSync: string;
   readonly defaultMenus: readonly string[];
   readonly periodicSync: boolean;
@@ -66,7 +47,7 @@ export function toSettingsView(settings: ExternalUsersSettings): SettingsView {
 }
 
 /**
- * Pure: `groupsToSync` as the contract normalizes it — split on commas, blanks and empty entries
+ * Pure: `groupsToSync` normalized — split on commas, blanks and empty entries
  * ignored, lower-cased, duplicates removed (first occurrence wins), at least one id.
  */
 export function normalizeGroupsToSync(value: unknown): { ids: string[] } | { error: string } {
@@ -94,7 +75,7 @@ export interface TenantFacts {
 }
 
 /**
- * Pure: validates and normalizes a settings body (contract §3.3). Every bad field is named at
+ * Pure: validates and normalizes a settings body. Every bad field is named at
  * once; nothing is returned unless everything is valid.
  */
 export function validateSettings(
@@ -167,86 +148,107 @@ function checkEnvironmentId(environmentId: string): void {
   );
 }
 
-async function existingEnvironment(environmentId: string): Promise<EnvironmentRecord> {
-  checkEnvironmentId(environmentId);
-  const environment = await getEnvironment(environmentId);
-  if (!environment) throw new AppError('not-found', `Environment "${environmentId}" does not exist.`);
-  return environment;
+export type SettingsWithRun = SettingsView & { latestRun: SyncRun | null };
+
+export interface EnvironmentsService {
+  /** Operator only: creates an environment or changes its name / integration switch. */
+  put(
+    principal: Principal,
+    environmentId: string,
+    readBody: () => Promise<EnvironmentBody>,
+  ): Promise<{ environment: EnvironmentView; created: boolean }>;
+  /** The caller must already be authorized for the environment. */
+  read(environmentId: string): Promise<EnvironmentView>;
+  putSettings(
+    principal: Principal,
+    environmentId: string,
+    body: Readonly<Record<string, unknown>>,
+  ): Promise<SettingsView>;
+  readSettings(environmentId: string): Promise<SettingsWithRun>;
 }
 
-/** Operator only: creates an environment or changes its name / integration switch. */
-export async function putEnvironment(
-  principal: Principal,
-  environmentId: string,
-  readBody: () => Promise<EnvironmentBody>,
-): Promise<{ environment: EnvironmentView; created: boolean }> {
-  authorize(principal, 'environment:write');
-  checkEnvironmentId(environmentId);
-  const body = await readBody();
-  const current = await getEnvironment(environmentId);
-  const result = await saveEnvironment({
-    id: environmentId,
-    name: body.name,
-    externalUsersIntegration: body.externalUsersIntegration ?? current?.externalUsersIntegration ?? false,
-  });
-  await recordAudit({
-    actor: principal.sub,
-    action: result.created ? 'environment.created' : 'environment.updated',
-    target: { kind: 'environment', id: environmentId },
-    changes: diffFields(
-      result.previous && { ...toEnvironmentView(result.previous) },
-      { ...toEnvironmentView(result.environment) },
-      ['id'],
-    ),
-  });
-  return { environment: toEnvironmentView(result.environment), created: result.created };
+export interface EnvironmentsDeps {
+  readonly environments: EnvironmentsRepository;
+  readonly tenants: { get(name: string): Promise<TenantFacts | undefined> };
+  readonly audit: Pick<AuditTrail, 'record'>;
+  /** The environment's most recent sync run, as the sync reports it. */
+  readonly latestRun: (environmentId: string) => Promise<SyncRun | null>;
 }
 
-/** The caller must already be authorized for the environment (authorizeEnvironment). */
-export async function readEnvironment(environmentId: string): Promise<EnvironmentView> {
-  return toEnvironmentView(await existingEnvironment(environmentId));
-}
+export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsService {
+  const { environments, audit } = deps;
 
-export async function putSettings(
-  principal: Principal,
-  environmentId: string,
-  body: Readonly<Record<string, unknown>>,
-): Promise<SettingsView> {
-  const environment = await existingEnvironment(environmentId);
-  if (!environment.externalUsersIntegration) {
-    throw new AppError(
-      'integration-disabled',
-      `The external users integration of environment "${environmentId}" is off; a platform operator must switch it on.`,
-    );
+  async function existingEnvironment(environmentId: string): Promise<EnvironmentRecord> {
+    checkEnvironmentId(environmentId);
+    const environment = await environments.get(environmentId);
+    if (!environment) throw new AppError('not-found', `Environment "${environmentId}" does not exist.`);
+    return environment;
   }
-  const tenantName = body.tenant;
-  const tenant =
-    typeof tenantName === 'string' && TENANT_NAME_PATTERN.test(tenantName)
-      ? await getTenant(tenantName)
-      : undefined;
-  const settings = validateSettings(body, environmentId, tenant);
-  const result = await saveExternalUsersSettings(environmentId, settings);
-  const after = result.environment.externalUsers ?? settings;
-  await recordAudit({
-    actor: principal.sub,
-    action: 'environment.settings-updated',
-    target: { kind: 'environment', id: environmentId },
-    changes: diffFields(result.previous && { ...toSettingsView(result.previous) }, {
-      ...toSettingsView(after),
-    }),
-  });
-  return toSettingsView(after);
-}
 
-export async function readSettings(
-  environmentId: string,
-): Promise<SettingsView & { latestRun: SyncRun | null }> {
-  const environment = await existingEnvironment(environmentId);
-  if (!environment.externalUsers) {
-    throw new AppError(
-      'not-found',
-      `The external users integration of "${environmentId}" is not configured.`,
-    );
-  }
-  return { ...toSettingsView(environment.externalUsers), latestRun: await getLatestRun(environmentId) };
+  return {
+    async put(principal, environmentId, readBody) {
+      authorize(principal, 'environment:write');
+      checkEnvironmentId(environmentId);
+      const body = await readBody();
+      const current = await environments.get(environmentId);
+      const result = await environments.save({
+        id: environmentId,
+        name: body.name,
+        externalUsersIntegration: body.externalUsersIntegration ?? current?.externalUsersIntegration ?? false,
+      });
+      await audit.record({
+        actor: principal.sub,
+        action: result.created ? 'environment.created' : 'environment.updated',
+        target: { kind: 'environment', id: environmentId },
+        changes: diffFields(
+          result.previous && { ...toEnvironmentView(result.previous) },
+          { ...toEnvironmentView(result.environment) },
+          ['id'],
+        ),
+      });
+      return { environment: toEnvironmentView(result.environment), created: result.created };
+    },
+
+    async read(environmentId) {
+      return toEnvironmentView(await existingEnvironment(environmentId));
+    },
+
+    async putSettings(principal, environmentId, body) {
+      const environment = await existingEnvironment(environmentId);
+      if (!environment.externalUsersIntegration) {
+        throw new AppError(
+          'integration-disabled',
+          `The external users integration of environment "${environmentId}" is off; a platform operator must switch it on.`,
+        );
+      }
+      const tenantName = body.tenant;
+      const tenant =
+        typeof tenantName === 'string' && TENANT_NAME_PATTERN.test(tenantName)
+          ? await deps.tenants.get(tenantName)
+          : undefined;
+      const settings = validateSettings(body, environmentId, tenant);
+      const result = await environments.saveSettings(environmentId, settings);
+      const after = result.environment.externalUsers ?? settings;
+      await audit.record({
+        actor: principal.sub,
+        action: 'environment.settings-updated',
+        target: { kind: 'environment', id: environmentId },
+        changes: diffFields(result.previous && { ...toSettingsView(result.previous) }, {
+          ...toSettingsView(after),
+        }),
+      });
+      return toSettingsView(after);
+    },
+
+    async readSettings(environmentId) {
+      const environment = await existingEnvironment(environmentId);
+      if (!environment.externalUsers) {
+        throw new AppError(
+          'not-found',
+          `The external users integration of "${environmentId}" is not configured.`,
+        );
+      }
+      return { ...toSettingsView(environment.externalUsers), latestRun: await deps.latestRun(environmentId) };
+    },
+  };
 }

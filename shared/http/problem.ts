@@ -1,7 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { AppError, type ErrorCode, toAppError } from '../errors.js';
+import { AppError, SERVER_FAULTS, type ErrorCode, toAppError } from '../errors.js';
 
-/** RFC 9457 problem document, as the contract (§3) promises it. */
+/** RFC 9457 problem document. */
 export interface Problem {
   type: string;
   title: string;
@@ -12,100 +12,67 @@ export interface Problem {
 }
 
 interface ProblemKind {
-  status: number;
-  type: string;
-  title: string;
-  /** Internal failures must not leak their message to callers. */
-  exposeDetail: boolean;
+  readonly status: number;
+  readonly type: string;
+  readonly title: string;
 }
 
-function kindOf(code: ErrorCode): ProblemKind {
-  switch (code) {
-    case 'validation':
-      return { status: 400, type: '/problems/validation', title: 'Validation failed', exposeDetail: true };
-    case 'unauthorized':
-      return { status: 401, type: '/problems/unauthorized', title: 'Unauthorized', exposeDetail: true };
-    case 'forbidden':
-      return { status: 403, type: '/problems/forbidden', title: 'Forbidden', exposeDetail: true };
-    case 'not-found':
-      return { status: 404, type: '/problems/not-found', title: 'Not found', exposeDetail: true };
-    case 'method-not-allowed':
-      return {
-        status: 405,
-        type: '/problems/method-not-allowed',
-        title: 'Method not allowed',
-        exposeDetail: true,
-      };
-    case 'conflict':
-      return { status: 409, type: '/problems/conflict', title: 'Conflict', exposeDetail: true };
-    case 'integration-disabled':
-      return {
-        status: 409,
-        type: '/problems/integration-disabled',
-        title: 'External users integration is disabled',
-        exposeDetail: true,
-      };
-    case 'sync-in-progress':
-      return {
-        status: 409,
-        type: '/problems/sync-in-progress',
-        title: 'A sync is already in progress',
-        exposeDetail: true,
-      };
-    case 'managed-externally':
-      return {
-        status: 409,
-        type: '/problems/managed-externally',
-        title: 'Managed by the external directory',
-        exposeDetail: true,
-      };
-    case 'payload-too-large':
-      return { status: 413, type: '/problems/validation', title: 'Payload too large', exposeDetail: true };
-    case 'unsupported-media-type':
-      return {
-        status: 415,
-        type: '/problems/validation',
-        title: 'Unsupported media type',
-        exposeDetail: true,
-      };
-    case 'rate-limited':
-      return { status: 429, type: '/problems/rate-limited', title: 'Too many requests', exposeDetail: true };
-    case 'signin-failed':
-      return { status: 400, type: '/problems/signin-failed', title: 'Sign-in failed', exposeDetail: true };
-    case 'directory-auth-failed':
-    case 'directory-group-not-found':
-    case 'directory-forbidden':
-    case 'directory-throttled':
-    case 'directory-unavailable':
-    case 'directory-malformed':
-      return {
-        status: 502,
-        type: '/problems/directory-error',
-        title: 'The directory could not be read',
-        exposeDetail: true,
-      };
-    case 'storage-unavailable':
-      return {
-        status: 503,
-        type: '/problems/storage-unavailable',
-        title: 'Storage unavailable',
-        exposeDetail: false,
-      };
-    case 'config-invalid':
-    case 'internal':
-      return { status: 500, type: '/problems/internal', title: 'Internal error', exposeDetail: false };
-  }
-}
+const DIRECTORY_ERROR: ProblemKind = {
+  status: 502,
+  type: '/problems/directory-error',
+  title: 'The directory could not be read',
+};
+const INTERNAL: ProblemKind = { status: 500, type: '/problems/internal', title: 'Internal error' };
+
+/** Every error code's answer. Server faults keep their message out of the answer. */
+const PROBLEMS: Readonly<Record<ErrorCode, ProblemKind>> = {
+  validation: { status: 400, type: '/problems/validation', title: 'Validation failed' },
+  unauthorized: { status: 401, type: '/problems/unauthorized', title: 'Unauthorized' },
+  forbidden: { status: 403, type: '/problems/forbidden', title: 'Forbidden' },
+  'not-found': { status: 404, type: '/problems/not-found', title: 'Not found' },
+  'method-not-allowed': { status: 405, type: '/problems/method-not-allowed', title: 'Method not allowed' },
+  conflict: { status: 409, type: '/problems/conflict', title: 'Conflict' },
+  'integration-disabled': {
+    status: 409,
+    type: '/problems/integration-disabled',
+    title: 'External users integration is disabled',
+  },
+  'sync-in-progress': {
+    status: 409,
+    type: '/problems/sync-in-progress',
+    title: 'A sync is already in progress',
+  },
+  'managed-externally': {
+    status: 409,
+    type: '/problems/managed-externally',
+    title: 'Managed by the external directory',
+  },
+  'payload-too-large': { status: 413, type: '/problems/validation', title: 'Payload too large' },
+  'unsupported-media-type': { status: 415, type: '/problems/validation', title: 'Unsupported media type' },
+  'rate-limited': { status: 429, type: '/problems/rate-limited', title: 'Too many requests' },
+  'signin-failed': { status: 400, type: '/problems/signin-failed', title: 'Sign-in failed' },
+  'directory-auth-failed': DIRECTORY_ERROR,
+  'directory-group-not-found': DIRECTORY_ERROR,
+  'directory-forbidden': DIRECTORY_ERROR,
+  'directory-throttled': DIRECTORY_ERROR,
+  'directory-unavailable': DIRECTORY_ERROR,
+  'directory-malformed': DIRECTORY_ERROR,
+  'storage-unavailable': { status: 503, type: '/problems/storage-unavailable', title: 'Storage unavailable' },
+  'config-invalid': INTERNAL,
+  internal: INTERNAL,
+};
 
 export function toProblem(error: unknown): Problem {
   const appError: AppError = toAppError(error);
-  const kind = kindOf(appError.code);
+  const kind = PROBLEMS[appError.code];
   const problem: Problem = {
     ...(appError.extensions ?? {}),
     type: kind.type,
     title: kind.title,
     status: kind.status,
-    detail: kind.exposeDetail ? appError.message : 'The service could not complete the request.',
+    detail: SERVER_FAULTS.has(appError.code)
+      ? 'The service could not complete the request.'
+      : appError.message,
   };
   if (appError.fields) problem.errors = { ...appError.fields };
   return problem;

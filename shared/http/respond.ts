@@ -1,9 +1,12 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { AppError, toAppError } from '../errors.js';
+import { AppError, SERVER_FAULTS, toAppError } from '../errors.js';
+import { parseWith } from '../validation.js';
 import { problemResponse } from './problem.js';
 
-/** Largest JSON body the API accepts; every request the contract defines is far smaller. */
+export { parseWith } from '../validation.js';
+
+/** Largest JSON body the API accepts; every request the API defines is far smaller. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
@@ -14,7 +17,10 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   };
 }
 
-/** A route parameter; the host only calls a handler when its template matched, so it is present. */
+/**
+ * A route parameter: the one way handlers read them. The host only calls a handler when its
+ * template matched, so the parameter is present.
+ */
 export function routeParam(request: HttpRequest, name: string): string {
   return request.params[name] ?? '';
 }
@@ -34,11 +40,7 @@ export function withProblems(handler: HttpHandler): HttpHandler {
     } catch (error) {
       const appError = toAppError(error);
       const log = { code: appError.code, method: request.method, url: new URL(request.url).pathname };
-      if (
-        appError.code === 'internal' ||
-        appError.code === 'storage-unavailable' ||
-        appError.code === 'config-invalid'
-      ) {
+      if (SERVER_FAULTS.has(appError.code)) {
         context.error('request failed', { ...log, error: describeError(error) });
       } else {
         context.warn('request refused', log);
@@ -63,26 +65,6 @@ export function describeError(error: unknown): string {
     }
   }
   return parts.join(' <- ');
-}
-
-function formatIssues(issues: readonly z.core.$ZodIssue[]): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const issue of issues) {
-    const key = issue.path.length === 0 ? 'body' : issue.path.map(String).join('.');
-    fields[key] ??= issue.message;
-  }
-  return fields;
-}
-
-/** Checks a value against a schema; a mismatch is a validation error naming every bad field. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new AppError('validation', 'The request is not valid.', {
-      fields: formatIssues(result.error.issues),
-    });
-  }
-  return result.data;
 }
 
 /**

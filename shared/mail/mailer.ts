@@ -1,5 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
-import { getConfig } from '../config.js';
+import nodemailer from 'nodemailer';
 import { AppError } from '../errors.js';
 
 export interface OutgoingMail {
@@ -14,36 +13,17 @@ export interface Mailer {
   send(mail: OutgoingMail): Promise<void>;
 }
 
-const transports = new Map<string, Transporter>();
-
-function transportFor(smtpUrl: string): Transporter {
-  let transport = transports.get(smtpUrl);
-  if (!transport) {
-    transport = nodemailer.createTransport(smtpUrl);
-    transports.set(smtpUrl, transport);
-  }
-  return transport;
-}
-
-/** Sends through `SMTP_URL` from `MAIL_FROM`, both read at send time. */
-export const smtpMailer: Mailer = {
-  async send(mail) {
-    const { smtpUrl, mailFrom } = getConfig();
-    try {
-      await transportFor(smtpUrl).sendMail({ from: mailFrom, ...mail });
-    } catch (error) {
-      throw new AppError('internal', 'The mail could not be sent.', { cause: error });
-    }
-  },
-};
-
-let current: Mailer = smtpMailer;
-
-export function mailer(): Mailer {
-  return current;
-}
-
-/** Tests may capture mail instead of sending it; `undefined` restores SMTP. */
-export function setMailer(next: Mailer | undefined): void {
-  current = next ?? smtpMailer;
+/** Sends through the SMTP relay at `smtpUrl`, from `mailFrom`; the transport is made on first use. */
+export function createSmtpMailer(settings: { readonly smtpUrl: string; readonly mailFrom: string }): Mailer {
+  let transport: ReturnType<typeof nodemailer.createTransport> | undefined;
+  return {
+    async send(mail) {
+      transport ??= nodemailer.createTransport(settings.smtpUrl);
+      try {
+        await transport.sendMail({ from: settings.mailFrom, ...mail });
+      } catch (error) {
+        throw new AppError('internal', 'The mail could not be sent.', { cause: error });
+      }
+    },
+  };
 }

@@ -10,7 +10,7 @@ function escapeHtml(value: string): string {
 }
 
 /**
- * Pure: the answer to a password reset request of an external user (contract §3.6). Their password
+ * Pure: the answer to a password reset request of an external user. Their password
  * lives in their organization's Microsoft Entra ID, so the mail says where to change it and
  * carries no link or token: there is nothing here to reset, and a link would only train people to
  * follow password links in mail.

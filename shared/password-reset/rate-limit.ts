@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { RestError, type TableEntity } from '@azure/data-tables';
+import { type TableClient, type TableEntity } from '@azure/data-tables';
 import { AppError } from '../errors.js';
-import { storage } from '../storage/account.js';
+import type { StorageAccount } from '../storage/account.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
  * Password reset mails per address, a sliding window kept in Table storage so that every
@@ -32,42 +33,52 @@ export function addressKey(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
+export interface MailLimiter {
+  /**
+   * Takes one mail from the address's allowance; false when the window is full. Optimistic
+   * concurrency makes two instances racing for the last slot agree.
+   */
+  take(email: string, now: Date): Promise<boolean>;
 }
 
-/**
- * Takes one mail from the address's allowance; false when the window is full. Optimistic
- * concurrency makes two instances racing for the last slot agree.
- */
-export async function takeMailSlot(email: string, now: Date): Promise<boolean> {
-  const client = await storage().table(MAIL_LIMIT_TABLE);
-  const partitionKey = addressKey(email);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let existing: (LimitEntity & { etag: string }) | undefined;
+export function createMailLimiter(storage: StorageAccount): MailLimiter {
+  async function read(
+    client: TableClient,
+    partitionKey: string,
+  ): Promise<(LimitEntity & { etag: string }) | undefined> {
     try {
-      existing = await client.getEntity<LimitEntity>(partitionKey, 'mail');
+      return await client.getEntity<LimitEntity>(partitionKey, 'mail');
     } catch (error) {
-      if (statusOf(error) !== 404)
-        throw new AppError('storage-unavailable', 'Mail limits could not be read.', { cause: error });
-    }
-    const sent = existing ? (JSON.parse(existing.sent) as string[]) : [];
-    const { allowed, kept } = slidingWindow(sent, now);
-    if (!allowed) return false;
-    const entity: LimitEntity = {
-      partitionKey,
-      rowKey: 'mail',
-      sent: JSON.stringify([...kept, now.toISOString()]),
-    };
-    try {
-      if (existing) await client.updateEntity(entity, 'Replace', { etag: existing.etag });
-      else await client.createEntity(entity);
-      return true;
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 409 || status === 412) continue;
-      throw new AppError('storage-unavailable', 'Mail limits could not be written.', { cause: error });
+      if (statusOf(error) === 404) return undefined;
+      throw new AppError('storage-unavailable', 'Mail limits could not be read.', { cause: error });
     }
   }
-  throw new AppError('storage-unavailable', 'Mail limits are contended; try again.');
+
+  return {
+    async take(email, now) {
+      const client = await storage.table(MAIL_LIMIT_TABLE);
+      const partitionKey = addressKey(email);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const existing = await read(client, partitionKey);
+        const sent = existing ? (JSON.parse(existing.sent) as string[]) : [];
+        const { allowed, kept } = slidingWindow(sent, now);
+        if (!allowed) return false;
+        const entity: LimitEntity = {
+          partitionKey,
+          rowKey: 'mail',
+          sent: JSON.stringify([...kept, now.toISOString()]),
+        };
+        try {
+          if (existing) await client.updateEntity(entity, 'Replace', { etag: existing.etag });
+          else await client.createEntity(entity);
+          return true;
+        } catch (error) {
+          const status = statusOf(error);
+          if (status === 409 || status === 412) continue;
+          throw new AppError('storage-unavailable', 'Mail limits could not be written.', { cause: error });
+        }
+      }
+      throw new AppError('storage-unavailable', 'Mail limits are contended; try again.');
+    },
+  };
 }

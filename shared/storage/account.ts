@@ -2,7 +2,7 @@ import { TableClient, TableServiceClient, type TableServiceClientOptions } from 
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { AppError } from '../errors.js';
-import { getConfig, type StorageSettings } from '../config.js';
+import type { StorageSettings } from '../config.js';
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
 const DEVSTORE_ACCOUNT = 'devstoreaccount1';
@@ -25,8 +25,8 @@ function isLoopback(connectionString: string): boolean {
 }
 
 /**
- * The storage account that holds all state: tables and queues, created on first use. One instance
- * per process; clients are cached because creating them is cheap but checking existence is not.
+ * The storage account that holds all state: tables and queues, created on first use. Clients are
+ * cached because creating them is cheap but checking existence is not.
  */
 export class StorageAccount {
   private readonly tables = new Map<string, Promise<TableClient>>();
@@ -99,17 +99,4 @@ export class StorageAccount {
       throw new AppError('storage-unavailable', 'Storage did not answer', { cause: error });
     }
   }
-}
-
-let account: StorageAccount | undefined;
-
-/** The process-wide storage account, built from the configuration on first use. */
-export function storage(): StorageAccount {
-  account ??= new StorageAccount(getConfig().storage);
-  return account;
-}
-
-/** Tests point the process at another account (e.g. one Azurite account per test worker). */
-export function setStorage(next: StorageAccount | undefined): void {
-  account = next;
 }

@@ -1,7 +1,7 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import { AppError } from '../errors.js';
-import { storage } from '../storage/account.js';
-import { storageError } from '../users/repository.js';
+import type { StorageAccount } from '../storage/account.js';
+import { invalidContinuation } from '../storage/continuation.js';
+import { storageError } from '../storage/errors.js';
 import type { Change } from './planner.js';
 
 /**
@@ -15,10 +15,6 @@ export const CHANGES_TABLE = 'syncchanges';
 const MAX_PAGE_CHARS = 30_000;
 /** A transaction carries at most 4 MiB: 50 full pages stay well below. */
 const PAGES_PER_TRANSACTION = 50;
-
-async function table(): Promise<TableClient> {
-  return storage().table(CHANGES_TABLE);
-}
 
 function pageKey(index: number): string {
   return String(index).padStart(6, '0');
@@ -45,60 +41,69 @@ export function packChanges(changes: readonly Change[]): string[] {
   return [...packChangePages(changes)];
 }
 
-/** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */
-export async function writeChanges(runId: string, changes: readonly Change[]): Promise<number> {
-  const pages = packChanges(changes);
-  if (pages.length === 0) return 0;
-  const client = await table();
-  try {
-    for (let start = 0; start < pages.length; start += PAGES_PER_TRANSACTION) {
-      const actions: TransactionAction[] = pages
-        .slice(start, start + PAGES_PER_TRANSACTION)
-        .map((items, offset) => [
-          'upsert',
-          { partitionKey: runId, rowKey: pageKey(start + offset), items },
-          'Replace',
-        ]);
-      await client.submitTransaction(actions);
-    }
-  } catch (error) {
-    throw storageError('The changes of the run could not be stored.', error);
-  }
-  return pages.length;
-}
-
 export interface ChangesPage {
   readonly changes: Change[];
   readonly continuationToken?: string;
 }
 
-/** One page of a run's changes; the token is the next page's number. */
-export async function readChanges(
-  runId: string,
-  continuationToken: string | undefined,
-): Promise<ChangesPage> {
-  let index = 0;
-  if (continuationToken !== undefined) {
-    if (!/^\d{1,6}$/.test(continuationToken)) {
-      throw new AppError('validation', 'The continuation token is not valid.', {
-        fields: { continuationToken: 'is not valid' },
-      });
+/** The `syncchanges` rows. */
+export interface ChangesStore {
+  /** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */
+  writeChanges(runId: string, changes: readonly Change[]): Promise<number>;
+  /** One page of a run's changes; the token is the next page's number. */
+  readChanges(runId: string, continuationToken: string | undefined): Promise<ChangesPage>;
+}
+
+export function createChangesStore(storage: StorageAccount): ChangesStore {
+  const table = (): Promise<TableClient> => storage.table(CHANGES_TABLE);
+
+  /** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */
+  async function writeChanges(runId: string, changes: readonly Change[]): Promise<number> {
+    const pages = packChanges(changes);
+    if (pages.length === 0) return 0;
+    const client = await table();
+    try {
+      for (let start = 0; start < pages.length; start += PAGES_PER_TRANSACTION) {
+        const actions: TransactionAction[] = pages
+          .slice(start, start + PAGES_PER_TRANSACTION)
+          .map((items, offset) => [
+            'upsert',
+            { partitionKey: runId, rowKey: pageKey(start + offset), items },
+            'Replace',
+          ]);
+        await client.submitTransaction(actions);
+      }
+    } catch (error) {
+      throw storageError('The changes of the run could not be stored.', error);
     }
-    index = Number(continuationToken);
+    return pages.length;
   }
-  const client = await table();
-  try {
-    const pages = client
-      .listEntities<{ items: string }>({
-        queryOptions: { filter: odata`PartitionKey eq ${runId} and RowKey ge ${pageKey(index)}` },
-      })
-      .byPage({ maxPageSize: 2 });
-    const first = await pages.next();
-    if (first.done === true || first.value.length === 0) return { changes: [] };
-    const [current, following] = first.value;
-    const changes = JSON.parse(current!.items) as Change[];
-    return following ? { changes, continuationToken: String(Number(following.rowKey)) } : { changes };
-  } catch (error) {
-    throw storageError('The changes of the run could not be read.', error);
+
+  /** One page of a run's changes; the token is the next page's number. */
+  async function readChanges(runId: string, continuationToken: string | undefined): Promise<ChangesPage> {
+    let index = 0;
+    if (continuationToken !== undefined) {
+      if (!/^\d{1,6}$/.test(continuationToken)) {
+        throw invalidContinuation();
+      }
+      index = Number(continuationToken);
+    }
+    const client = await table();
+    try {
+      const pages = client
+        .listEntities<{ items: string }>({
+          queryOptions: { filter: odata`PartitionKey eq ${runId} and RowKey ge ${pageKey(index)}` },
+        })
+        .byPage({ maxPageSize: 2 });
+      const first = await pages.next();
+      if (first.done === true || first.value.length === 0) return { changes: [] };
+      const [current, following] = first.value;
+      const changes = JSON.parse(current!.items) as Change[];
+      return following ? { changes, continuationToken: String(Number(following.rowKey)) } : { changes };
+    } catch (error) {
+      throw storageError('The changes of the run could not be read.', error);
+    }
   }
+
+  return { writeChanges, readChanges };
 }

@@ -1,11 +1,7 @@
-import {
-  accessPartitionOf,
-  userPartitionOf,
-  writeAccessBatch,
-  writeUserBatch,
-  type AccessPatch,
-  type Identity,
-} from '../users/repository.js';
+import { forEachLimited } from '../concurrency.js';
+import { accessPartitionOf, userPartitionOf } from '../users/entities.js';
+import type { AccessPatch, Identity } from '../users/model.js';
+import type { UsersRepository } from '../users/repository.js';
 import type { Plan } from './planner.js';
 
 /** Azure Tables: a transaction holds at most 100 entities of one partition. */
@@ -32,7 +28,12 @@ export interface PlanWriter {
   writeAccess(environmentId: string, rows: readonly AccessPatch[]): Promise<void>;
 }
 
-export const tableWriter: PlanWriter = { writeUsers: writeUserBatch, writeAccess: writeAccessBatch };
+/** The writer of the real tables. */
+export function planWriterOf(
+  users: Pick<UsersRepository, 'writeUserBatch' | 'writeAccessBatch'>,
+): PlanWriter {
+  return { writeUsers: users.writeUserBatch, writeAccess: users.writeAccessBatch };
+}
 
 /** Rows grouped by partition, then cut into transactions of at most `size`. */
 function batches<T>(items: readonly T[], partitionOf: (item: T) => string, size: number): [string, T[]][] {
@@ -52,29 +53,19 @@ function batches<T>(items: readonly T[], partitionOf: (item: T) => string, size:
   return result;
 }
 
-async function runLimited(tasks: (() => Promise<void>)[], concurrency: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length) {
-      const task = tasks[next++]!;
-      await task();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
-}
-
 /**
  * Applies a plan: the shared user rows first, then this environment's access rows, each in
- * transactions of ≤ 100 rows of one partition (partition by partition, `concurrency` in flight). Every write is an upsert of the desired state, so
- * running it again after a crash at any point converges: the rerun plans only what is still
- * missing, and an identity's row is written before any access that points at it.
+ * transactions of ≤ 100 rows of one partition (partition by partition, `concurrency` in flight).
+ * Every write is an upsert of the desired state, so running it again after a crash at any point
+ * converges: the rerun plans only what is still missing, and an identity's row is written before
+ * any access that points at it.
  */
 export async function executePlan(
   environmentId: string,
   directoryId: string,
   plan: Pick<Plan, 'userWrites' | 'accessWrites' | 'halted'>,
-  options: ExecuteOptions = {},
-  writer: PlanWriter = tableWriter,
+  options: ExecuteOptions,
+  writer: PlanWriter,
 ): Promise<number> {
   if (plan.halted) return 0;
   const concurrency = Math.max(1, options.concurrency ?? 4);
@@ -83,25 +74,23 @@ export async function executePlan(
     completed++;
     await options.afterBatch?.({ table, partition, size, completed });
   };
-  await runLimited(
-    batches(plan.userWrites, (row) => userPartitionOf(directoryId, row.objectId), BATCH_SIZE).map(
-      ([partition, rows]) =>
-        async () => {
-          await writer.writeUsers(directoryId, rows);
-          await step('users', partition, rows.length);
-        },
-    ),
-    concurrency,
+  const userBatches = batches(
+    plan.userWrites,
+    (row) => userPartitionOf(directoryId, row.objectId),
+    BATCH_SIZE,
   );
-  await runLimited(
-    batches(plan.accessWrites, (row) => accessPartitionOf(environmentId, row.userId), BATCH_SIZE).map(
-      ([partition, rows]) =>
-        async () => {
-          await writer.writeAccess(environmentId, rows);
-          await step('access', partition, rows.length);
-        },
-    ),
-    concurrency,
+  await forEachLimited(userBatches, concurrency, async ([partition, rows]) => {
+    await writer.writeUsers(directoryId, rows);
+    await step('users', partition, rows.length);
+  });
+  const accessBatches = batches(
+    plan.accessWrites,
+    (row) => accessPartitionOf(environmentId, row.userId),
+    BATCH_SIZE,
   );
+  await forEachLimited(accessBatches, concurrency, async ([partition, rows]) => {
+    await writer.writeAccess(environmentId, rows);
+    await step('access', partition, rows.length);
+  });
   return completed;
 }

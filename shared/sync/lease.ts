@@ -1,11 +1,11 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { AppError } from '../errors.js';
-import { storage } from '../storage/account.js';
-import { statusOf, storageError } from '../users/repository.js';
+import type { StorageAccount } from '../storage/account.js';
+import { statusOf, storageError } from '../storage/errors.js';
 
 /**
- * One sync at a time per environment (rule 10). Table `syncstate`: PartitionKey = environmentId,
- * RowKey = 'state'. The row names the run in flight and until when it may block others; every
+ * One sync at a time per environment (docs/sync-rules.md, "One run per environment at a time").
+ * Table `syncstate`: PartitionKey = environmentId, RowKey = 'state'. The row names the run in flight and until when it may block others; every
  * change is conditional on the ETag read, so two claimants never both win.
  *
  * A queued run holds the environment for QUEUED_LEASE_MS (its message may wait in the queue); a
@@ -34,10 +34,6 @@ interface StateEntity {
   status: string;
   owner: string;
   expiresAt: string;
-}
-
-async function table(): Promise<TableClient> {
-  return storage().table(STATE_TABLE);
 }
 
 type Read = { state: LeaseState | undefined; etag: string | undefined };
@@ -91,29 +87,6 @@ export type ClaimResult =
   | { readonly kind: 'claimed'; readonly staleRunId?: string }
   | { readonly kind: 'busy'; readonly runId: string };
 
-/** Reserves the environment for a new queued run, unless a live run holds it. */
-export async function claimForQueuedRun(
-  environmentId: string,
-  runId: string,
-  now: Date,
-): Promise<ClaimResult> {
-  const client = await table();
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const { state, etag } = await read(client, environmentId);
-    if (state && !isExpired(state, now)) return { kind: 'busy', runId: state.runId };
-    const next: LeaseState = {
-      runId,
-      status: 'queued',
-      owner: '',
-      expiresAt: new Date(now.getTime() + QUEUED_LEASE_MS).toISOString(),
-    };
-    if (await write(client, environmentId, etag, next)) {
-      return state ? { kind: 'claimed', staleRunId: state.runId } : { kind: 'claimed' };
-    }
-  }
-  throw new AppError('conflict', 'The sync state changed concurrently; try again.');
-}
-
 export type StartResult =
   /** The worker holds the lease and may run. */
   | { readonly kind: 'started' }
@@ -122,100 +95,143 @@ export type StartResult =
   /** The run no longer holds the environment (failed, expired or superseded). */
   | { readonly kind: 'lost'; readonly expired: boolean };
 
-/** Moves the environment's lease from "queued" to "running" for this worker. */
-export async function startLease(
-  environmentId: string,
-  runId: string,
-  owner: string,
-  now: Date,
-): Promise<StartResult> {
-  const client = await table();
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const { state, etag } = await read(client, environmentId);
-    if (state?.runId !== runId) {
-      if (state === undefined || isExpired(state, now)) {
-        // Nobody holds the environment: this run may still go (e.g. its claim was lost to a crash).
-      } else {
-        return { kind: 'lost', expired: false };
+/** The `syncstate` rows: who holds each environment. */
+export interface Leases {
+  /** Reserves the environment for a new queued run, unless a live run holds it. */
+  claimForQueuedRun(environmentId: string, runId: string, now: Date): Promise<ClaimResult>;
+  /** Moves the environment's lease from "queued" to "running" for this worker. */
+  startLease(environmentId: string, runId: string, owner: string, now: Date): Promise<StartResult>;
+  /** Extends a running lease; AppError 'conflict' when the worker no longer holds it. */
+  renewLease(environmentId: string, runId: string, owner: string, now: Date): Promise<void>;
+  /**
+   * Frees the environment if `runId` still holds it (with `owner`, when given). `requeueAt` keeps it
+   * reserved for the same run, queued, for the queue's next delivery of its message.
+   */
+  releaseLease(
+    environmentId: string,
+    runId: string,
+    options?: { owner?: string; requeueAt?: Date },
+  ): Promise<boolean>;
+  getLeaseState(environmentId: string): Promise<LeaseState | undefined>;
+  /** Environments that a live run holds now: one scan of a table with one row per environment. */
+  listBusyEnvironments(now: Date): Promise<Set<string>>;
+}
+
+// Long only as a factory: its body is the short functions below, closed over the deps.
+export function createLeases(storage: StorageAccount): Leases {
+  const table = (): Promise<TableClient> => storage.table(STATE_TABLE);
+
+  /** Reserves the environment for a new queued run, unless a live run holds it. */
+  async function claimForQueuedRun(environmentId: string, runId: string, now: Date): Promise<ClaimResult> {
+    const client = await table();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { state, etag } = await read(client, environmentId);
+      if (state && !isExpired(state, now)) return { kind: 'busy', runId: state.runId };
+      const next: LeaseState = {
+        runId,
+        status: 'queued',
+        owner: '',
+        expiresAt: new Date(now.getTime() + QUEUED_LEASE_MS).toISOString(),
+      };
+      if (await write(client, environmentId, etag, next)) {
+        return state ? { kind: 'claimed', staleRunId: state.runId } : { kind: 'claimed' };
       }
-    } else if (state.status === 'running') {
-      return isExpired(state, now) ? { kind: 'lost', expired: true } : { kind: 'held' };
     }
-    const next: LeaseState = {
-      runId,
-      status: 'running',
-      owner,
-      expiresAt: new Date(now.getTime() + RUNNING_LEASE_MS).toISOString(),
-    };
-    if (await write(client, environmentId, etag, next)) return { kind: 'started' };
+    throw new AppError('conflict', 'The sync state changed concurrently; try again.');
   }
-  return { kind: 'lost', expired: false };
-}
 
-/** Extends a running lease; AppError 'conflict' when the worker no longer holds it. */
-export async function renewLease(
-  environmentId: string,
-  runId: string,
-  owner: string,
-  now: Date,
-): Promise<void> {
-  const client = await table();
-  const { state, etag } = await read(client, environmentId);
-  if (state?.runId !== runId || state.owner !== owner || isExpired(state, now)) {
-    throw new AppError('conflict', 'The sync lost its lease.');
-  }
-  const next = { ...state, expiresAt: new Date(now.getTime() + RUNNING_LEASE_MS).toISOString() };
-  if (!(await write(client, environmentId, etag, next)))
-    throw new AppError('conflict', 'The sync lost its lease.');
-}
-
-/**
- * Frees the environment if `runId` still holds it (with `owner`, when given). `requeue` keeps it
- * reserved for the same run, queued, for the queue's next delivery of its message.
- */
-export async function releaseLease(
-  environmentId: string,
-  runId: string,
-  options: { owner?: string; requeueAt?: Date } = {},
-): Promise<boolean> {
-  const client = await table();
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const { state, etag } = await read(client, environmentId);
-    if (state?.runId !== runId) return false;
-    if (options.owner !== undefined && state.owner !== options.owner) return false;
-    const next: LeaseState | undefined = options.requeueAt
-      ? {
-          runId,
-          status: 'queued',
-          owner: '',
-          expiresAt: new Date(options.requeueAt.getTime() + QUEUED_LEASE_MS).toISOString(),
+  /** Moves the environment's lease from "queued" to "running" for this worker. */
+  async function startLease(
+    environmentId: string,
+    runId: string,
+    owner: string,
+    now: Date,
+  ): Promise<StartResult> {
+    const client = await table();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { state, etag } = await read(client, environmentId);
+      if (state?.runId !== runId) {
+        if (state === undefined || isExpired(state, now)) {
+          // Nobody holds the environment: this run may still go (e.g. its claim was lost to a crash).
+        } else {
+          return { kind: 'lost', expired: false };
         }
-      : undefined;
-    if (await write(client, environmentId, etag, next)) return true;
-  }
-  return false;
-}
-
-export async function getLeaseState(environmentId: string): Promise<LeaseState | undefined> {
-  return (await read(await table(), environmentId)).state;
-}
-
-/** Environments that a live run holds now: one scan of a table with one row per environment. */
-export async function listBusyEnvironments(now: Date): Promise<Set<string>> {
-  const client = await table();
-  const busy = new Set<string>();
-  try {
-    const entities = client.listEntities<StateEntity>({
-      queryOptions: {
-        filter: odata`runId ne ${''}`,
-        select: ['PartitionKey', 'runId', 'status', 'expiresAt'],
-      },
-    });
-    for await (const entity of entities) {
-      if (Date.parse(entity.expiresAt) > now.getTime()) busy.add(entity.partitionKey);
+      } else if (state.status === 'running') {
+        return isExpired(state, now) ? { kind: 'lost', expired: true } : { kind: 'held' };
+      }
+      const next: LeaseState = {
+        runId,
+        status: 'running',
+        owner,
+        expiresAt: new Date(now.getTime() + RUNNING_LEASE_MS).toISOString(),
+      };
+      if (await write(client, environmentId, etag, next)) return { kind: 'started' };
     }
-  } catch (error) {
-    throw storageError('The sync state could not be listed.', error);
+    return { kind: 'lost', expired: false };
   }
-  return busy;
+
+  /** Extends a running lease; AppError 'conflict' when the worker no longer holds it. */
+  async function renewLease(environmentId: string, runId: string, owner: string, now: Date): Promise<void> {
+    const client = await table();
+    const { state, etag } = await read(client, environmentId);
+    if (state?.runId !== runId || state.owner !== owner || isExpired(state, now)) {
+      throw new AppError('conflict', 'The sync lost its lease.');
+    }
+    const next = { ...state, expiresAt: new Date(now.getTime() + RUNNING_LEASE_MS).toISOString() };
+    if (!(await write(client, environmentId, etag, next)))
+      throw new AppError('conflict', 'The sync lost its lease.');
+  }
+
+  /**
+   * Frees the environment if `runId` still holds it (with `owner`, when given). `requeue` keeps it
+   * reserved for the same run, queued, for the queue's next delivery of its message.
+   */
+  async function releaseLease(
+    environmentId: string,
+    runId: string,
+    options: { owner?: string; requeueAt?: Date } = {},
+  ): Promise<boolean> {
+    const client = await table();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { state, etag } = await read(client, environmentId);
+      if (state?.runId !== runId) return false;
+      if (options.owner !== undefined && state.owner !== options.owner) return false;
+      const next: LeaseState | undefined = options.requeueAt
+        ? {
+            runId,
+            status: 'queued',
+            owner: '',
+            expiresAt: new Date(options.requeueAt.getTime() + QUEUED_LEASE_MS).toISOString(),
+          }
+        : undefined;
+      if (await write(client, environmentId, etag, next)) return true;
+    }
+    return false;
+  }
+
+  async function getLeaseState(environmentId: string): Promise<LeaseState | undefined> {
+    return (await read(await table(), environmentId)).state;
+  }
+
+  /** Environments that a live run holds now: one scan of a table with one row per environment. */
+  async function listBusyEnvironments(now: Date): Promise<Set<string>> {
+    const client = await table();
+    const busy = new Set<string>();
+    try {
+      const entities = client.listEntities<StateEntity>({
+        queryOptions: {
+          filter: odata`runId ne ${''}`,
+          select: ['PartitionKey', 'runId', 'status', 'expiresAt'],
+        },
+      });
+      for await (const entity of entities) {
+        if (Date.parse(entity.expiresAt) > now.getTime()) busy.add(entity.partitionKey);
+      }
+    } catch (error) {
+      throw storageError('The sync state could not be listed.', error);
+    }
+    return busy;
+  }
+
+  return { claimForQueuedRun, startLease, renewLease, releaseLease, getLeaseState, listBusyEnvironments };
 }

@@ -1,24 +1,15 @@
-import type { AccessPatch, DeactivationReason, EnvironmentUser, Identity } from '../users/repository.js';
+import type { AccessPatch, DeactivationReason, EnvironmentUser, Identity } from '../users/model.js';
 import { userIdOf } from '../users/identity.js';
+import { sharedList, type ListedUser } from './members.js';
 import type { RunCounts } from './runs.js';
 
 /**
- * The functional core of a sync (contract §7): from what the directory lists and what storage
- * holds, decide every write. No I/O, no clock, no randomness: everything arrives as arguments.
+ * The functional core of a sync (docs/sync-rules.md): from what the directory lists and what
+ * storage holds, decide every write. No I/O, no clock, no randomness: everything arrives as
+ * arguments.
  */
 
-/** A user as one group of the directory lists it, already mapped from Graph. */
-export interface DirectoryUser {
-  readonly objectId: string;
-  readonly displayName: string;
-  readonly email: string;
-  readonly accountEnabled: boolean;
-}
-
-/** A user listed by at least one configured group, with the groups that list it. */
-export interface ListedUser extends DirectoryUser {
-  readonly groups: readonly string[];
-}
+export { collectListedUsers, emailOf, sharedList, type DirectoryUser, type ListedUser } from './members.js';
 
 export type ChangeAction = 'added' | 'granted' | 'updated' | 'deactivated' | 'reactivated';
 export type ChangedField = 'displayName' | 'email' | 'groups';
@@ -63,63 +54,6 @@ export interface Plan {
   readonly halted: boolean;
 }
 
-/**
- * Rule 6: `email` is `mail`; where that is empty, the first of `otherMails`; where that is empty
- * too, `userPrincipalName` unless it is a guest's (`#EXT#`).
- */
-export function emailOf(user: {
-  mail?: string | null;
-  otherMails?: readonly (string | null)[] | null;
-  userPrincipalName?: string | null;
-}): string {
-  const mail = user.mail?.trim();
-  if (mail) return mail;
-  const other = user.otherMails?.[0]?.trim();
-  if (other) return other;
-  const upn = user.userPrincipalName?.trim();
-  if (upn && !upn.toUpperCase().includes('#EXT#')) return upn;
-  return '';
-}
-
-/**
- * Group lists are few distinct values shared by many users (at 100,000 users, one array each would
- * be megabytes): equal lists are one frozen array.
- */
-const sharedLists = new Map<string, readonly string[]>();
-
-export function sharedList(items: readonly string[]): readonly string[] {
-  const key = items.join('\u0000');
-  let shared = sharedLists.get(key);
-  if (shared === undefined) {
-    if (sharedLists.size > 10_000) sharedLists.clear();
-    shared = Object.freeze([...items]);
-    sharedLists.set(key, shared);
-  }
-  return shared;
-}
-
-/**
- * Folds one page of a group's members into the listed users (rule 1: nested members arrive
- * through `transitiveMembers`; a user listed by several groups is one user with several groups).
- * Mutates and returns `listed`, so the caller keeps one compact map instead of every page.
- */
-export function collectListedUsers(
-  listed: Map<string, ListedUser>,
-  groupId: string,
-  users: Iterable<DirectoryUser>,
-): Map<string, ListedUser> {
-  for (const user of users) {
-    const objectId = user.objectId.toLowerCase();
-    const previous = listed.get(objectId);
-    if (previous === undefined) {
-      listed.set(objectId, { ...user, objectId, groups: sharedList([groupId]) });
-    } else if (!previous.groups.includes(groupId)) {
-      listed.set(objectId, { ...previous, groups: sharedList([...previous.groups, groupId]) });
-    }
-  }
-  return listed;
-}
-
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
 }
@@ -162,131 +96,166 @@ function deactivationReason(
   return 'group-removed';
 }
 
-export function planSync(input: PlanInput): Plan {
-  const { directoryId, settings, listed, identities } = input;
-  const now = input.now.toISOString();
-  const counts: RunCounts = {
-    added: 0,
-    granted: 0,
-    updated: 0,
-    deactivated: 0,
-    reactivated: 0,
-    unchanged: 0,
-  };
-  const userWrites: Identity[] = [];
-  const accessWrites: AccessPatch[] = [];
-  const changes: Change[] = [];
-  const deactivatedUserIds: string[] = [];
+/** The plan as it grows, member by member. */
+interface Draft {
+  readonly counts: RunCounts;
+  readonly userWrites: Identity[];
+  readonly accessWrites: AccessPatch[];
+  readonly changes: Change[];
+  readonly deactivatedUserIds: string[];
+}
 
-  const defaultMenus = sharedList(settings.defaultMenus);
-  const accessById = new Map<string, EnvironmentUser>();
-  for (const record of input.access) accessById.set(record.id, record);
-  const seen = new Set<string>();
+/** What every member's planning shares. */
+interface MemberContext {
+  readonly directoryId: string;
+  readonly settings: PlanSettings;
+  readonly defaultMenus: readonly string[];
+  readonly accessById: ReadonlyMap<string, EnvironmentUser>;
+  readonly identities: ReadonlyMap<string, Identity>;
+}
 
-  for (const user of listed.values()) {
-    if (!user.accountEnabled) continue;
-    const userId = userIdOf(directoryId, user.objectId);
-    seen.add(userId);
-    const groups = sharedList(orderedGroups(user.groups, settings.groupsToSync));
-    const record = accessById.get(userId);
-    const identity = identities.get(user.objectId);
-    const directoryIdentity: Identity = {
-      userId,
-      objectId: user.objectId,
-      displayName: user.displayName,
-      email: user.email,
-    };
-    if (!identity || identity.displayName !== user.displayName || identity.email !== user.email) {
-      // Also when the identity was not read: the shell reads every one that may differ, so a missing
-      // one here means its row is missing, and writing it restores it.
-      const recordMatches = record?.displayName === user.displayName && record.email === user.email;
-      if (identity !== undefined || !recordMatches) userWrites.push(directoryIdentity);
-    }
-    const base = {
-      userId,
-      directoryId,
-      objectId: user.objectId,
-      displayName: user.displayName,
-      email: user.email,
-      groups,
-    };
-
-    if (record === undefined) {
-      const action: ChangeAction = identity === undefined ? 'added' : 'granted';
-      counts[action]++;
-      accessWrites.push({ ...base, active: true, menus: defaultMenus });
-      changes.push({ userId, objectId: user.objectId, displayName: user.displayName, action });
-      continue;
-    }
-
-    const fields: ChangedField[] = [];
-    if (record.displayName !== user.displayName) fields.push('displayName');
-    if (record.email !== user.email) fields.push('email');
-    if (!sameList(record.groups, groups)) fields.push('groups');
-
-    if (!record.active) {
-      counts.reactivated++;
-      // No `menus`: the merge keeps the ones the user had (rule 5).
-      accessWrites.push({ ...base, active: true });
-      changes.push({
-        userId,
-        objectId: user.objectId,
-        displayName: user.displayName,
-        action: 'reactivated',
-        ...(fields.length > 0 ? { fields } : {}),
-      });
-    } else if (fields.length > 0) {
-      counts.updated++;
-      accessWrites.push({ ...base, active: true });
-      changes.push({
-        userId,
-        objectId: user.objectId,
-        displayName: user.displayName,
-        action: 'updated',
-        fields,
-      });
-    } else {
-      counts.unchanged++;
-    }
-  }
-
-  for (const record of accessById.values()) {
-    if (seen.has(record.id)) continue;
-    if (!record.active) {
-      counts.unchanged++;
-      continue;
-    }
-    const listedUser = record.directoryId === directoryId ? listed.get(record.objectId) : undefined;
-    const reason = deactivationReason(record, listedUser, settings.groupsToSync);
-    counts.deactivated++;
-    deactivatedUserIds.push(record.id);
-    accessWrites.push({
-      userId: record.id,
-      directoryId: record.directoryId,
-      objectId: record.objectId,
-      displayName: record.displayName,
-      email: record.email,
-      groups: record.groups,
-      active: false,
-      deactivatedAt: now,
-      deactivationReason: reason,
-    });
-    changes.push({
-      userId: record.id,
-      objectId: record.objectId,
-      displayName: record.displayName,
-      action: 'deactivated',
-      reason,
-    });
-  }
-
-  const halted = counts.deactivated > settings.deactivationLimit && !input.confirmDeactivations;
+function emptyDraft(): Draft {
   return {
-    userWrites: halted ? [] : userWrites,
-    accessWrites: halted ? [] : accessWrites,
-    changes,
-    counts,
-    deactivatedUserIds: halted ? [] : deactivatedUserIds,
+    counts: { added: 0, granted: 0, updated: 0, deactivated: 0, reactivated: 0, unchanged: 0 },
+    userWrites: [],
+    accessWrites: [],
+    changes: [],
+    deactivatedUserIds: [],
+  };
+}
+
+/**
+ * The member's identity row is written when it is missing or differs from the directory. A missing
+ * one is written too when it was not read: the shell reads every one that may differ, so a missing
+ * one here means its row is missing, and writing it restores it.
+ */
+function needsIdentityWrite(
+  user: ListedUser,
+  identity: Identity | undefined,
+  record: EnvironmentUser | undefined,
+): boolean {
+  if (identity?.displayName === user.displayName && identity.email === user.email) return false;
+  const recordMatches = record?.displayName === user.displayName && record.email === user.email;
+  return identity !== undefined || !recordMatches;
+}
+
+/** Fields of the access row that the directory changed. */
+function changedFields(record: EnvironmentUser, user: ListedUser, groups: readonly string[]): ChangedField[] {
+  const fields: ChangedField[] = [];
+  if (record.displayName !== user.displayName) fields.push('displayName');
+  if (record.email !== user.email) fields.push('email');
+  if (!sameList(record.groups, groups)) fields.push('groups');
+  return fields;
+}
+
+/** One enabled member: added, granted, reactivated, updated or unchanged. */
+function planMember(user: ListedUser, context: MemberContext, draft: Draft): string {
+  const { directoryId, settings } = context;
+  const { objectId, displayName, email } = user;
+  const userId = userIdOf(directoryId, objectId);
+  const groups = sharedList(orderedGroups(user.groups, settings.groupsToSync));
+  const record = context.accessById.get(userId);
+  const identity = context.identities.get(objectId);
+  if (needsIdentityWrite(user, identity, record))
+    draft.userWrites.push({ userId, objectId, displayName, email });
+  const base = { userId, directoryId, objectId, displayName, email, groups };
+  const change = { userId, objectId, displayName };
+
+  if (record === undefined) {
+    const action: ChangeAction = identity === undefined ? 'added' : 'granted';
+    draft.counts[action]++;
+    draft.accessWrites.push({ ...base, active: true, menus: context.defaultMenus });
+    draft.changes.push({ ...change, action });
+    return userId;
+  }
+  const fields = changedFields(record, user, groups);
+  if (!record.active) {
+    draft.counts.reactivated++;
+    // No `menus`: the merge keeps the ones the user had (docs/sync-rules.md, "Reactivated access
+    // keeps its menus").
+    draft.accessWrites.push({ ...base, active: true });
+    draft.changes.push({ ...change, action: 'reactivated', ...(fields.length > 0 ? { fields } : {}) });
+  } else if (fields.length > 0) {
+    draft.counts.updated++;
+    draft.accessWrites.push({ ...base, active: true });
+    draft.changes.push({ ...change, action: 'updated', fields });
+  } else {
+    draft.counts.unchanged++;
+  }
+  return userId;
+}
+
+/** Active access of a non-member is deactivated, with its reason; inactive access stays as it is. */
+function planNonMember(
+  record: EnvironmentUser,
+  context: MemberContext,
+  listed: ReadonlyMap<string, ListedUser>,
+  now: string,
+  draft: Draft,
+): void {
+  if (!record.active) {
+    draft.counts.unchanged++;
+    return;
+  }
+  const listedUser = record.directoryId === context.directoryId ? listed.get(record.objectId) : undefined;
+  const reason = deactivationReason(record, listedUser, context.settings.groupsToSync);
+  draft.counts.deactivated++;
+  draft.deactivatedUserIds.push(record.id);
+  draft.accessWrites.push({
+    userId: record.id,
+    directoryId: record.directoryId,
+    objectId: record.objectId,
+    displayName: record.displayName,
+    email: record.email,
+    groups: record.groups,
+    active: false,
+    deactivatedAt: now,
+    deactivationReason: reason,
+  });
+  draft.changes.push({
+    userId: record.id,
+    objectId: record.objectId,
+    displayName: record.displayName,
+    action: 'deactivated',
+    reason,
+  });
+}
+
+/**
+ * Beyond the deactivation limit, unconfirmed, a run halts: it applies nothing, and still lists (and
+ * counts) what it would have done.
+ */
+function settle(draft: Draft, settings: PlanSettings, confirmDeactivations: boolean): Plan {
+  const halted = draft.counts.deactivated > settings.deactivationLimit && !confirmDeactivations;
+  return {
+    userWrites: halted ? [] : draft.userWrites,
+    accessWrites: halted ? [] : draft.accessWrites,
+    changes: draft.changes,
+    counts: draft.counts,
+    deactivatedUserIds: halted ? [] : draft.deactivatedUserIds,
     halted,
   };
+}
+
+/** Every write of a run, decided from what the directory lists and what storage holds. */
+export function planSync(input: PlanInput): Plan {
+  const accessById = new Map<string, EnvironmentUser>();
+  for (const record of input.access) accessById.set(record.id, record);
+  const context: MemberContext = {
+    directoryId: input.directoryId,
+    settings: input.settings,
+    defaultMenus: sharedList(input.settings.defaultMenus),
+    accessById,
+    identities: input.identities,
+  };
+  const draft = emptyDraft();
+  const members = new Set<string>();
+  for (const user of input.listed.values()) {
+    if (user.accountEnabled) members.add(planMember(user, context, draft));
+  }
+  const now = input.now.toISOString();
+  for (const record of accessById.values()) {
+    if (!members.has(record.id)) planNonMember(record, context, input.listed, now, draft);
+  }
+  return settle(draft, input.settings, input.confirmDeactivations);
 }

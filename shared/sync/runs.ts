@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
-import { AppError, type ErrorCode } from '../errors.js';
-import { storage } from '../storage/account.js';
-import { statusOf, storageError } from '../users/repository.js';
-import { clock } from '../clock.js';
-import { getLeaseState, isExpired, releaseLease } from './lease.js';
+import type { ErrorCode } from '../errors.js';
+import type { Clock } from '../clock.js';
+import type { StorageAccount } from '../storage/account.js';
+import { statusOf, storageError } from '../storage/errors.js';
+import { isExpired, type Leases } from './lease.js';
 
 /**
- * Sync runs (contract §3.4). Table `syncruns`: PartitionKey = environmentId, RowKey = runId. Run ids
+ * Sync runs, as the management API lists them. Table `syncruns`: PartitionKey = environmentId, RowKey = runId. Run ids
  * begin with the inverted queue time, so a partition lists newest first without sorting.
  */
 export const RUNS_TABLE = 'syncruns';
@@ -82,10 +82,6 @@ export function isRunId(value: string): boolean {
   return /^\d{13}-[0-9a-f]{12}$/.test(value);
 }
 
-async function table(): Promise<TableClient> {
-  return storage().table(RUNS_TABLE);
-}
-
 function parseCounts(value: unknown): RunCounts {
   const counts = { ...ZERO_COUNTS };
   if (typeof value !== 'string' || value === '') return counts;
@@ -151,82 +147,6 @@ export function toPublicRun(run: StoredRun | SyncRun): SyncRun {
   };
 }
 
-export async function getStoredRun(environmentId: string, runId: string): Promise<StoredRun | undefined> {
-  if (!isRunId(runId)) return undefined;
-  const client = await table();
-  try {
-    return fromRunEntity(await client.getEntity<RunEntity>(environmentId, runId));
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw storageError('Sync runs could not be read.', error);
-  }
-}
-
-export async function getRun(environmentId: string, runId: string): Promise<SyncRun | undefined> {
-  const run = await getStoredRun(environmentId, runId);
-  return run && toPublicRun(run);
-}
-
-/** The newest runs of an environment, newest first. */
-export async function listRuns(environmentId: string, limit: number): Promise<SyncRun[]> {
-  const client = await table();
-  const runs: SyncRun[] = [];
-  try {
-    const pages = client
-      .listEntities<RunEntity>({ queryOptions: { filter: odata`PartitionKey eq ${environmentId}` } })
-      .byPage({ maxPageSize: limit });
-    for await (const page of pages) {
-      for (const entity of page) {
-        runs.push(toPublicRun(await settleRun(fromRunEntity(entity))));
-        if (runs.length >= limit) return runs;
-      }
-    }
-  } catch (error) {
-    throw storageError('Sync runs could not be listed.', error);
-  }
-  return runs;
-}
-
-/** The environment's newest run, or null (MGMT shows it as `latestRun`). */
-export async function getLatestRun(environmentId: string): Promise<SyncRun | null> {
-  const [latest] = await listRuns(environmentId, 1);
-  return latest ?? null;
-}
-
-/**
- * Rule 10 on every read: a queued or running run whose lease is gone (its worker died) is shown,
- * and stored, as failed, so the list and `latestRun` never show a dead run as in flight.
- */
-export async function settleRun(run: StoredRun): Promise<StoredRun> {
-  if (run.status !== 'queued' && run.status !== 'running') return run;
-  const now = clock().now();
-  const state = await getLeaseState(run.environment);
-  if (state?.runId === run.runId && !isExpired(state, now)) return run;
-  if (state?.runId === run.runId) await releaseLease(run.environment, run.runId);
-  const failed = failedRun(run, 'internal', 'The run stopped without finishing (its lease expired).', now);
-  await saveRun(failed);
-  return failed;
-}
-
-export async function createRun(run: StoredRun): Promise<void> {
-  const client = await table();
-  try {
-    await client.createEntity(toRunEntity(run));
-  } catch (error) {
-    throw storageError('The sync run could not be stored.', error);
-  }
-}
-
-/** Replaces the run record (the worker owns the run while it holds the lease). */
-export async function saveRun(run: StoredRun): Promise<void> {
-  const client = await table();
-  try {
-    await client.upsertEntity(toRunEntity(run), 'Replace');
-  } catch (error) {
-    throw storageError('The sync run could not be stored.', error);
-  }
-}
-
 /** A run that ended in failure, with a code the API shows. */
 export function failedRun(run: StoredRun, code: ErrorCode, message: string, at: Date): StoredRun {
   return {
@@ -237,7 +157,107 @@ export function failedRun(run: StoredRun, code: ErrorCode, message: string, at: 
   };
 }
 
-export function assertRunExists<T>(run: T | undefined, runId: string): T {
-  if (run === undefined) throw new AppError('not-found', `Sync run "${runId}" does not exist.`);
-  return run;
+/** The `syncruns` rows. */
+export interface RunsRepository {
+  getStoredRun(environmentId: string, runId: string): Promise<StoredRun | undefined>;
+  getRun(environmentId: string, runId: string): Promise<SyncRun | undefined>;
+  /** The newest runs of an environment, newest first. */
+  listRuns(environmentId: string, limit: number): Promise<SyncRun[]>;
+  /** The environment's newest run, or null (MGMT shows it as `latestRun`). */
+  getLatestRun(environmentId: string): Promise<SyncRun | null>;
+  /** A queued or running run whose lease is gone is stored, and answered, as failed. */
+  settleRun(run: StoredRun): Promise<StoredRun>;
+  createRun(run: StoredRun): Promise<void>;
+  /** Replaces the run record (the worker owns the run while it holds the lease). */
+  saveRun(run: StoredRun): Promise<void>;
+}
+
+export interface RunsDeps {
+  readonly storage: StorageAccount;
+  readonly clock: Clock;
+  readonly leases: Leases;
+}
+
+// Long only as a factory: its body is the short functions below, closed over the deps.
+export function createRunsRepository(deps: RunsDeps): RunsRepository {
+  const table = (): Promise<TableClient> => deps.storage.table(RUNS_TABLE);
+
+  async function getStoredRun(environmentId: string, runId: string): Promise<StoredRun | undefined> {
+    if (!isRunId(runId)) return undefined;
+    const client = await table();
+    try {
+      return fromRunEntity(await client.getEntity<RunEntity>(environmentId, runId));
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw storageError('Sync runs could not be read.', error);
+    }
+  }
+
+  async function getRun(environmentId: string, runId: string): Promise<SyncRun | undefined> {
+    const run = await getStoredRun(environmentId, runId);
+    return run && toPublicRun(run);
+  }
+
+  /** The newest runs of an environment, newest first. */
+  async function listRuns(environmentId: string, limit: number): Promise<SyncRun[]> {
+    const client = await table();
+    const runs: SyncRun[] = [];
+    try {
+      const pages = client
+        .listEntities<RunEntity>({ queryOptions: { filter: odata`PartitionKey eq ${environmentId}` } })
+        .byPage({ maxPageSize: limit });
+      for await (const page of pages) {
+        for (const entity of page) {
+          runs.push(toPublicRun(await settleRun(fromRunEntity(entity))));
+          if (runs.length >= limit) return runs;
+        }
+      }
+    } catch (error) {
+      throw storageError('Sync runs could not be listed.', error);
+    }
+    return runs;
+  }
+
+  /** The environment's newest run, or null (MGMT shows it as `latestRun`). */
+  async function getLatestRun(environmentId: string): Promise<SyncRun | null> {
+    const [latest] = await listRuns(environmentId, 1);
+    return latest ?? null;
+  }
+
+  /**
+   * On every read (docs/sync-rules.md, "One run per environment at a time"): a queued or running
+   * run whose lease is gone (its worker died) is shown, and stored, as failed, so the list and
+   * `latestRun` never show a dead run as in flight.
+   */
+  async function settleRun(run: StoredRun): Promise<StoredRun> {
+    if (run.status !== 'queued' && run.status !== 'running') return run;
+    const now = deps.clock.now();
+    const state = await deps.leases.getLeaseState(run.environment);
+    if (state?.runId === run.runId && !isExpired(state, now)) return run;
+    if (state?.runId === run.runId) await deps.leases.releaseLease(run.environment, run.runId);
+    const failed = failedRun(run, 'internal', 'The run stopped without finishing (its lease expired).', now);
+    await saveRun(failed);
+    return failed;
+  }
+
+  async function createRun(run: StoredRun): Promise<void> {
+    const client = await table();
+    try {
+      await client.createEntity(toRunEntity(run));
+    } catch (error) {
+      throw storageError('The sync run could not be stored.', error);
+    }
+  }
+
+  /** Replaces the run record (the worker owns the run while it holds the lease). */
+  async function saveRun(run: StoredRun): Promise<void> {
+    const client = await table();
+    try {
+      await client.upsertEntity(toRunEntity(run), 'Replace');
+    } catch (error) {
+      throw storageError('The sync run could not be stored.', error);
+    }
+  }
+
+  return { getStoredRun, getRun, listRuns, getLatestRun, settleRun, createRun, saveRun };
 }

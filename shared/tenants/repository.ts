@@ -1,16 +1,15 @@
-import { odata, RestError, type TableClient, type TableEntity } from '@azure/data-tables';
-import { clock } from '../clock.js';
-import { getConfig } from '../config.js';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import type { Clock } from '../clock.js';
+import type { SecretsKey } from '../config.js';
 import { AppError } from '../errors.js';
 import { openSecret, sealSecret } from '../secrets/cipher.js';
-import { storage } from '../storage/account.js';
+import type { StorageAccount } from '../storage/account.js';
+import { statusOf } from '../storage/errors.js';
 
 /**
- * Tenant configurations (contract §3.2): one Entra tenant's app registration, its owner and the
- * environments allowed to use it. The client secret is stored sealed (AES-256-GCM, bound to the
- * tenant name) and only `getTenantConnection` ever decrypts it.
- *
- * Other teams' tests create tenants directly with `saveTenant`.
+ * Tenant configurations: one Entra tenant's app registration, its owner and the environments
+ * allowed to use it. The client secret is stored sealed (AES-256-GCM, bound to the tenant name)
+ * and only `getConnection` ever decrypts it.
  */
 export const TENANTS_TABLE = 'tenants';
 const PARTITION = 'tenant';
@@ -80,14 +79,6 @@ function secretBinding(name: string): string {
   return `tenant:${name}`;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : undefined;
-}
-
-async function table(): Promise<TableClient> {
-  return storage().table(TENANTS_TABLE);
-}
-
 function parseList(value: unknown): string[] {
   if (typeof value !== 'string' || value === '') return [];
   const parsed: unknown = JSON.parse(value);
@@ -109,77 +100,46 @@ function fromTenantEntity(entity: TenantEntity): TenantRecord {
   });
 }
 
-async function readEntity(name: string): Promise<(TenantEntity & { etag: string }) | undefined> {
-  const client = await table();
-  try {
-    const entity = await client.getEntity<TenantEntity>(PARTITION, name);
-    return entity;
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw new AppError('storage-unavailable', 'Tenants could not be read.', { cause: error });
-  }
+export interface TenantsRepository {
+  get(name: string): Promise<TenantRecord | undefined>;
+  /** The tenant with its client secret decrypted, for talking to its directory. */
+  getConnection(name: string): Promise<TenantConnection | undefined>;
+  /** Every tenant, or only those of `owner`, by name. */
+  list(owner?: string): Promise<TenantRecord[]>;
+  /**
+   * Creates or replaces a tenant. Optimistic concurrency (ETag / insert-only) so two writers cannot
+   * silently overwrite each other; a lost race is retried against the fresh record.
+   */
+  save(input: SaveTenantInput): Promise<SaveTenantResult>;
+  /** False when there was none. */
+  delete(name: string): Promise<boolean>;
 }
 
-export async function getTenant(name: string): Promise<TenantRecord | undefined> {
-  const entity = await readEntity(name);
-  return entity && fromTenantEntity(entity);
+export interface TenantsRepositoryDeps {
+  readonly storage: StorageAccount;
+  readonly clock: Clock;
+  readonly secretsKeys: readonly SecretsKey[];
 }
 
-export async function getTenantConnection(name: string): Promise<TenantConnection | undefined> {
-  const entity = await readEntity(name);
-  if (!entity) return undefined;
-  return Object.freeze({
-    name: entity.rowKey,
-    directoryId: entity.directoryId,
-    clientId: entity.clientId,
-    clientSecret: openSecret(
-      entity.sealedClientSecret,
-      secretBinding(entity.rowKey),
-      getConfig().secretsKeys,
-    ),
-    authorityHost: entity.authorityHost,
-    graphBaseUrl: entity.graphBaseUrl,
-    environments: Object.freeze(parseList(entity.environments)),
-  });
-}
+export function createTenantsRepository(deps: TenantsRepositoryDeps): TenantsRepository {
+  const table = (): Promise<TableClient> => deps.storage.table(TENANTS_TABLE);
 
-/** Every tenant, or only those of `owner`. */
-export async function listTenants(owner?: string): Promise<TenantRecord[]> {
-  const client = await table();
-  const filter =
-    owner === undefined
-      ? odata`PartitionKey eq ${PARTITION}`
-      : odata`PartitionKey eq ${PARTITION} and owner eq ${owner}`;
-  const tenants: TenantRecord[] = [];
-  try {
-    for await (const entity of client.listEntities<TenantEntity>({ queryOptions: { filter } })) {
-      tenants.push(fromTenantEntity(entity));
+  async function readEntity(name: string): Promise<(TenantEntity & { etag: string }) | undefined> {
+    const client = await table();
+    try {
+      return await client.getEntity<TenantEntity>(PARTITION, name);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw new AppError('storage-unavailable', 'Tenants could not be read.', { cause: error });
     }
-  } catch (error) {
-    throw new AppError('storage-unavailable', 'Tenants could not be listed.', { cause: error });
   }
-  return tenants.sort((a, b) => a.name.localeCompare(b.name));
-}
 
-/**
- * Creates or replaces a tenant. Optimistic concurrency (ETag / insert-only) so two writers cannot
- * silently overwrite each other; a lost race is retried against the fresh record.
- */
-export async function saveTenant(input: SaveTenantInput): Promise<SaveTenantResult> {
-  const client = await table();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = await readEntity(input.name);
-    if (!existing && input.clientSecret === undefined) {
-      throw new AppError('validation', 'The request is not valid.', {
-        fields: { clientSecret: 'is required when creating a tenant' },
-      });
-    }
-    const now = clock().now().toISOString();
+  function toEntity(input: SaveTenantInput, existing: TenantEntity | undefined, now: string): TenantEntity {
     const sealedClientSecret =
       input.clientSecret === undefined
         ? existing!.sealedClientSecret
-        : sealSecret(input.clientSecret, secretBinding(input.name), getConfig().secretsKeys);
-    const entity: TenantEntity = {
+        : sealSecret(input.clientSecret, secretBinding(input.name), deps.secretsKeys);
+    return {
       partitionKey: PARTITION,
       rowKey: input.name,
       owner: input.owner,
@@ -192,35 +152,82 @@ export async function saveTenant(input: SaveTenantInput): Promise<SaveTenantResu
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
-    try {
-      if (existing) {
-        await client.updateEntity(entity, 'Replace', { etag: existing.etag });
-      } else {
-        await client.createEntity(entity);
-      }
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 409 || status === 412) continue;
-      throw new AppError('storage-unavailable', 'The tenant could not be stored.', { cause: error });
-    }
-    return {
-      tenant: fromTenantEntity(entity),
-      previous: existing && fromTenantEntity(existing),
-      created: !existing,
-      secretChanged: input.clientSecret !== undefined,
-    };
   }
-  throw new AppError('conflict', 'The tenant was changed concurrently; try again.');
-}
 
-/** Deletes a tenant; false when there was none. */
-export async function deleteTenant(name: string): Promise<boolean> {
-  const client = await table();
-  try {
-    await client.deleteEntity(PARTITION, name);
-    return true;
-  } catch (error) {
-    if (statusOf(error) === 404) return false;
-    throw new AppError('storage-unavailable', 'The tenant could not be deleted.', { cause: error });
-  }
+  return {
+    async get(name) {
+      const entity = await readEntity(name);
+      return entity && fromTenantEntity(entity);
+    },
+
+    async getConnection(name) {
+      const entity = await readEntity(name);
+      if (!entity) return undefined;
+      return Object.freeze({
+        name: entity.rowKey,
+        directoryId: entity.directoryId,
+        clientId: entity.clientId,
+        clientSecret: openSecret(entity.sealedClientSecret, secretBinding(entity.rowKey), deps.secretsKeys),
+        authorityHost: entity.authorityHost,
+        graphBaseUrl: entity.graphBaseUrl,
+        environments: Object.freeze(parseList(entity.environments)),
+      });
+    },
+
+    async list(owner) {
+      const client = await table();
+      const filter =
+        owner === undefined
+          ? odata`PartitionKey eq ${PARTITION}`
+          : odata`PartitionKey eq ${PARTITION} and owner eq ${owner}`;
+      const tenants: TenantRecord[] = [];
+      try {
+        for await (const entity of client.listEntities<TenantEntity>({ queryOptions: { filter } })) {
+          tenants.push(fromTenantEntity(entity));
+        }
+      } catch (error) {
+        throw new AppError('storage-unavailable', 'Tenants could not be listed.', { cause: error });
+      }
+      return tenants.sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    async save(input) {
+      const client = await table();
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const existing = await readEntity(input.name);
+        if (!existing && input.clientSecret === undefined) {
+          throw new AppError('validation', 'The request is not valid.', {
+            fields: { clientSecret: 'is required when creating a tenant' },
+          });
+        }
+        const entity = toEntity(input, existing, deps.clock.now().toISOString());
+        try {
+          if (existing) await client.updateEntity(entity, 'Replace', { etag: existing.etag });
+          else await client.createEntity(entity);
+        } catch (error) {
+          const status = statusOf(error);
+          if (status === 409 || status === 412) continue;
+          throw new AppError('storage-unavailable', 'The tenant could not be stored.', { cause: error });
+        }
+        return {
+          tenant: fromTenantEntity(entity),
+          previous: existing && fromTenantEntity(existing),
+          created: !existing,
+          secretChanged: input.clientSecret !== undefined,
+        };
+      }
+      throw new AppError('conflict', 'The tenant was changed concurrently; try again.');
+    },
+
+    async delete(name) {
+      const client = await table();
+      try {
+        await client.deleteEntity(PARTITION, name);
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 404) return false;
+        throw new AppError('storage-unavailable', 'The tenant could not be deleted.', { cause: error });
+      }
+    },
+  };
 }

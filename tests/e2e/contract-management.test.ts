@@ -1,17 +1,16 @@
+import { managementOperations } from '../../shared/host/registry.js';
 import { randomUUID, generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { setClock } from '../../shared/clock.js';
-import { setManagementKeySource } from '../../shared/auth/management.js';
 import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import { devDirectoryOrigin, devDirectorySettings, managementToken } from '../support/dev-directory.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testServices, testClock, useManagementKeySource } from '../support/storage.js';
 import { client, expectProblem, uid, until } from './contract-support.js';
 
 /**
- * Contract §3.1–3.3, §3.7 and §5 (the timer through the admin endpoint), as an outside tester
- * reads them: HTTP against the local host, tokens from the dev directory. Queues are off, so a
+ * Tenants, environments, health and the timer (through the admin endpoint), as an outside tester
+ * sees them: HTTP against the local host, tokens from the dev directory. Queues are off, so a
  * queued run stays queued and "busy" is deterministic.
  */
 let host: LocalHost;
@@ -21,10 +20,11 @@ let operator: string;
 
 beforeAll(async () => {
   useTestEnvironment(devDirectorySettings());
-  setManagementKeySource(undefined);
+  useManagementKeySource(undefined);
   host = await startLocalHost({
     port: 0,
     functionsDir: path.resolve('functions'),
+    services: testServices(),
     timers: false,
     queues: false,
     log: () => undefined,
@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  setClock(undefined);
+  testClock.use(undefined);
 });
 
 const tenantBody = (environments: string[], extra: Record<string, unknown> = {}) => ({
@@ -64,23 +64,18 @@ async function createTenant(name: string, environments: string[], token = operat
 describe('§3.1 who may call it', () => {
   it('every protected route answers 401 problem+json without a token, with a malformed header and a foreign or expired token', async () => {
     const env = `auth-${run}`;
-    const routes: [string, string][] = [
-      ['GET', 'tenants'],
-      ['GET', `tenants/t-${run}`],
-      ['PUT', `tenants/t-${run}`],
-      ['DELETE', `tenants/t-${run}`],
-      ['GET', `environments/${env}`],
-      ['PUT', `environments/${env}`],
-      ['GET', `environments/${env}/external-users`],
-      ['PUT', `environments/${env}/external-users`],
-      ['POST', `environments/${env}/sync`],
-      ['GET', `environments/${env}/sync-runs`],
-      ['GET', `environments/${env}/sync-runs/0000000000000-000000000000`],
-      ['GET', `environments/${env}/sync-runs/0000000000000-000000000000/changes`],
-      ['GET', `environments/${env}/users`],
-      ['GET', `environments/${env}/users/someone`],
-      ['PATCH', `environments/${env}/users/someone`],
-    ];
+    // Sample values for the route parameters; each protected route is taken from the registry.
+    const samples: Record<string, string> = {
+      name: `t-${run}`,
+      envId: env,
+      runId: '0000000000000-000000000000',
+      userId: 'someone',
+    };
+    const routes = managementOperations().map(({ method, route }): [string, string] => [
+      method,
+      route.replace(/\{(\w+)\}/g, (_, parameter: string) => samples[parameter] ?? parameter),
+    ]);
+    expect(routes.length).toBeGreaterThanOrEqual(15);
     for (const [method, route] of routes) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : {};
       expectProblem(await api(method, route, { body }), 401, '/problems/unauthorized');
@@ -638,7 +633,7 @@ describe('§3.4 + rule 10: a run nobody executes', () => {
     expect(accepted.status).toBe(202);
     // No worker runs here: 11 minutes later the queued lease (10 minutes at most) has expired.
     const later = new Date(Date.now() + 11 * 60_000);
-    setClock({ now: () => later });
+    testClock.use({ now: () => later });
     return { env, runId: (accepted.body as { runId: string }).runId };
   }
 
@@ -650,7 +645,7 @@ describe('§3.4 + rule 10: a run nobody executes', () => {
     expect(old.body).toMatchObject({ runId, status: 'failed' });
   });
 
-  // Rule 10 on every read, not only by id.
+  // docs/sync-rules.md, "One run per environment at a time": on every read, not only by id.
   it('reads failed in the runs list and latestRun too, before anyone reads it by id', async () => {
     const { env, runId } = await abandonedRun('lease-list');
     const list = await api('GET', `environments/${env}/sync-runs`, { token: operator });

@@ -1,6 +1,6 @@
+import { freePort } from '../../scripts/azurite.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setManagementKeySource } from '../../shared/auth/management.js';
 import { SESSION_COOKIE } from '../../shared/auth/signin-http.js';
 import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import {
@@ -12,12 +12,12 @@ import {
   type TestDirectory,
   type UserInfo,
 } from '../support/dev-directory.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testServices, useManagementKeySource } from '../support/storage.js';
 import { client, expectProblem, uid, until } from './contract-support.js';
 import { Browser, sessionOf, signIn, startLogin, type SigninWorld } from './signin-harness.js';
 
 /**
- * Contract §3.6 and §4 end to end with nothing seeded behind the API: the users come in through a
+ * Sign-in and password reset end to end with nothing seeded behind the API: the users come in through a
  * sync requested over HTTP, then sign in through the dev directory's page and ask for a password
  * reset, with mail going to the sink.
  */
@@ -49,18 +49,20 @@ async function sync(environment: string): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  useTestEnvironment({ ...devDirectorySettings(), MAIL_FROM });
-  setManagementKeySource(undefined);
+  // The redirect URI names the host's port, so the port is chosen before the services are built.
+  const port = await freePort();
+  useTestEnvironment({ ...devDirectorySettings(), MAIL_FROM, PUBLIC_BASE_URL: `http://localhost:${port}` });
+  useManagementKeySource(undefined);
   const logs: string[] = [];
   host = await startLocalHost({
-    port: 0,
+    port,
     functionsDir: path.resolve('functions'),
+    services: testServices(),
     timers: false,
     queues: true,
     queueSettings: { maxPollingIntervalMs: 200 },
     log: (line) => logs.push(line),
   });
-  useTestEnvironment({ ...devDirectorySettings(), MAIL_FROM, PUBLIC_BASE_URL: host.url });
   const callbackUrl = `${host.url}/api/auth/callback`;
   directory = await createTestDirectory({
     displayName: 'Contract sign-in',

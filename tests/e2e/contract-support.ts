@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { LocalHost } from '../../scripts/local-host/local-host.js';
 
 /**
- * The outside tester's view of the service (contract §3): raw HTTP against the local host, and
+ * The outside tester's view of the management API: raw HTTP against the local host, and
  * the promises every problem answer makes.
  */
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setManagementKeySource } from '../../shared/auth/management.js';
 import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
-import { createRun, newRunId, ZERO_COUNTS } from '../../shared/sync/runs.js';
+import { newRunId, ZERO_COUNTS } from '../../shared/sync/runs.js';
+import { createSyncStores } from '../../shared/sync/stores.js';
 import {
   createTestDirectory,
   devDirectorySettings,
@@ -10,11 +10,11 @@ import {
   type TestDirectory,
   type UserInfo,
 } from '../support/dev-directory.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testServices, useManagementKeySource } from '../support/storage.js';
 import { client, expectProblem, uid, until } from './contract-support.js';
 
 /**
- * Contract §3.4 and §3.5 as an outside tester drives them: runs requested over HTTP and executed
+ * Sync runs and users as an outside tester drives them: runs requested over HTTP and executed
  * by the host's queue worker against the dev directory; runs, changes and users read back page by
  * page with their continuation tokens.
  */
@@ -54,10 +54,11 @@ interface Change {
 
 beforeAll(async () => {
   useTestEnvironment(devDirectorySettings());
-  setManagementKeySource(undefined);
+  useManagementKeySource(undefined);
   host = await startLocalHost({
     port: 0,
     functionsDir: path.resolve('functions'),
+    services: testServices(),
     timers: false,
     queues: true,
     queueSettings: { maxPollingIntervalMs: 200 },
@@ -233,7 +234,7 @@ describe('§3.4 sync-runs list: newest first, limit default 20, at most 100', ()
       const queuedAt = new Date(base + i * 1000);
       const runId = newRunId(queuedAt);
       seeded.push(runId);
-      await createRun({
+      await createSyncStores(testServices().storage, testServices().clock).runs.createRun({
         runId,
         environment: env,
         trigger: i % 2 === 0 ? 'manual' : 'periodic',

@@ -1,5 +1,5 @@
+import { testClock, testServices, testRepositories } from '../support/storage.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { setClock } from '../../shared/clock.js';
 import { SESSION_COOKIE, TRANSACTION_COOKIE } from '../../shared/auth/signin-http.js';
 import {
   addPerson,
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  setClock(undefined);
+  testClock.use(undefined);
 });
 
 /** A 4xx, no redirect, no session cookie, and the refusal logged with `reason` since log line `mark`. */
@@ -80,11 +80,14 @@ describe('login', () => {
   });
 
   it('answers 409 when the integration is off or not configured', async () => {
-    const { saveEnvironment } = await import('../../shared/environments/repository.js');
     const off = `signin-off-${Date.now()}`;
-    await saveEnvironment({ id: off, name: 'Off', externalUsersIntegration: false });
+    await testRepositories().environments.save({ id: off, name: 'Off', externalUsersIntegration: false });
     const unconfigured = `signin-unconf-${Date.now()}`;
-    await saveEnvironment({ id: unconfigured, name: 'Unconfigured', externalUsersIntegration: true });
+    await testRepositories().environments.save({
+      id: unconfigured,
+      name: 'Unconfigured',
+      externalUsersIntegration: true,
+    });
     for (const id of [off, unconfigured]) {
       const response = await new Browser().fetch(`${world.host.url}/api/auth/login?environment=${id}`, {
         headers: { accept: 'application/json' },
@@ -97,12 +100,9 @@ describe('login', () => {
 
 describe('login: tenants that cannot sign anyone in', () => {
   async function environmentWithTenant(tenant: { authorityHost?: string; listsEnvironment?: boolean }) {
-    const { saveTenant } = await import('../../shared/tenants/repository.js');
-    const { saveEnvironment, saveExternalUsersSettings } =
-      await import('../../shared/environments/repository.js');
     const id = `signin-t-${Math.random().toString(36).slice(2, 8)}`;
     const name = `tenant-${id}`;
-    await saveTenant({
+    await testRepositories().tenants.save({
       name,
       owner: 'signin-tests',
       directoryId: world.directory.id,
@@ -112,8 +112,8 @@ describe('login: tenants that cannot sign anyone in', () => {
       authorityHost: tenant.authorityHost ?? world.directory.authorityHost,
       graphBaseUrl: world.directory.graphBaseUrl,
     });
-    await saveEnvironment({ id, name: id, externalUsersIntegration: true });
-    await saveExternalUsersSettings(id, {
+    await testRepositories().environments.save({ id, name: id, externalUsersIntegration: true });
+    await testRepositories().environments.saveSettings(id, {
       tenant: name,
       groupsToSync: ['00000000-0000-0000-0000-000000000001'],
       defaultMenus: [],
@@ -209,11 +209,11 @@ describe('sign-in, session and logout', () => {
     const browser = new Browser();
     expect((await signIn(world, browser, user)).status).toBe(302);
     const start = Date.now();
-    setClock({ now: () => new Date(start + 4 * 3600 * 1000) });
+    testClock.use({ now: () => new Date(start + 4 * 3600 * 1000) });
     expect((await sessionOf(world, browser)).status).toBe(200);
-    setClock({ now: () => new Date(start + 8 * 3600 * 1000 + 1000) });
+    testClock.use({ now: () => new Date(start + 8 * 3600 * 1000 + 1000) });
     expect((await sessionOf(world, browser)).status).toBe(401);
-    setClock(undefined);
+    testClock.use(undefined);
     // Gone for good, not only refused while the clock was ahead.
     expect((await sessionOf(world, browser)).status).toBe(401);
   });
@@ -227,8 +227,7 @@ describe('sign-in, session and logout', () => {
     expect((await sessionOf(world, browser)).status).toBe(401);
   });
 
-  it('revokeUserSessions kills every session of the user in that environment', async () => {
-    const { revokeUserSessions } = await import('../../shared/auth/sessions.js');
+  it('revokeUser kills every session of the user in that environment', async () => {
     const user = await addPerson(world);
     const first = new Browser();
     const second = new Browser();
@@ -238,7 +237,7 @@ describe('sign-in, session and logout', () => {
     const bystander = new Browser();
     expect((await signIn(world, bystander, other)).status).toBe(302);
     const body = (await (await sessionOf(world, first)).json()) as { userId: string };
-    await revokeUserSessions(world.environmentId, body.userId);
+    await testServices().sessions.revokeUser(world.environmentId, body.userId);
     expect((await sessionOf(world, first)).status).toBe(401);
     expect((await sessionOf(world, second)).status).toBe(401);
     expect((await sessionOf(world, bystander)).status).toBe(200);
@@ -420,7 +419,7 @@ describe('callback variants', () => {
     const browser = new Browser();
     const result = await authorize(world, browser, user);
     const start = Date.now();
-    setClock({ now: () => new Date(start + 10 * 60 * 1000 + 1000) });
+    testClock.use({ now: () => new Date(start + 10 * 60 * 1000 + 1000) });
     const mark = world.logs.length;
     const response = await browser.fetch(result.location);
     expectNoSession(response, browser, 'transaction-expired', mark);

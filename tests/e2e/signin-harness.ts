@@ -1,9 +1,8 @@
+import { freePort } from '../../scripts/azurite.js';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
-import { saveTenant } from '../../shared/tenants/repository.js';
-import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testRepositories, testServices } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 import {
   createTestDirectory,
@@ -87,21 +86,22 @@ export interface SigninWorld {
 
 export async function startSigninWorld(): Promise<SigninWorld> {
   const logs: string[] = [];
-  // The host reads the configuration at request time, so it may start before PUBLIC_BASE_URL is known.
-  useTestEnvironment(devDirectorySettings());
+  // The redirect URI names the host's port, so the port is chosen before the services are built.
+  const port = await freePort();
+  useTestEnvironment({ ...devDirectorySettings(), PUBLIC_BASE_URL: `http://localhost:${port}` });
   const host = await startLocalHost({
-    port: 0,
+    port,
     functionsDir: path.resolve('functions'),
+    services: testServices(),
     timers: false,
     queues: false,
     log: (line) => logs.push(line),
   });
-  useTestEnvironment({ ...devDirectorySettings(), PUBLIC_BASE_URL: host.url });
   const callbackUrl = `${host.url}/api/auth/callback`;
   const directory = await createTestDirectory({ applications: [{ redirectUris: [callbackUrl] }] });
   const environmentId = `signin-${randomUUID().slice(0, 8)}`;
   const tenantName = `signin-${randomUUID().slice(0, 8)}`;
-  await saveTenant({
+  await testRepositories().tenants.save({
     name: tenantName,
     owner: 'signin-tests',
     directoryId: directory.id,
@@ -111,8 +111,12 @@ export async function startSigninWorld(): Promise<SigninWorld> {
     authorityHost: directory.authorityHost,
     graphBaseUrl: directory.graphBaseUrl,
   });
-  await saveEnvironment({ id: environmentId, name: 'Sign-in tests', externalUsersIntegration: true });
-  await saveExternalUsersSettings(environmentId, {
+  await testRepositories().environments.save({
+    id: environmentId,
+    name: 'Sign-in tests',
+    externalUsersIntegration: true,
+  });
+  await testRepositories().environments.saveSettings(environmentId, {
     tenant: tenantName,
     groupsToSync: [randomUUID()],
     defaultMenus: [],

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testServices } from '../support/storage.js';
 import {
   createTestDirectory,
   devDirectorySettings,
@@ -54,6 +54,7 @@ beforeAll(async () => {
   host = await startLocalHost({
     port: 0,
     functionsDir: path.resolve('functions'),
+    services: testServices(),
     timers: false,
     queues: true,
     queueSettings: { maxPollingIntervalMs: 200 },

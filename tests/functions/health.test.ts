@@ -1,8 +1,9 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import azureFunctions from '@azure/functions';
-import { listRegistrations } from '../../shared/host/registry.js';
-import { useTestEnvironment } from '../support/storage.js';
-import { setStorage, StorageAccount } from '../../shared/storage/account.js';
+import { buildServices, type Services } from '../../shared/app/services.js';
+import { bindHandler, httpRegistrations } from '../../shared/host/registry.js';
+import { testPorts, testServices, useTestEnvironment } from '../support/storage.js';
+import { StorageAccount } from '../../shared/storage/account.js';
 import { freePort } from '../../scripts/azurite.js';
 import { bodyOf } from '../support/http.js';
 
@@ -12,16 +13,16 @@ beforeAll(async () => {
   await import('../../functions/health.js');
 });
 
-function healthHandler() {
-  const registration = listRegistrations().find((r) => r.name === 'health');
-  if (registration?.kind !== 'http') throw new Error('health is not registered');
-  return registration.options.handler;
+function healthHandler(services: Services) {
+  const registration = httpRegistrations().find((r) => r.name === 'health');
+  if (!registration) throw new Error('health is not registered');
+  return bindHandler(registration, services);
 }
 
 describe('GET /api/health', () => {
   it('answers 200 ok when storage answers', async () => {
     useTestEnvironment();
-    const response = await healthHandler()(
+    const response = await healthHandler(testServices())(
       new HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }),
       new InvocationContext(),
     );
@@ -33,8 +34,8 @@ describe('GET /api/health', () => {
     const config = useTestEnvironment();
     const deadPort = await freePort();
     const connectionString = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${Buffer.from('x'.repeat(32)).toString('base64')};TableEndpoint=http://127.0.0.1:${deadPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:${deadPort}/devstoreaccount1`;
-    setStorage(new StorageAccount({ kind: 'connection-string', connectionString }));
-    const response = await healthHandler()(
+    const storage = new StorageAccount({ kind: 'connection-string', connectionString });
+    const response = await healthHandler(buildServices(config, testPorts({ storage })))(
       new HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }),
       new InvocationContext(),
     );

@@ -1,10 +1,9 @@
+import type { Services } from '../../shared/app/services.js';
 import azureFunctions from '@azure/functions';
 import { base64url, SignJWT } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { authenticate, authorizeEnvironment } from '../../shared/auth/management.js';
-import { getConfig } from '../../shared/config.js';
 import { isAppError } from '../../shared/errors.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { testServices, useTestEnvironment } from '../support/storage.js';
 import { useManagementKeys, type ManagementKeys } from './mgmt-support.js';
 
 const { HttpRequest } = azureFunctions;
@@ -18,6 +17,11 @@ beforeAll(async () => {
 beforeEach(() => {
   useTestEnvironment();
 });
+
+const authenticate: Services['management']['authenticate'] = (request) =>
+  testServices().management.authenticate(request);
+const authorizeEnvironment: Services['management']['authorizeEnvironment'] = (request, environmentId) =>
+  testServices().management.authorizeEnvironment(request, environmentId);
 
 function requestWith(authorization?: string) {
   return new HttpRequest({
@@ -71,7 +75,7 @@ describe('authenticate', () => {
     [
       'alg none',
       () => {
-        const { issuer, audience } = getConfig().management;
+        const { issuer, audience } = testServices().config.management;
         const now = Math.floor(Date.now() / 1000);
         const header = base64url.encode(JSON.stringify({ alg: 'none', kid: 'es-1' }));
         const payload = base64url.encode(
@@ -89,7 +93,7 @@ describe('authenticate', () => {
     [
       'HS256 with the public key as secret',
       async () => {
-        const { issuer, audience } = getConfig().management;
+        const { issuer, audience } = testServices().config.management;
         const secret = new TextEncoder().encode(JSON.stringify(keys.jwks.keys[0]));
         const token = await new SignJWT({ roles: ['platform-operator'] })
           .setProtectedHeader({ alg: 'HS256', kid: 'es-1' })

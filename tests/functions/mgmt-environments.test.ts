@@ -1,9 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listAudit } from '../../shared/audit/trail.js';
-import { getEnvironment } from '../../shared/environments/repository.js';
-import { requestSync } from '../../shared/sync/service.js';
-import { saveTenant } from '../../shared/tenants/repository.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testRepositories, testServices } from '../support/storage.js';
 import { call, guid, uniqueName, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
 
 let keys: ManagementKeys;
@@ -61,7 +57,7 @@ async function readyEnvironment(): Promise<{ envId: string; tenant: string }> {
     (await putEnvironment(envId, { name: 'Acme production', externalUsersIntegration: true }, operator))
       .status,
   ).toBe(201);
-  await saveTenant({
+  await testRepositories().tenants.save({
     name: tenant,
     owner: 'partner-a',
     directoryId: guid(),
@@ -83,7 +79,7 @@ describe('PUT /api/environments/{envId}', () => {
     expect(created.status).toBe(201);
     expect(created.body).toEqual({ id: envId, name: 'Acme production', externalUsersIntegration: true });
     const tenant = uniqueName('t');
-    await saveTenant({
+    await testRepositories().tenants.save({
       name: tenant,
       owner: 'p',
       directoryId: guid(),
@@ -100,7 +96,7 @@ describe('PUT /api/environments/{envId}', () => {
     );
     expect(updated.status).toBe(200);
     expect(updated.body).toEqual({ id: envId, name: 'Renamed', externalUsersIntegration: false });
-    expect((await getEnvironment(envId))?.externalUsers?.tenant).toBe(tenant);
+    expect((await testRepositories().environments.get(envId))?.externalUsers?.tenant).toBe(tenant);
 
     const admin = await adminOf(envId);
     const partner = await keys.token({ sub: 'p', roles: ['partner'] });
@@ -110,9 +106,9 @@ describe('PUT /api/environments/{envId}', () => {
     expect((await putEnvironment(envId, { name: 'x', externalUsersIntegration: true }, partner)).status).toBe(
       403,
     );
-    expect((await getEnvironment(envId))?.externalUsersIntegration).toBe(false);
+    expect((await testRepositories().environments.get(envId))?.externalUsersIntegration).toBe(false);
 
-    const trail = await listAudit({ kind: 'environment', id: envId });
+    const trail = await testServices().audit.list({ kind: 'environment', id: envId });
     expect(trail[0]).toMatchObject({
       actor: 'op-1',
       action: 'environment.updated',
@@ -190,7 +186,10 @@ describe('PUT /api/environments/{envId}/external-users', () => {
       periodicSync: false,
       deactivationLimit: 50,
     });
-    expect((await getEnvironment(envId))?.externalUsers?.groupsToSync).toEqual([a.toLowerCase(), b]);
+    expect((await testRepositories().environments.get(envId))?.externalUsers?.groupsToSync).toEqual([
+      a.toLowerCase(),
+      b,
+    ]);
   });
 
   it('stores every given field', async () => {
@@ -206,7 +205,7 @@ describe('PUT /api/environments/{envId}/external-users', () => {
     const response = await putSettings(envId, body, operator);
     expect(response.status).toBe(200);
     expect(response.body).toEqual(body);
-    const trail = await listAudit({ kind: 'environment', id: envId });
+    const trail = await testServices().audit.list({ kind: 'environment', id: envId });
     expect(trail[0]).toMatchObject({ actor: 'op-1', action: 'environment.settings-updated' });
     expect(trail[0]?.changes).toMatchObject({
       tenant: { from: null, to: tenant },
@@ -220,7 +219,7 @@ describe('PUT /api/environments/{envId}/external-users', () => {
     const response = await putSettings(envId, { tenant, groupsToSync: guid() }, await adminOf(envId));
     expect(response.status).toBe(409);
     expect(response.body).toMatchObject({ type: '/problems/integration-disabled', status: 409 });
-    expect((await getEnvironment(envId))?.externalUsers).toBeUndefined();
+    expect((await testRepositories().environments.get(envId))?.externalUsers).toBeUndefined();
   });
 
   const G = '11111111-2222-3333-4444-555555555555';
@@ -270,13 +269,13 @@ describe('PUT /api/environments/{envId}/external-users', () => {
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ type: '/problems/validation', status: 400 });
     expect((response.body as { errors: Record<string, string> }).errors).toEqual(errors);
-    expect((await getEnvironment(envId))?.externalUsers).toBeUndefined();
+    expect((await testRepositories().environments.get(envId))?.externalUsers).toBeUndefined();
   });
 
   it('refuses a tenant that does not list this environment', async () => {
     const { envId } = await readyEnvironment();
     const other = uniqueName('t');
-    await saveTenant({
+    await testRepositories().tenants.save({
       name: other,
       owner: 'p',
       directoryId: guid(),
@@ -327,7 +326,7 @@ describe('GET /api/environments/{envId}/external-users', () => {
       latestRun: null,
     });
     // Through the sync service, as POST .../sync does: a run record plus its lease and message.
-    const { runId } = await requestSync({
+    const { runId } = await testServices().sync.requestSync({
       environmentId: envId,
       trigger: 'manual',
       requestedBy: 'admin',

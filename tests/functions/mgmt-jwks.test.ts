@@ -3,10 +3,9 @@ import type { AddressInfo } from 'node:net';
 import azureFunctions from '@azure/functions';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, resetRemoteKeySets, setManagementKeySource } from '../../shared/auth/management.js';
-import { setConfig } from '../../shared/config.js';
+import { createManagementAuth, type ManagementAuth } from '../../shared/auth/management.js';
+import { systemClock } from '../../shared/clock.js';
 import { isAppError } from '../../shared/errors.js';
-import { useTestEnvironment } from '../support/storage.js';
 
 const { HttpRequest } = azureFunctions;
 
@@ -18,6 +17,8 @@ const { HttpRequest } = azureFunctions;
 let server: Server;
 let published: JWK[] = [];
 let fetches = 0;
+let management: ManagementAuth;
+const authenticate: ManagementAuth['authenticate'] = (request) => management.authenticate(request);
 const ISSUER = 'https://issuer.test/management';
 const AUDIENCE = 'api://bizzstream-external-users';
 
@@ -49,18 +50,15 @@ beforeAll(async () => {
     res.end(JSON.stringify({ keys: published }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const config = useTestEnvironment();
   const port = (server.address() as AddressInfo).port;
-  setConfig({
-    ...config,
-    management: { issuer: ISSUER, audience: AUDIENCE, jwksUri: `http://127.0.0.1:${port}/keys` },
+  management = createManagementAuth({
+    settings: { issuer: ISSUER, audience: AUDIENCE, jwksUri: `http://127.0.0.1:${port}/keys` },
+    clock: systemClock,
+    refetchCooldownMs: 0,
   });
-  setManagementKeySource(undefined);
-  resetRemoteKeySets({ refetchCooldownMs: 0 });
 });
 
 afterAll(async () => {
-  resetRemoteKeySets();
   await new Promise((resolve) => server.close(resolve));
 });
 

@@ -1,12 +1,9 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { setClock } from '../../shared/clock.js';
-import { saveEnvironment } from '../../shared/environments/repository.js';
-import { listRegistrations } from '../../shared/host/registry.js';
+import { bindHandler, listRegistrations } from '../../shared/host/registry.js';
 import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { PASSWORD_RESET_QUEUE } from '../../shared/password-reset/service.js';
-import { storage } from '../../shared/storage/account.js';
 import { mailMessages, mailSinkUrl } from '../support/dev-directory.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testRepositories, testClock, testServices } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 import { call, guid, newContext, uniqueName } from './mgmt-support.js';
 
@@ -19,24 +16,24 @@ beforeAll(async () => {
 beforeEach(async () => {
   useTestEnvironment({ SMTP_URL: mailSinkUrl(), MAIL_FROM });
   // This worker's storage account outlives the file: an earlier file may have left requests queued.
-  await (await storage().queue(PASSWORD_RESET_QUEUE)).clearMessages();
+  await (await testServices().storage.queue(PASSWORD_RESET_QUEUE)).clearMessages();
 });
 
 afterEach(() => {
-  setClock(undefined);
+  testClock.use(undefined);
 });
 
 /** Runs the queue worker over every queued password reset request, as the host would. */
 async function drainQueue(): Promise<number> {
   const registration = listRegistrations().find((r) => r.name === 'passwordResetMailer');
   if (registration?.kind !== 'storageQueue') throw new Error('passwordResetMailer is not registered');
-  const queue = await storage().queue(PASSWORD_RESET_QUEUE);
+  const queue = await testServices().storage.queue(PASSWORD_RESET_QUEUE);
   let handled = 0;
   for (;;) {
     const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
     if (receivedMessageItems.length === 0) return handled;
     for (const message of receivedMessageItems) {
-      await registration.options.handler(decodeQueueMessage(message.messageText), newContext());
+      await bindHandler(registration, testServices())(decodeQueueMessage(message.messageText), newContext());
       await queue.deleteMessage(message.messageId, message.popReceipt);
       handled++;
     }
@@ -49,7 +46,11 @@ async function requestReset(body: unknown) {
 
 async function environmentWithUser(options: { active?: boolean } = {}) {
   const environmentId = uniqueName('pr');
-  await saveEnvironment({ id: environmentId, name: `Acme ${environmentId}`, externalUsersIntegration: true });
+  await testRepositories().environments.save({
+    id: environmentId,
+    name: `Acme ${environmentId}`,
+    externalUsersIntegration: true,
+  });
   const email = `${uniqueName('Ann')}@Example.test`;
   await seedEnvironmentUser({
     environmentId,
@@ -109,7 +110,7 @@ describe('POST /api/password-reset', () => {
   it('sends at most 5 mails per address per hour', async () => {
     const { environmentId, email } = await environmentWithUser();
     const start = new Date();
-    setClock({ now: () => start });
+    testClock.use({ now: () => start });
     for (let i = 0; i < 7; i++) {
       expect((await requestReset({ email, environment: environmentId })).status).toBe(202);
     }
@@ -117,7 +118,7 @@ describe('POST /api/password-reset', () => {
     expect(await mailMessages({ to: email })).toHaveLength(5);
 
     const later = new Date(start.getTime() + 61 * 60 * 1000);
-    setClock({ now: () => later });
+    testClock.use({ now: () => later });
     await requestReset({ email, environment: environmentId });
     await drainQueue();
     expect(await mailMessages({ to: email })).toHaveLength(6);

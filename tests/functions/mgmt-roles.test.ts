@@ -1,7 +1,6 @@
+import { managementOperations } from '../../shared/host/registry.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
-import { saveTenant } from '../../shared/tenants/repository.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testRepositories } from '../support/storage.js';
 import { call, guid, uniqueName, useManagementKeys } from './mgmt-support.js';
 
 /**
@@ -25,7 +24,7 @@ interface Route {
 
 async function freshTenant(): Promise<string> {
   const name = uniqueName('mt');
-  await saveTenant({
+  await testRepositories().tenants.save({
     name,
     owner: OWNER,
     directoryId: guid(),
@@ -192,8 +191,8 @@ beforeAll(async () => {
     'other-admin',
     await keys.token({ sub: 'other-admin', roles: ['environment-admin'], environments: ['elsewhere'] }),
   );
-  await saveEnvironment({ id: ENV, name: 'Matrix', externalUsersIntegration: true });
-  await saveExternalUsersSettings(ENV, {
+  await testRepositories().environments.save({ id: ENV, name: 'Matrix', externalUsersIntegration: true });
+  await testRepositories().environments.saveSettings(ENV, {
     tenant: await freshTenant(),
     groupsToSync: [guid()],
     defaultMenus: [],
@@ -203,6 +202,11 @@ beforeAll(async () => {
 });
 
 describe('role matrix', () => {
+  it('has a row for every management route these functions register', () => {
+    const registered = managementOperations().map(({ name, method }) => `${method} ${name}`);
+    expect(ROUTES.map(({ name, method }) => `${method} ${name}`).sort()).toEqual(registered.sort());
+  });
+
   const cases = ROUTES.flatMap((route) =>
     (Object.keys(route.expected) as Caller[]).map(
       (caller) => [route.name, caller, route.expected[caller]] as const,

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seedDemo } from '../../scripts/demo-seed.js';
-import { getEnvironment } from '../../shared/environments/repository.js';
-import { getTenant, getTenantConnection } from '../../shared/tenants/repository.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { testRepositories, testServices, useTestEnvironment } from '../support/storage.js';
 import { guid } from './mgmt-support.js';
 
 describe('seedDemo', () => {
@@ -16,16 +14,16 @@ describe('seedDemo', () => {
       graphBaseUrl: 'https://localhost:7443/graph',
       groupsToSync: [guid().toUpperCase(), guid()],
     };
-    const first = await seedDemo(input);
+    const first = await seedDemo(testServices(), input);
     expect(first.tenant).toMatchObject({ name: 'demo', owner: 'demo-partner', environments: ['demo'] });
     expect(first.settings.groupsToSync).toBe(input.groupsToSync.map((g) => g.toLowerCase()).join(','));
 
-    const again = await seedDemo({ ...input, clientSecret: 'rotated' });
+    const again = await seedDemo(testServices(), { ...input, clientSecret: 'rotated' });
     expect(again.settings).toEqual(first.settings);
-    const environment = await getEnvironment('demo');
+    const environment = await testRepositories().environments.get('demo');
     expect(environment).toMatchObject({ id: 'demo', externalUsersIntegration: true });
     expect(environment?.externalUsers).toMatchObject({ tenant: 'demo', periodicSync: true });
-    expect((await getTenant('demo'))?.owner).toBe('demo-partner');
-    expect((await getTenantConnection('demo'))?.clientSecret).toBe('rotated');
+    expect((await testRepositories().tenants.get('demo'))?.owner).toBe('demo-partner');
+    expect((await testRepositories().tenants.getConnection('demo'))?.clientSecret).toBe('rotated');
   });
 });

@@ -1,9 +1,8 @@
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { setManagementKeySource } from '../../shared/auth/management.js';
 import type { Role } from '../../shared/auth/policy.js';
-import { getConfig } from '../../shared/config.js';
-import { listRegistrations } from '../../shared/host/registry.js';
+import { bindHandler, httpRegistrations } from '../../shared/host/registry.js';
+import { testServices, useManagementKeySource } from '../support/storage.js';
 
 const { HttpRequest, InvocationContext } = azureFunctions;
 
@@ -38,13 +37,13 @@ export async function useManagementKeys(): Promise<ManagementKeys> {
   const rs = await keyPair('RS256', 'rs-1');
   const foreign = await keyPair('ES256', 'es-1');
   const jwks = { keys: [es.jwk, rs.jwk] };
-  setManagementKeySource(createLocalJWKSet(jwks));
+  useManagementKeySource(createLocalJWKSet(jwks));
   const sign = async (
     claims: TokenClaims,
     key: Awaited<ReturnType<typeof keyPair>>,
     alg: 'ES256' | 'RS256',
   ) => {
-    const { issuer, audience } = getConfig().management;
+    const { issuer, audience } = testServices().config.management;
     const now = Math.floor(Date.now() / 1000);
     const payload: Record<string, unknown> = { roles: claims.roles ?? [] };
     if (claims.environments) payload.environments = claims.environments;
@@ -103,8 +102,8 @@ export function newContext(): azureFunctions.InvocationContext {
 
 /** Calls the registered handler `name` the way the host would. */
 export async function call(name: string, input: CallInput): Promise<CallResult> {
-  const registration = listRegistrations().find((r) => r.name === name);
-  if (registration?.kind !== 'http') throw new Error(`${name} is not an HTTP function`);
+  const registration = httpRegistrations().find((r) => r.name === name);
+  if (!registration) throw new Error(`${name} is not an HTTP function`);
   const headers: Record<string, string> = { ...(input.headers ?? {}) };
   if (input.token !== undefined) headers.authorization = `Bearer ${input.token}`;
   let bodyText: string | undefined = input.rawBody;
@@ -119,7 +118,7 @@ export async function call(name: string, input: CallInput): Promise<CallResult> 
     params: input.params ?? {},
     ...(bodyText === undefined ? {} : { body: { string: bodyText } }),
   });
-  const response: HttpResponseInit = await registration.options.handler(request, newContext());
+  const response: HttpResponseInit = await bindHandler(registration, testServices())(request, newContext());
   const text = typeof response.body === 'string' ? response.body : '';
   const responseHeaders: Record<string, string> = {};
   for (const [key, value] of Object.entries((response.headers ?? {}) as Record<string, string>)) {

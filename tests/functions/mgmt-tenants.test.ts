@@ -1,9 +1,11 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listAudit } from '../../shared/audit/trail.js';
-import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
-import { getTenantConnection } from '../../shared/tenants/repository.js';
-import { testConnectionString, useTestEnvironment } from '../support/storage.js';
+import {
+  testConnectionString,
+  useTestEnvironment,
+  testRepositories,
+  testServices,
+} from '../support/storage.js';
 import {
   call,
   capturedLogs,
@@ -80,7 +82,7 @@ describe('PUT /api/tenants/{name}', () => {
       hasClientSecret: true,
       owner: 'partner-a',
     });
-    const connection = await getTenantConnection(name);
+    const connection = await testRepositories().tenants.getConnection(name);
     expect(connection?.clientSecret).toBe(body.clientSecret);
     expect(connection?.environments).toEqual(['env-1', 'env-2']);
   });
@@ -90,7 +92,7 @@ describe('PUT /api/tenants/{name}', () => {
     await put(name, tenantBody(), partnerA);
     const next = tenantBody({ clientSecret: 'the-new-secret' });
     expect((await put(name, next, partnerA)).status).toBe(200);
-    expect((await getTenantConnection(name))?.clientSecret).toBe('the-new-secret');
+    expect((await testRepositories().tenants.getConnection(name))?.clientSecret).toBe('the-new-secret');
   });
 
   it('names every bad field', async () => {
@@ -264,8 +266,12 @@ describe('DELETE /api/tenants/{name}', () => {
     const name = uniqueName('t');
     const environmentId = uniqueName('env');
     await put(name, tenantBody({ environments: [environmentId] }), partnerA);
-    await saveEnvironment({ id: environmentId, name: 'In use', externalUsersIntegration: true });
-    await saveExternalUsersSettings(environmentId, {
+    await testRepositories().environments.save({
+      id: environmentId,
+      name: 'In use',
+      externalUsersIntegration: true,
+    });
+    await testRepositories().environments.saveSettings(environmentId, {
       tenant: name,
       groupsToSync: [guid()],
       defaultMenus: [],
@@ -280,7 +286,7 @@ describe('DELETE /api/tenants/{name}', () => {
     });
     expect(response.status).toBe(409);
     expect(response.body).toMatchObject({ type: '/problems/conflict', environments: [environmentId] });
-    expect(await getTenantConnection(name)).toBeDefined();
+    expect(await testRepositories().tenants.getConnection(name)).toBeDefined();
   });
 });
 
@@ -316,9 +322,9 @@ describe('the client secret', () => {
       }
     }
     expect(scanned).toBeGreaterThan(0);
-    expect((await getTenantConnection(name))?.clientSecret).toBe(secret);
+    expect((await testRepositories().tenants.getConnection(name))?.clientSecret).toBe(secret);
 
-    const trail = await listAudit({ kind: 'tenant', id: name });
+    const trail = await testServices().audit.list({ kind: 'tenant', id: name });
     expect(trail.map((entry) => entry.action)).toEqual(['tenant.updated', 'tenant.created']);
     expect(trail[0]).toMatchObject({
       actor: 'op-1',

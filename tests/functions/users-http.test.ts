@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testRepositories } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
-import { saveEnvironment } from '../../shared/environments/repository.js';
 import { call, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
 
 let keys: ManagementKeys;
@@ -15,7 +14,11 @@ beforeAll(async () => {
 
 async function environmentWithUsers(count: number) {
   const environmentId = `env-${randomUUID().slice(0, 8)}`;
-  await saveEnvironment({ id: environmentId, name: environmentId, externalUsersIntegration: true });
+  await testRepositories().environments.save({
+    id: environmentId,
+    name: environmentId,
+    externalUsersIntegration: true,
+  });
   const directoryId = randomUUID();
   const users = [];
   for (let start = 0; start < count; start += 25) {

@@ -7,8 +7,7 @@ import {
   type LocalHost,
   type LocalHostOptions,
 } from '../../scripts/local-host/local-host.js';
-import { storage } from '../../shared/storage/account.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { testServices, useTestEnvironment } from '../support/storage.js';
 import { fixtureEvents } from '../fixtures/functions/events.js';
 
 const queueName = `fixture-${randomUUID().slice(0, 8)}`;
@@ -33,6 +32,7 @@ beforeAll(async () => {
   host = await startLocalHost({
     port: 0,
     functionsDir: path.resolve('tests/fixtures/functions'),
+    services: testServices(),
     env: { FIXTURE_QUEUE: queueName, FIXTURE_SCHEDULE: '0 0 0 1 1 *' },
     queueSettings: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 },
     log: (line) => logs.push(line),
@@ -102,7 +102,7 @@ describe('local host: non-HTTP functions', () => {
   });
 
   it('processes a queue message and deletes it', async () => {
-    const queue = await storage().queue(queueName);
+    const queue = await testServices().storage.queue(queueName);
     const id = randomUUID();
     await queue.sendMessage(Buffer.from(JSON.stringify({ id })).toString('base64'));
     const event = await waitFor(() =>
@@ -115,11 +115,11 @@ describe('local host: non-HTTP functions', () => {
   });
 
   it('moves a message that fails 5 times to <queue>-poison', async () => {
-    const queue = await storage().queue(queueName);
+    const queue = await testServices().storage.queue(queueName);
     const id = randomUUID();
     const text = Buffer.from(JSON.stringify({ id, fail: true })).toString('base64');
     await queue.sendMessage(text);
-    const poison = await storage().queue(`${queueName}-poison`);
+    const poison = await testServices().storage.queue(`${queueName}-poison`);
     const poisoned = await waitFor(async () => {
       const peeked = await poison.peekMessages({ numberOfMessages: 32 });
       return peeked.peekedMessageItems.find((m) => m.messageText === text);
@@ -144,6 +144,7 @@ async function withHost<T>(
   const other = await startLocalHost({
     port: 0,
     functionsDir: path.resolve('tests/fixtures/functions'),
+    services: testServices(),
     env: {},
     timers: false,
     queues: false,

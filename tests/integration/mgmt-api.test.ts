@@ -1,8 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setManagementKeySource } from '../../shared/auth/management.js';
 import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
-import { getTenantConnection } from '../../shared/tenants/repository.js';
 import {
   createTestDirectory,
   devDirectorySettings,
@@ -11,7 +9,12 @@ import {
   mailMessages,
   type TestDirectory,
 } from '../support/dev-directory.js';
-import { useTestEnvironment } from '../support/storage.js';
+import {
+  useTestEnvironment,
+  testRepositories,
+  testServices,
+  useManagementKeySource,
+} from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 
 /**
@@ -27,11 +30,12 @@ const MAIL_FROM = 'BizzStream <no-reply@bizzstream.local>';
 
 beforeAll(async () => {
   useTestEnvironment({ ...devDirectorySettings(), MAIL_FROM });
-  setManagementKeySource(undefined);
+  useManagementKeySource(undefined);
   directory = await createTestDirectory();
   host = await startLocalHost({
     port: 0,
     functionsDir: path.resolve('functions'),
+    services: testServices(),
     timers: false,
     queues: true,
     queueSettings: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 },
@@ -93,7 +97,9 @@ describe('management API through the local host with dev-directory tokens', () =
     expect(tenant.status).toBe(201);
     expect(tenant.body).toMatchObject({ owner: `partner-${suffix}`, hasClientSecret: true });
     expect(tenant.text).not.toContain(connection.clientSecret);
-    expect((await getTenantConnection(TENANT))?.clientSecret).toBe(connection.clientSecret);
+    expect((await testRepositories().tenants.getConnection(TENANT))?.clientSecret).toBe(
+      connection.clientSecret,
+    );
 
     const group = crypto.randomUUID();
     const settings = await api('PUT', `environments/${ENV}/external-users`, {

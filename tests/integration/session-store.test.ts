@@ -1,24 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import azureFunctions from '@azure/functions';
-import { listRegistrations } from '../../shared/host/registry.js';
-import { setClock } from '../../shared/clock.js';
-import { storage } from '../../shared/storage/account.js';
-import {
-  createSession,
-  endSession,
-  lookUpSession,
-  revokeUserSessions,
-  SESSION_LIFETIME_SECONDS,
-} from '../../shared/auth/sessions.js';
+import { buildServices } from '../../shared/app/services.js';
+import { bindHandler, listRegistrations } from '../../shared/host/registry.js';
+import { SESSION_LIFETIME_SECONDS, type SessionsService } from '../../shared/auth/sessions.js';
 import { SESSIONS_TABLE } from '../../shared/auth/session-store.js';
 import {
-  beginTransaction,
-  consumeTransaction,
+  createTransactionStore,
   TRANSACTIONS_TABLE,
+  type TransactionContext,
 } from '../../shared/auth/signin-transactions.js';
 import { SigninError } from '../../shared/auth/signin-errors.js';
-import { useTestEnvironment } from '../support/storage.js';
+import { testClock, testPorts, testServices, useTestEnvironment } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 
 const { InvocationContext } = azureFunctions;
@@ -28,6 +21,27 @@ beforeAll(async () => {
   useTestEnvironment();
   await import('../../functions/sessionPurge.js');
 });
+
+/** The sessions service of this test environment, on a clock stopped at `now`. */
+function sessionsAt(now: Date): SessionsService {
+  return buildServices(testServices().config, testPorts({ clock: { now: () => now } })).sessions;
+}
+const createSession = (environmentId: string, userId: string, now: Date) =>
+  sessionsAt(now).create(environmentId, userId);
+const lookUpSession = (secret: string | undefined, now: Date) => sessionsAt(now).lookUp(secret);
+const endSession = (secret: string | undefined) => testServices().sessions.end(secret);
+const revokeUserSessions = (environmentId: string, userId: string) =>
+  testServices().sessions.revokeUser(environmentId, userId);
+const beginTransaction = (context: TransactionContext, now: Date) =>
+  createTransactionStore(testServices().storage).begin(context, now);
+const consumeTransaction = (cookieSecret: string, now: Date) =>
+  createTransactionStore(testServices().storage).consume(cookieSecret, now);
+
+async function runSessionPurge(): Promise<void> {
+  const registration = listRegistrations().find((r) => r.name === 'sessionPurge');
+  if (registration?.kind !== 'timer') throw new Error('sessionPurge is not a timer');
+  await bindHandler(registration, testServices())({} as never, new InvocationContext());
+}
 
 async function person(environmentId: string, active = true) {
   return seedEnvironmentUser({
@@ -41,7 +55,7 @@ async function person(environmentId: string, active = true) {
 }
 
 async function rowsOf(table: string): Promise<Array<Record<string, unknown>>> {
-  const client = await storage().table(table);
+  const client = await testServices().storage.table(table);
   const rows: Array<Record<string, unknown>> = [];
   for await (const row of client.listEntities()) rows.push(row);
   return rows;
@@ -105,7 +119,7 @@ describe('session store', () => {
     expect((await lookUpSession(b.secret, now)).live).toBe(true);
   });
 
-  it('revokeUserSessions ends the user’s sessions in that environment only', async () => {
+  it('revokeUser ends the user’s sessions in that environment only', async () => {
     const envA = `env-${randomUUID().slice(0, 8)}`;
     const envB = `env-${randomUUID().slice(0, 8)}`;
     const user = await person(envA);
@@ -187,9 +201,7 @@ describe('purge', () => {
     );
     const before = await rowsOf(SESSIONS_TABLE);
 
-    const registration = listRegistrations().find((r) => r.name === 'sessionPurge');
-    if (registration?.kind !== 'timer') throw new Error('sessionPurge is not a timer');
-    await registration.options.handler({} as never, new InvocationContext());
+    await runSessionPurge();
 
     const after = await rowsOf(SESSIONS_TABLE);
     // The old session and its index row went; nothing unexpired did.
@@ -205,13 +217,11 @@ describe('purge', () => {
     const env = `env-${randomUUID().slice(0, 8)}`;
     const user = await person(env);
     const fresh = await createSession(env, user.id, new Date());
-    setClock({ now: () => new Date(Date.now() + 9 * HOUR) });
+    testClock.use({ now: () => new Date(Date.now() + 9 * HOUR) });
     try {
-      const registration = listRegistrations().find((r) => r.name === 'sessionPurge');
-      if (registration?.kind !== 'timer') throw new Error('sessionPurge is not a timer');
-      await registration.options.handler({} as never, new InvocationContext());
+      await runSessionPurge();
     } finally {
-      setClock(undefined);
+      testClock.use(undefined);
     }
     expect(await lookUpSession(fresh.secret, new Date())).toEqual({ live: false, reason: 'unknown' });
   });

@@ -1,8 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testRepositories } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import { saveTenant, getTenantConnection } from '../../shared/tenants/repository.js';
-import { getEnvironment } from '../../shared/environments/repository.js';
 import { forgetTokenCaches } from '../../shared/directory/token.js';
 import { allUsers, setupSyncEnvironment, syncNow } from './sync-support.js';
 
@@ -27,7 +25,7 @@ function virtualTime() {
   };
 }
 
-describe('directory faults (contract §6, rule 8)', () => {
+describe('directory faults (rule 8)', () => {
   let directory: TestDirectory;
   let environmentId: string;
   let groupA: string;
@@ -50,7 +48,7 @@ describe('directory faults (contract §6, rule 8)', () => {
     expect(users.every((u) => u.active)).toBe(true);
   }
 
-  it('reads exactly the calls of §6: the minimum number of Graph requests, the token cached', async () => {
+  it('reads exactly the Graph calls the sync needs: the minimum number of Graph requests, the token cached', async () => {
     await directory.resetRequestLog();
     const run = await syncNow(environmentId);
     expect(run.counts).toMatchObject({ unchanged: 3 });
@@ -142,15 +140,23 @@ describe('directory faults (contract §6, rule 8)', () => {
   });
 
   it('a wrong client secret fails the run (directory-auth-failed)', async () => {
-    const settings = (await getEnvironment(environmentId))!.externalUsers!;
-    const connection = (await getTenantConnection(settings.tenant))!;
-    await saveTenant({ ...connection, owner: 'test-partner', clientSecret: 'not-the-secret' });
+    const settings = (await testRepositories().environments.get(environmentId))!.externalUsers!;
+    const connection = (await testRepositories().tenants.getConnection(settings.tenant))!;
+    await testRepositories().tenants.save({
+      ...connection,
+      owner: 'test-partner',
+      clientSecret: 'not-the-secret',
+    });
     forgetTokenCaches();
     try {
       const run = await syncNow(environmentId);
       expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-auth-failed' } });
     } finally {
-      await saveTenant({ ...connection, owner: 'test-partner', clientSecret: connection.clientSecret });
+      await testRepositories().tenants.save({
+        ...connection,
+        owner: 'test-partner',
+        clientSecret: connection.clientSecret,
+      });
     }
     await expectNobodyDeactivated();
     expect((await syncNow(environmentId)).status).toBe('succeeded');

@@ -1,16 +1,30 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import { findUserByIdentity, getEnvironmentUser, userIdOf } from '../../shared/users/repository.js';
-import { getRunChanges } from '../../shared/sync/service.js';
-import { allUsers, byObjectId, configureSync, setupSyncEnvironment, syncNow } from './sync-support.js';
+import { userIdOf, type UsersRepository } from '../../shared/users/repository.js';
+import type { SyncService } from '../../shared/sync/service.js';
+import {
+  allUsers,
+  byObjectId,
+  configureSync,
+  setupSyncEnvironment,
+  syncNow,
+  testSyncService,
+  testUsersRepository,
+} from './sync-support.js';
+
+let repository: UsersRepository;
+let sync: SyncService;
 
 beforeAll(() => {
   useTestEnvironment();
+  repository = testUsersRepository();
+  sync = testSyncService();
 });
 
 /**
- * Every rule of contract §7 against Azurite and the dev directory, through the real queue worker.
+ * Every rule of docs/sync-rules.md against Azurite and the dev directory, through the real queue
+ * worker.
  */
 describe('sync rules (dev directory + Azurite)', () => {
   let directory: TestDirectory;
@@ -81,13 +95,13 @@ describe('sync rules (dev directory + Azurite)', () => {
     expect(users.get(nested.id)!.email).toBe(nested.userPrincipalName);
     expect(users.get(guest.id)!.email).toBe('gus@fabrikam.test');
     expect(users.get(bareGuest.id)!.email).toBe('');
-    expect(await findUserByIdentity(directory.id, ann.id)).toEqual({
+    expect(await repository.findUserByIdentity(directory.id, ann.id)).toEqual({
       id: userIdOf(directory.id, ann.id),
       displayName: 'Ann Member',
       email: 'ann@contoso.test',
     });
 
-    const changes = await getRunChanges(environmentId, run.runId, undefined);
+    const changes = await sync.getRunChanges(environmentId, run.runId, undefined);
     expect(changes.changes.map((c) => c.action)).toEqual(['added', 'added', 'added', 'added']);
     expect(changes.changes.find((c) => c.objectId === ann.id)).toEqual({
       userId: userIdOf(directory.id, ann.id),
@@ -115,12 +129,12 @@ describe('sync rules (dev directory + Azurite)', () => {
     await directory.removeMembers(groupA.id, [sam.id]);
     const removal = await syncNow(envA);
     expect(removal.counts).toMatchObject({ deactivated: 1 });
-    const deactivated = await getEnvironmentUser(envA, inA.id);
+    const deactivated = await repository.getEnvironmentUser(envA, inA.id);
     expect(deactivated).toMatchObject({ active: false, deactivationReason: 'removed-from-group' });
     expect(deactivated!.deactivatedAt).toBeTypeOf('string');
-    expect(await getEnvironmentUser(envB, inB.id)).toMatchObject({ active: true });
+    expect(await repository.getEnvironmentUser(envB, inB.id)).toMatchObject({ active: true });
     expect((await syncNow(envB)).counts).toMatchObject({ unchanged: 1, deactivated: 0 });
-    const changes = await getRunChanges(envA, removal.runId, undefined);
+    const changes = await sync.getRunChanges(envA, removal.runId, undefined);
     expect(changes.changes).toEqual([
       {
         userId: inA.id,
@@ -143,8 +157,7 @@ describe('sync rules (dev directory + Azurite)', () => {
     expect((await syncNow(environmentId)).counts.added).toBe(3);
 
     // An administrator sets menus; a sync never touches them.
-    const { setUserMenus } = await import('../../shared/users/repository.js');
-    await setUserMenus(environmentId, userIdOf(directory.id, dan.id), ['Special']);
+    await repository.setUserMenus(environmentId, userIdOf(directory.id, dan.id), ['Special']);
 
     await directory.updateUser(ria.id, { displayName: 'Ria Renamed-Twice', mail: 'ria.new@contoso.test' });
     await directory.disableUser(dan.id);
@@ -170,19 +183,19 @@ describe('sync rules (dev directory + Azurite)', () => {
       menus: ['Special'],
     });
     expect(users.get(gil.id)).toMatchObject({ active: false, deactivationReason: 'group-removed' });
-    const changes = (await getRunChanges(environmentId, second.runId, undefined)).changes;
+    const changes = (await sync.getRunChanges(environmentId, second.runId, undefined)).changes;
     expect(changes.find((c) => c.objectId === ria.id)).toMatchObject({
       action: 'updated',
       fields: ['displayName', 'email'],
     });
-    expect(await findUserByIdentity(directory.id, ria.id)).toMatchObject({
+    expect(await repository.findUserByIdentity(directory.id, ria.id)).toMatchObject({
       displayName: 'Ria Renamed-Twice',
     });
 
     await directory.enableUser(dan.id);
     const third = await syncNow(environmentId);
     expect(third.counts).toMatchObject({ reactivated: 1, deactivated: 0, unchanged: 2 });
-    const dann = await getEnvironmentUser(environmentId, userIdOf(directory.id, dan.id));
+    const dann = await repository.getEnvironmentUser(environmentId, userIdOf(directory.id, dan.id));
     expect(dann).toEqual(expect.objectContaining({ active: true, menus: ['Special'] }));
     expect(dann).not.toHaveProperty('deactivatedAt');
     expect(dann).not.toHaveProperty('deactivationReason');
@@ -210,7 +223,7 @@ describe('sync rules (dev directory + Azurite)', () => {
       counts: { deactivated: 3 },
     });
     expect((await allUsers(environmentId)).every((u) => u.active)).toBe(true);
-    const wouldHave = await getRunChanges(environmentId, halted.runId, undefined);
+    const wouldHave = await sync.getRunChanges(environmentId, halted.runId, undefined);
     expect(wouldHave.changes).toHaveLength(3);
     expect(wouldHave.changes.every((c) => c.action === 'deactivated')).toBe(true);
 

@@ -1,44 +1,47 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testRepositories, testServices } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import { setClock } from '../../shared/clock.js';
-import { storage } from '../../shared/storage/account.js';
 import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { isAppError } from '../../shared/errors.js';
-import {
-  executeSyncRun,
-  failPoisonedRun,
-  getSyncRun,
-  queuePeriodicRuns,
-  requestSync,
-  SYNC_QUEUE,
-} from '../../shared/sync/service.js';
-import { getRun, listRuns } from '../../shared/sync/runs.js';
-import { saveEnvironment } from '../../shared/environments/repository.js';
+import { SYNC_QUEUE } from '../../shared/sync/messages.js';
+import type { SyncService } from '../../shared/sync/service.js';
+import type { RunsRepository } from '../../shared/sync/runs.js';
 import {
   allUsers,
   drainSyncQueue,
-  FAST_READER,
   setupSyncEnvironment,
   syncNow,
   TableRequestCounter,
+  testClock,
+  testSyncService,
+  testSyncStores,
 } from './sync-support.js';
+
+let sync: SyncService;
+let runs: RunsRepository;
 
 beforeAll(() => {
   useTestEnvironment();
+  sync = testSyncService();
+  runs = testSyncStores().runs;
 });
 
 afterEach(() => {
-  setClock(undefined);
+  testClock.reset();
 });
 
 function manual(environmentId: string, confirmDeactivations = false) {
-  return requestSync({ environmentId, trigger: 'manual', requestedBy: 'test-admin', confirmDeactivations });
+  return sync.requestSync({
+    environmentId,
+    trigger: 'manual',
+    requestedBy: 'test-admin',
+    confirmDeactivations,
+  });
 }
 
 /** Takes the next message of the sync queue off it (as a host instance would) without running it. */
 async function takeMessage(): Promise<unknown> {
-  const queue = await storage().queue(SYNC_QUEUE);
+  const queue = await testServices().storage.queue(SYNC_QUEUE);
   const { receivedMessageItems } = await queue.receiveMessages({
     numberOfMessages: 1,
     visibilityTimeout: 60,
@@ -61,7 +64,11 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     const group = await directory.addGroup('Off');
     const off = await setupSyncEnvironment({ directory, groups: [group.id], integration: false });
     await expect(manual(off)).rejects.toMatchObject({ code: 'integration-disabled' });
-    await saveEnvironment({ id: 'env-unconfigured-sync', name: 'x', externalUsersIntegration: true });
+    await testRepositories().environments.save({
+      id: 'env-unconfigured-sync',
+      name: 'x',
+      externalUsersIntegration: true,
+    });
     await expect(manual('env-unconfigured-sync')).rejects.toMatchObject({ code: 'integration-disabled' });
   });
 
@@ -80,12 +87,12 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     expect(isAppError(error) && error.extensions).toEqual({ runId });
 
     const message = await takeMessage();
-    const outcomes = await Promise.all([
-      executeSyncRun(message, { reader: FAST_READER }),
-      executeSyncRun(message, { reader: FAST_READER }),
-    ]);
+    const outcomes = await Promise.all([sync.executeSyncRun(message), sync.executeSyncRun(message)]);
     expect(outcomes.sort()).toEqual(['skipped', 'succeeded']);
-    expect(await getRun(environmentId, runId)).toMatchObject({ status: 'succeeded', counts: { added: 1 } });
+    expect(await runs.getRun(environmentId, runId)).toMatchObject({
+      status: 'succeeded',
+      counts: { added: 1 },
+    });
     expect(await allUsers(environmentId)).toHaveLength(1);
     // The environment is free again.
     expect((await syncNow(environmentId)).counts.unchanged).toBe(1);
@@ -101,8 +108,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     let reachedDeath!: () => void;
     const died = new Promise<void>((resolve) => (reachedDeath = resolve));
     // The worker "dies" after three batches: it never returns, never releases anything.
-    void executeSyncRun(message, {
-      reader: FAST_READER,
+    void sync.executeSyncRun(message, {
       concurrency: 1,
       afterBatch: async () => {
         if (++batches === 3) {
@@ -112,18 +118,18 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
       },
     });
     await died;
-    expect((await getRun(environmentId, first.runId))!.status).toBe('running');
+    expect((await runs.getRun(environmentId, first.runId))!.status).toBe('running');
     await expect(manual(environmentId)).rejects.toMatchObject({ code: 'sync-in-progress' });
 
     const later = new Date(Date.now() + 10 * 60_000 + 1000);
-    setClock({ now: () => later });
+    testClock.set(() => later);
     const second = await manual(environmentId);
-    expect(await getSyncRun(environmentId, first.runId)).toMatchObject({
+    expect(await sync.getSyncRun(environmentId, first.runId)).toMatchObject({
       status: 'failed',
       error: { code: 'internal' },
     });
-    await drainSyncQueue({ reader: FAST_READER });
-    const rerun = (await getRun(environmentId, second.runId))!;
+    await drainSyncQueue();
+    const rerun = (await runs.getRun(environmentId, second.runId))!;
     expect(rerun.status).toBe('succeeded');
     expect(rerun.counts.added + rerun.counts.granted).toBe(350);
     const users = await allUsers(environmentId);
@@ -140,8 +146,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     const message = await takeMessage();
     let batches = 0;
     await expect(
-      executeSyncRun(message, {
-        reader: FAST_READER,
+      sync.executeSyncRun(message, {
         concurrency: 1,
         afterBatch: () => {
           if (++batches === 4) throw new Error('worker crashed');
@@ -149,11 +154,11 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
         },
       }),
     ).rejects.toThrow('worker crashed');
-    expect((await getRun(environmentId, run.runId))!.status).toBe('queued');
+    expect((await runs.getRun(environmentId, run.runId))!.status).toBe('queued');
     await expect(manual(environmentId)).rejects.toMatchObject({ code: 'sync-in-progress' });
     // The host delivers the message again.
-    expect(await executeSyncRun(message, { reader: FAST_READER })).toBe('succeeded');
-    const finished = (await getRun(environmentId, run.runId))!;
+    expect(await sync.executeSyncRun(message)).toBe('succeeded');
+    const finished = (await runs.getRun(environmentId, run.runId))!;
     expect(finished.counts.added + finished.counts.granted + finished.counts.unchanged).toBe(250);
     expect(await allUsers(environmentId)).toHaveLength(250);
   });
@@ -183,14 +188,14 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     const run = await manual(environmentId);
     const message = await takeMessage();
-    await failPoisonedRun(message);
-    expect(await getRun(environmentId, run.runId)).toMatchObject({
+    await sync.failPoisonedRun(message);
+    expect(await runs.getRun(environmentId, run.runId)).toMatchObject({
       status: 'failed',
       error: { code: 'internal' },
     });
     expect((await syncNow(environmentId)).status).toBe('succeeded');
     // A late redelivery of the poisoned run's message changes nothing.
-    expect(await executeSyncRun(message, { reader: FAST_READER })).toBe('skipped');
+    expect(await sync.executeSyncRun(message)).toBe('skipped');
   });
 
   it('the timer queues one periodic run per eligible environment, never with a confirmation', async () => {
@@ -212,23 +217,23 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     });
     const busyRun = await manual(busy);
 
-    const result = await queuePeriodicRuns();
+    const result = await sync.queuePeriodicRuns();
     expect(result.queued).toContain(eligible);
     for (const id of [notPeriodic, busy, disabled]) expect(result.queued).not.toContain(id);
     expect(result.skipped).toContain(busy);
-    const [periodic] = await listRuns(eligible, 5);
+    const [periodic] = await runs.listRuns(eligible, 5);
     expect(periodic).toMatchObject({ trigger: 'periodic', requestedBy: 'schedule', status: 'queued' });
-    expect((await listRuns(busy, 5)).map((r) => r.runId)).toEqual([busyRun.runId]);
+    expect((await runs.listRuns(busy, 5)).map((r) => r.runId)).toEqual([busyRun.runId]);
     // A second tick while the first is queued adds nothing.
-    expect((await queuePeriodicRuns()).queued).not.toContain(eligible);
-    await drainSyncQueue({ reader: FAST_READER });
-    expect((await getRun(eligible, periodic!.runId))!.status).toBe('succeeded');
+    expect((await sync.queuePeriodicRuns()).queued).not.toContain(eligible);
+    await drainSyncQueue();
+    expect((await runs.getRun(eligible, periodic!.runId))!.status).toBe('succeeded');
 
     // Periodic runs are never confirmed: with a limit of 0, a removal halts.
     await directory.removeMembers(group.id, [user.id]);
-    await queuePeriodicRuns();
-    await drainSyncQueue({ reader: FAST_READER });
-    const [halted] = await listRuns(eligible, 1);
+    await sync.queuePeriodicRuns();
+    await drainSyncQueue();
+    const [halted] = await runs.listRuns(eligible, 1);
     expect(halted).toMatchObject({ trigger: 'periodic', status: 'halted', haltReason: 'deactivation-limit' });
   });
 });
@@ -241,7 +246,7 @@ describe('lease renewal', () => {
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     let now = Date.now();
     // Every look at the clock is 20 s later: the lease is due for renewal at almost every batch.
-    setClock({ now: () => new Date((now += 20_000)) });
+    testClock.set(() => new Date((now += 20_000)));
     const run = await syncNow(environmentId, { concurrency: 4 });
     expect(run).toMatchObject({ status: 'succeeded', counts: { added: 900 } });
   });

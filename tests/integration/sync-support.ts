@@ -1,25 +1,78 @@
+import { testRepositories, testServices } from '../support/storage.js';
 import { randomUUID } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { saveEnvironment, saveExternalUsersSettings } from '../../shared/environments/repository.js';
-import { saveTenant } from '../../shared/tenants/repository.js';
-import { storage } from '../../shared/storage/account.js';
+import { systemClock } from '../../shared/clock.js';
+import { createDirectoryReader, type ReaderOptions } from '../../shared/directory/reader.js';
 import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
+import { SYNC_QUEUE } from '../../shared/sync/messages.js';
+import { createSyncStores, type SyncStores } from '../../shared/sync/stores.js';
 import {
-  executeSyncRun,
-  requestSync,
-  SYNC_QUEUE,
+  createSyncService,
+  type AccessDeactivatedHandler,
+  type SyncService,
   type WorkerOptions,
   type WorkerOutcome,
 } from '../../shared/sync/service.js';
-import { getRun, type SyncRun } from '../../shared/sync/runs.js';
-import { listEnvironmentUsers, type EnvironmentUser } from '../../shared/users/repository.js';
+import type { SyncRun } from '../../shared/sync/runs.js';
+import {
+  createUsersRepository,
+  type EnvironmentUser,
+  type UsersRepository,
+} from '../../shared/users/repository.js';
 import type { TestDirectory } from '../support/dev-directory.js';
 
 /** Retries without real waiting, so throttling tests take milliseconds. */
-export const FAST_READER: WorkerOptions['reader'] = {
+export const FAST_READER: ReaderOptions = {
   sleep: async () => {},
   retry: { maxRetries: 5, giveUpAfterMs: 5 * 60_000, baseDelayMs: 1, maxDelayMs: 5 },
 };
+
+/**
+ * The clock of the sync services these tests build: the system's, until a test moves it
+ * (`testClock.set`); `testClock.reset()` in an afterEach puts it back.
+ */
+export const testClock = {
+  source: systemClock,
+  now(): Date {
+    return this.source.now();
+  },
+  set(now: () => Date): void {
+    this.source = { now };
+  },
+  reset(): void {
+    this.source = systemClock;
+  },
+};
+
+export interface TestSyncOptions {
+  /** How the directory is read (default FAST_READER). */
+  readonly reader?: ReaderOptions;
+  /** Default: nothing happens (these tests look at access, not sessions). */
+  readonly onAccessDeactivated?: AccessDeactivatedHandler;
+}
+
+/** A sync service over this worker's Azurite account, the real repositories and the dev directory. */
+export function testSyncService(options: TestSyncOptions = {}): SyncService {
+  return createSyncService({
+    storage: testServices().storage,
+    clock: testClock,
+    environments: testRepositories().environments,
+    tenants: testRepositories().tenants,
+    openDirectory: (connection) => createDirectoryReader(connection, options.reader ?? FAST_READER),
+    onAccessDeactivated: options.onAccessDeactivated ?? (async () => {}),
+  });
+}
+
+/** The sync's tables over this worker's account, for looking at runs directly. */
+export function testSyncStores(): SyncStores {
+  return createSyncStores(testServices().storage, testClock);
+}
+
+export function testUsersRepository(): UsersRepository {
+  return createUsersRepository(testServices().storage);
+}
+
+export type DrainOptions = WorkerOptions & TestSyncOptions;
 
 export interface SyncEnvironmentInput {
   readonly directory: TestDirectory;
@@ -37,8 +90,12 @@ export async function setupSyncEnvironment(input: SyncEnvironmentInput): Promise
   const environmentId = input.environmentId ?? `env-${randomUUID().slice(0, 8)}`;
   const tenantName = input.tenantName ?? `t-${randomUUID().slice(0, 12)}`;
   const connection = input.directory.tenantConnection(tenantName, [environmentId]);
-  await saveTenant({ ...connection, owner: 'test-partner', environments: [environmentId] });
-  await saveEnvironment({
+  await testRepositories().tenants.save({
+    ...connection,
+    owner: 'test-partner',
+    environments: [environmentId],
+  });
+  await testRepositories().environments.save({
     id: environmentId,
     name: environmentId,
     externalUsersIntegration: input.integration ?? true,
@@ -52,7 +109,7 @@ export async function configureSync(
   tenant: string,
   input: Pick<SyncEnvironmentInput, 'groups' | 'defaultMenus' | 'deactivationLimit' | 'periodicSync'>,
 ): Promise<void> {
-  await saveExternalUsersSettings(environmentId, {
+  await testRepositories().environments.saveSettings(environmentId, {
     tenant,
     groupsToSync: input.groups.map((g) => g.toLowerCase()),
     defaultMenus: input.defaultMenus ?? ['Home'],
@@ -62,8 +119,9 @@ export async function configureSync(
 }
 
 /** Receives every message of the sync queue and runs the worker on it, as the host would. */
-export async function drainSyncQueue(options: WorkerOptions = {}): Promise<WorkerOutcome[]> {
-  const queue = await storage().queue(SYNC_QUEUE);
+export async function drainSyncQueue(options: DrainOptions = {}): Promise<WorkerOutcome[]> {
+  const sync = testSyncService(options);
+  const queue = await testServices().storage.queue(SYNC_QUEUE);
   const outcomes: WorkerOutcome[] = [];
   for (;;) {
     const { receivedMessageItems } = await queue.receiveMessages({
@@ -72,7 +130,7 @@ export async function drainSyncQueue(options: WorkerOptions = {}): Promise<Worke
     });
     if (receivedMessageItems.length === 0) return outcomes;
     for (const message of receivedMessageItems) {
-      outcomes.push(await executeSyncRun(decodeQueueMessage(message.messageText), options));
+      outcomes.push(await sync.executeSyncRun(decodeQueueMessage(message.messageText), options));
       await queue.deleteMessage(message.messageId, message.popReceipt);
     }
   }
@@ -81,25 +139,26 @@ export async function drainSyncQueue(options: WorkerOptions = {}): Promise<Worke
 /** A manual run, queued and executed; returns the finished run. */
 export async function syncNow(
   environmentId: string,
-  options: WorkerOptions & { confirmDeactivations?: boolean } = {},
+  options: DrainOptions & { confirmDeactivations?: boolean } = {},
 ): Promise<SyncRun> {
-  const queued = await requestSync({
+  const queued = await testSyncService(options).requestSync({
     environmentId,
     trigger: 'manual',
     requestedBy: 'test-admin',
     confirmDeactivations: options.confirmDeactivations ?? false,
   });
-  await drainSyncQueue({ reader: FAST_READER, ...options });
-  const run = await getRun(environmentId, queued.runId);
+  await drainSyncQueue(options);
+  const run = await testSyncStores().runs.getRun(environmentId, queued.runId);
   if (!run) throw new Error('the run disappeared');
   return run;
 }
 
 export async function allUsers(environmentId: string): Promise<EnvironmentUser[]> {
+  const repository = testUsersRepository();
   const users: EnvironmentUser[] = [];
   let token: string | undefined;
   do {
-    const page = await listEnvironmentUsers(
+    const page = await repository.listEnvironmentUsers(
       environmentId,
       token === undefined ? { pageSize: 1000 } : { pageSize: 1000, continuationToken: token },
     );
@@ -131,7 +190,7 @@ export class TableRequestCounter {
       },
     };
     for (const tableName of tables) {
-      const client = await storage().table(tableName);
+      const client = await testServices().storage.table(tableName);
       client.pipeline.addPolicy(policy);
     }
     this.policies.push({ name, tables: [...tables] });
@@ -139,7 +198,8 @@ export class TableRequestCounter {
 
   async detach(): Promise<void> {
     for (const { name, tables } of this.policies) {
-      for (const tableName of tables) (await storage().table(tableName)).pipeline.removePolicy({ name });
+      for (const tableName of tables)
+        (await testServices().storage.table(tableName)).pipeline.removePolicy({ name });
     }
     this.policies.length = 0;
   }

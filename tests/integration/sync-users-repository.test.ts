@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useTestEnvironment } from '../support/storage.js';
+import { useTestEnvironment, testServices } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
-import {
-  findActiveUsersByEmail,
-  findUserByIdentity,
-  getEnvironmentUser,
-  listEnvironmentUsers,
-  setUserMenus,
-  userIdOf,
-} from '../../shared/users/repository.js';
+import { createUsersRepository, userIdOf, type UsersRepository } from '../../shared/users/repository.js';
+
+let users: UsersRepository;
 
 beforeAll(() => {
   useTestEnvironment();
+  users = createUsersRepository(testServices().storage);
 });
 
 describe('users repository', () => {
@@ -40,16 +36,16 @@ describe('users repository', () => {
       menus: ['Home'],
       groups: ['g1'],
     });
-    expect(await findUserByIdentity(directoryId.toUpperCase(), objectId)).toEqual({
+    expect(await users.findUserByIdentity(directoryId.toUpperCase(), objectId)).toEqual({
       id: seeded.id,
       displayName: 'Ada Lovelace',
       email: 'Ada@Example.com',
     });
-    expect(await findUserByIdentity(directoryId, randomUUID())).toBeUndefined();
-    expect((await findActiveUsersByEmail(environmentId, 'ada@EXAMPLE.com')).map((u) => u.id)).toEqual([
+    expect(await users.findUserByIdentity(directoryId, randomUUID())).toBeUndefined();
+    expect((await users.findActiveUsersByEmail(environmentId, 'ada@EXAMPLE.com')).map((u) => u.id)).toEqual([
       seeded.id,
     ]);
-    expect(await findActiveUsersByEmail(`${environmentId}x`, 'ada@example.com')).toEqual([]);
+    expect(await users.findActiveUsersByEmail(`${environmentId}x`, 'ada@example.com')).toEqual([]);
   });
 
   it('does not find deactivated users by email, and shows when and why they were deactivated', async () => {
@@ -65,7 +61,7 @@ describe('users repository', () => {
     expect(user.active).toBe(false);
     expect(user.deactivationReason).toBe('removed-from-group');
     expect(typeof user.deactivatedAt).toBe('string');
-    expect(await findActiveUsersByEmail(environmentId, 'gone@example.com')).toEqual([]);
+    expect(await users.findActiveUsersByEmail(environmentId, 'gone@example.com')).toEqual([]);
   });
 
   it('pages an environment and changes menus only', async () => {
@@ -80,10 +76,10 @@ describe('users repository', () => {
         email: `u${i}@example.com`,
       });
     }
-    const first = await listEnvironmentUsers(environmentId, { pageSize: 3 });
+    const first = await users.listEnvironmentUsers(environmentId, { pageSize: 3 });
     expect(first.users).toHaveLength(3);
     expect(first.continuationToken).toBeTypeOf('string');
-    const second = await listEnvironmentUsers(environmentId, {
+    const second = await users.listEnvironmentUsers(environmentId, {
       pageSize: 3,
       continuationToken: first.continuationToken!,
     });
@@ -93,14 +89,14 @@ describe('users repository', () => {
     expect(ids.size).toBe(5);
 
     const target = first.users[0]!;
-    const changed = await setUserMenus(environmentId, target.id, ['Projects']);
+    const changed = await users.setUserMenus(environmentId, target.id, ['Projects']);
     expect(changed).toMatchObject({ id: target.id, menus: ['Projects'], displayName: target.displayName });
-    expect(await setUserMenus(environmentId, 'nope', ['x'])).toBeUndefined();
-    expect(await getEnvironmentUser(environmentId, 'nope')).toBeUndefined();
-    await expect(listEnvironmentUsers(environmentId, { continuationToken: 'garbage' })).rejects.toMatchObject(
-      {
-        code: 'validation',
-      },
-    );
+    expect(await users.setUserMenus(environmentId, 'nope', ['x'])).toBeUndefined();
+    expect(await users.getEnvironmentUser(environmentId, 'nope')).toBeUndefined();
+    await expect(
+      users.listEnvironmentUsers(environmentId, { continuationToken: 'garbage' }),
+    ).rejects.toMatchObject({
+      code: 'validation',
+    });
   });
 });

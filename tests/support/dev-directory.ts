@@ -49,7 +49,7 @@ export function devDirectoryAdmin(): DevDirectoryAdmin {
   return cachedAdmin.admin;
 }
 
-/** What a tenant configuration (interface 2, contract §3.2) needs to use a test directory. */
+/** What a tenant configuration needs to use a test directory. */
 export type TestTenantConnection = TenantConnection;
 
 function label(test: string | undefined): string {

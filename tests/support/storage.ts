@@ -1,6 +1,14 @@
 import { inject } from 'vitest';
-import { loadConfig, setConfig, type Config } from '../../shared/config.js';
-import { setStorage, StorageAccount } from '../../shared/storage/account.js';
+import type { JWTVerifyGetKey } from 'jose';
+import { buildServices, defaultPorts, type Ports, type Services } from '../../shared/app/services.js';
+import { systemClock, type Clock } from '../../shared/clock.js';
+import { loadConfig, type Config } from '../../shared/config.js';
+import {
+  createEnvironmentsRepository,
+  type EnvironmentsRepository,
+} from '../../shared/environments/repository.js';
+import { StorageAccount } from '../../shared/storage/account.js';
+import { createTenantsRepository, type TenantsRepository } from '../../shared/tenants/repository.js';
 import { accountConnectionString, TEST_ACCOUNTS } from '../../scripts/azurite.js';
 
 /**
@@ -16,9 +24,33 @@ export function testConnectionString(): string {
   return accountConnectionString(testAccountName(), inject('azurite'));
 }
 
+/** The time every test service reads: the system's, unless a test moves it. */
+export interface TestClock extends Clock {
+  /** Reads time from `clock` from now on; `undefined` goes back to the system clock. */
+  use(clock: Clock | undefined): void;
+}
+
+let currentClock: Clock = systemClock;
+export const testClock: TestClock = {
+  now: () => currentClock.now(),
+  use(clock) {
+    currentClock = clock ?? systemClock;
+  },
+};
+
+interface TestWorld {
+  readonly config: Config;
+  readonly storage: StorageAccount;
+  managementKeys: JWTVerifyGetKey | undefined;
+  services: Services | undefined;
+}
+
+let world: TestWorld | undefined;
+let installedKeys: JWTVerifyGetKey | undefined;
+
 /**
- * Points the process's configuration and storage at this worker's Azurite account, with local
- * defaults for everything else (overridable). Returns the config in force.
+ * Configuration for this worker's Azurite account, with local defaults for everything else
+ * (overridable). The services of `testServices()` are built from it.
  */
 export function useTestEnvironment(overrides: Record<string, string | undefined> = {}): Config {
   const config = loadConfig(
@@ -30,8 +62,44 @@ export function useTestEnvironment(overrides: Record<string, string | undefined>
     },
     { localStateDir: '.dev/test' },
   );
-  setConfig(config);
-  const account = new StorageAccount(config.storage);
-  setStorage(account);
+  const storage = new StorageAccount(config.storage);
+  world = { config, storage, managementKeys: installedKeys, services: undefined };
   return config;
+}
+
+/** Management tokens are verified against `keys` (or, with `undefined`, MANAGEMENT_JWKS_URI). */
+export function useManagementKeySource(keys: JWTVerifyGetKey | undefined): void {
+  installedKeys = keys;
+  if (world) {
+    world.managementKeys = keys;
+    world.services = undefined;
+  }
+}
+
+/** The test environment's ports; `overrides` replaces some (e.g. a storage account that is down). */
+export function testPorts(overrides: Partial<Ports> = {}): Ports {
+  if (!world) throw new Error('call useTestEnvironment() first');
+  return {
+    ...defaultPorts(world.config),
+    storage: world.storage,
+    clock: testClock,
+    managementKeys: world.managementKeys,
+    ...overrides,
+  };
+}
+
+/** The services of the current test environment, built on first use. */
+export function testServices(): Services {
+  if (!world) throw new Error('call useTestEnvironment() first');
+  world.services ??= buildServices(world.config, testPorts());
+  return world.services;
+}
+
+/** Repositories over the test environment's storage, for tests that put data in place directly. */
+export function testRepositories(): { tenants: TenantsRepository; environments: EnvironmentsRepository } {
+  const { storage, clock, config } = testServices();
+  return {
+    tenants: createTenantsRepository({ storage, clock, secretsKeys: config.secretsKeys }),
+    environments: createEnvironmentsRepository({ storage, clock }),
+  };
 }

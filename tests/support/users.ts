@@ -1,10 +1,5 @@
-import {
-  getEnvironmentUser,
-  userIdOf,
-  writeAccessBatch,
-  writeUserBatch,
-  type EnvironmentUser,
-} from '../../shared/users/repository.js';
+import { testServices } from './storage.js';
+import { createUsersRepository, userIdOf, type EnvironmentUser } from '../../shared/users/repository.js';
 
 export interface SeedEnvironmentUserInput {
   environmentId: string;
@@ -18,18 +13,19 @@ export interface SeedEnvironmentUserInput {
 }
 
 /**
- * Creates (or overwrites) a user and its access to one environment through the real repository,
- * exactly as a sync would store them. For other teams' tests.
+ * Creates (or overwrites) a user and its access to one environment through the real repository
+ * over this test worker's storage account, exactly as a sync would store them.
  */
 export async function seedEnvironmentUser(input: SeedEnvironmentUserInput): Promise<EnvironmentUser> {
   const directoryId = input.directoryId.toLowerCase();
   const objectId = input.objectId.toLowerCase();
   const userId = userIdOf(directoryId, objectId);
-  await writeUserBatch(directoryId, [
+  const users = createUsersRepository(testServices().storage);
+  await users.writeUserBatch(directoryId, [
     { userId, objectId, displayName: input.displayName, email: input.email },
   ]);
   const active = input.active ?? true;
-  await writeAccessBatch(input.environmentId, [
+  await users.writeAccessBatch(input.environmentId, [
     {
       userId,
       directoryId,
@@ -44,7 +40,7 @@ export async function seedEnvironmentUser(input: SeedEnvironmentUserInput): Prom
         : { deactivatedAt: new Date().toISOString(), deactivationReason: 'removed-from-group' as const }),
     },
   ]);
-  const user = await getEnvironmentUser(input.environmentId, userId);
+  const user = await users.getEnvironmentUser(input.environmentId, userId);
   if (!user) throw new Error('the seeded user could not be read back');
   return user;
 }

@@ -19,6 +19,8 @@ const AZURE_OK: Env = {
   SMTP_URL: 'smtps://mail.example.com:465',
   MAIL_FROM: 'BizzStream <no-reply@example.com>',
   SYNC_SCHEDULE: '0 */15 * * * *',
+  CONSOLE_CLIENT_ID: '00000000-0000-0000-0000-0000000000c1',
+  CONSOLE_SCOPE: 'api://external-users/manage',
 };
 
 function failure(env: Env): Record<string, string> {
@@ -69,6 +71,8 @@ describe('loadConfig', () => {
     expect(Object.keys(fields).sort()).toEqual(
       [
         'AzureWebJobsStorage',
+        'CONSOLE_CLIENT_ID',
+        'CONSOLE_SCOPE',
         'MAIL_FROM',
         'MANAGEMENT_AUDIENCE',
         'MANAGEMENT_ISSUER',
@@ -115,6 +119,37 @@ describe('loadConfig', () => {
     const load = () => loadConfig({ ...AZURE_OK, MAIL_FROM: undefined, SMTP_URL: 'ftp://x' });
     expect(load).toThrow(/MAIL_FROM is required/);
     expect(load).toThrow(/SMTP_URL must be an smtp/);
+  });
+});
+
+describe('directory hosts and console', () => {
+  it('defaults locally to the dev directory and its console registration', () => {
+    const config = loadConfig({}, { localStateDir: stateDir() });
+    expect(config.directoryHosts).toEqual(['localhost:7443']);
+    expect(config.console).toEqual({
+      clientId: 'bizzstream-console',
+      scope: 'api://bizzstream-external-users/manage',
+    });
+  });
+
+  it('reads DIRECTORY_HOSTS as host or host:port, lower-cased, and allows none in Azure', () => {
+    expect(loadConfig(AZURE_OK).directoryHosts).toEqual([]);
+    const config = loadConfig({ ...AZURE_OK, DIRECTORY_HOSTS: ' Login.Example.com, dir.test:8443,,' });
+    expect(config.directoryHosts).toEqual(['login.example.com', 'dir.test:8443']);
+  });
+
+  it.each([['https://login.example.com'], ['host:99999'], ['a b'], ['host:1:2']])(
+    'refuses DIRECTORY_HOSTS %j',
+    (value) => {
+      expect(failure({ ...AZURE_OK, DIRECTORY_HOSTS: value })).toHaveProperty('DIRECTORY_HOSTS');
+    },
+  );
+
+  it('requires the console settings in Azure', () => {
+    const fields = failure({ ...AZURE_OK, CONSOLE_CLIENT_ID: undefined, CONSOLE_SCOPE: 'two scopes' });
+    expect(fields.CONSOLE_CLIENT_ID).toBe('is required');
+    expect(fields.CONSOLE_SCOPE).toMatch(/spaces/);
+    expect(Object.keys(fields).sort()).toEqual(['CONSOLE_CLIENT_ID', 'CONSOLE_SCOPE']);
   });
 });
 

@@ -358,6 +358,9 @@ describe('infra/ and the settings the code reads', () => {
       SMTP_URL: 'smtps://user:password@smtp.example.com:465',
       MAIL_FROM: 'BizzStream <no-reply@example.com>',
       SYNC_SCHEDULE: '0 */15 * * * *',
+      DIRECTORY_HOSTS: 'login.microsoftonline.com',
+      CONSOLE_CLIENT_ID: '00000000-0000-0000-0000-0000000000c1',
+      CONSOLE_SCOPE: 'api://bizzstream-external-users/manage',
     };
     const env: Record<string, string> = {
       AZURE_FUNCTIONS_ENVIRONMENT: 'Production',

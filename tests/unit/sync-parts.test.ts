@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { fromGraphUser, parseRetryAfter } from '../../shared/directory/reader.js';
 import { packChanges } from '../../shared/sync/changes.js';
 import { executePlan, type PlanWriter } from '../../shared/sync/executor.js';
-import { encodeSyncMessage, parseSyncMessage } from '../../shared/sync/service.js';
+import { encodeSyncMessage, parseSyncMessage } from '../../shared/sync/messages.js';
 import { isRunId, newRunId } from '../../shared/sync/runs.js';
 import { userIdOf } from '../../shared/users/identity.js';
 import type { Change } from '../../shared/sync/planner.js';
-import type { AccessPatch, Identity } from '../../shared/users/repository.js';
+import type { AccessPatch, Identity } from '../../shared/users/model.js';
 
 describe('userIdOf', () => {
   it('is a version 5 UUID, the same for the same identity whatever the case, different otherwise', () => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** The scopes every sign-in asks for (contract §4). */
+/** The scopes every sign-in asks for. */
 export const SIGNIN_SCOPES = ['openid', 'profile', 'email'] as const;
 
 /** The secrets of one authorization request: random, single-use, never logged. */

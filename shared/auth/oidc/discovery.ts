@@ -18,7 +18,7 @@ const discoverySchema = z.object({
   jwks_uri: httpsUrl,
 });
 
-/** `{authorityHost}/{directoryId}/v2.0/.well-known/openid-configuration` (contract §4). */
+/** `{authorityHost}/{directoryId}/v2.0/.well-known/openid-configuration`. */
 export function discoveryUrl(authorityHost: string, directoryId: string): string {
   const host = authorityHost.replace(/\/+$/, '');
   return `${host}/${encodeURIComponent(directoryId)}/v2.0/.well-known/openid-configuration`;

@@ -3,7 +3,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { SigninError, type SigninFailureReason } from '../signin-errors.js';
 import { KeySetUnavailable, type KeyResolver } from './jwks.js';
 
-/** Clock skew tolerated on `exp`, `nbf` and `iat` (contract §4: at most 5 minutes). */
+/** Clock skew tolerated on `exp`, `nbf` and `iat`: at most 5 minutes. */
 export const CLOCK_SKEW_SECONDS = 300;
 
 export interface IdTokenExpectations {
@@ -25,7 +25,7 @@ export interface VerifiedIdentity {
 }
 
 /**
- * Verifies an ID token the way contract §4 says: RS256 only, signature by a key of the issuer's
+ * Verifies an ID token: RS256 only, signature by a key of the issuer's
  * key set, `iss`, `aud`, `exp`/`nbf`/`iat` within the skew, `nonce`, `tid`. Anything else is a
  * SigninError with the precise reason.
  */

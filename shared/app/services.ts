@@ -1,0 +1,133 @@
+import type { JWTVerifyGetKey } from 'jose';
+import { createAuditTrail, type AuditTrail } from '../audit/trail.js';
+import { createManagementAuth, type ManagementAuth } from '../auth/management.js';
+import { createSessionStore } from '../auth/session-store.js';
+import { createSessions, type SessionsService } from '../auth/sessions.js';
+import { createSignin, type SigninService } from '../auth/signin.js';
+import { createTransactionStore } from '../auth/signin-transactions.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { createEnvironmentsRepository } from '../environments/repository.js';
+import { createEnvironmentsService, type EnvironmentsService } from '../environments/service.js';
+import { createHealth, type HealthService } from '../health/service.js';
+import { createSmtpMailer, type Mailer } from '../mail/mailer.js';
+import { createPasswordReset, type PasswordResetService } from '../password-reset/service.js';
+import { createMailLimiter } from '../password-reset/rate-limit.js';
+import { StorageAccount } from '../storage/account.js';
+import { createDirectoryReader } from '../directory/reader.js';
+import { createSyncService, type SyncService } from '../sync/service.js';
+import { createTenantsRepository } from '../tenants/repository.js';
+import { createTenantsService, type TenantsService } from '../tenants/service.js';
+import { createUsersRepository, type UsersRepository } from '../users/repository.js';
+import { createUsersService, type UsersService } from '../users/service.js';
+
+/** Outbound HTTP, as the OIDC and directory adapters call it. */
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** What the services need from the world: time, state, the network, mail. */
+export interface Ports {
+  readonly clock: Clock;
+  readonly storage: StorageAccount;
+  readonly fetch: Fetch;
+  readonly mailer: Mailer;
+  /** Verifies management tokens against these keys instead of fetching MANAGEMENT_JWKS_URI. */
+  readonly managementKeys?: JWTVerifyGetKey | undefined;
+}
+
+/** Every service of the app, built once per process (or per test) by `buildServices`. */
+export interface Services {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly storage: StorageAccount;
+  readonly audit: AuditTrail;
+  readonly tenants: TenantsService;
+  readonly environments: EnvironmentsService;
+  readonly management: ManagementAuth;
+  readonly sessions: SessionsService;
+  readonly signin: SigninService;
+  readonly passwordReset: PasswordResetService;
+  readonly health: HealthService;
+  readonly sync: SyncService;
+  readonly users: UsersService;
+}
+
+/** The real world: system time, the configured storage account, global fetch, SMTP. */
+export function defaultPorts(config: Config): Ports {
+  return {
+    clock: systemClock,
+    storage: new StorageAccount(config.storage),
+    fetch: (input, init) => fetch(input, init),
+    mailer: createSmtpMailer(config),
+  };
+}
+
+/** The users of an environment as sessions, sign-in and password reset see them. */
+function usersPort(repository: UsersRepository) {
+  return {
+    getAccess: (environmentId: string, userId: string) =>
+      repository.getEnvironmentUser(environmentId, userId),
+    findByIdentity: (directoryId: string, objectId: string) =>
+      repository.findUserByIdentity(directoryId, objectId),
+    findActiveByEmail: (environmentId: string, email: string) =>
+      repository.findActiveUsersByEmail(environmentId, email),
+  };
+}
+
+/** The composition root: each service gets its ports and the other services it depends on. */
+export function buildServices(config: Config, ports: Ports): Services {
+  const { clock, storage } = ports;
+  const audit = createAuditTrail({ storage, clock });
+  const tenantsRepository = createTenantsRepository({ storage, clock, secretsKeys: config.secretsKeys });
+  const environmentsRepository = createEnvironmentsRepository({ storage, clock });
+  const users = usersPort(createUsersRepository(storage));
+  const transactions = createTransactionStore(storage);
+  const sessions = createSessions({ store: createSessionStore(storage), transactions, users, clock });
+  const sync = createSyncService({
+    storage,
+    clock,
+    environments: environmentsRepository,
+    tenants: tenantsRepository,
+    openDirectory: (connection) => createDirectoryReader(connection),
+    // Sessions die with access: a run's deactivations end those users' sessions in the environment.
+    onAccessDeactivated: (environmentId, userIds) => sessions.revokeUsers(environmentId, userIds),
+  });
+  return Object.freeze({
+    config,
+    clock,
+    storage,
+    audit,
+    tenants: createTenantsService({
+      tenants: tenantsRepository,
+      environments: environmentsRepository,
+      audit,
+    }),
+    environments: createEnvironmentsService({
+      environments: environmentsRepository,
+      tenants: tenantsRepository,
+      audit,
+      latestRun: (environmentId) => sync.getLatestRun(environmentId),
+    }),
+    management: createManagementAuth({ settings: config.management, clock, keys: ports.managementKeys }),
+    sessions,
+    signin: createSignin({
+      environments: environmentsRepository,
+      tenants: tenantsRepository,
+      users,
+      sessions,
+      transactions,
+      redirectUri: config.redirectUri,
+      clock,
+    }),
+    passwordReset: createPasswordReset({
+      storage,
+      clock,
+      environments: environmentsRepository,
+      users,
+      mailer: ports.mailer,
+      limiter: createMailLimiter(storage),
+    }),
+    health: createHealth({ storage }),
+    sync,
+    users: createUsersService({ storage, environments: environmentsRepository }),
+  });
+}

@@ -1,0 +1,29 @@
+import type { Clock } from '../clock.js';
+import type { DirectoryReader } from '../directory/reader.js';
+import type { DirectoryConnection } from '../directory/token.js';
+import type { EnvironmentRecord } from '../environments/repository.js';
+import type { StorageAccount } from '../storage/account.js';
+
+/** The environments domain, as far as the sync needs it. */
+export interface SyncEnvironmentsPort {
+  get(environmentId: string): Promise<EnvironmentRecord | undefined>;
+  list(): AsyncIterable<EnvironmentRecord>;
+}
+
+/** The tenants domain, as far as the sync needs it: how to reach a tenant's directory. */
+export interface SyncTenantsPort {
+  getConnection(name: string): Promise<DirectoryConnection | undefined>;
+}
+
+/** Sessions die with access: called with the users whose access a run deactivated. */
+export type AccessDeactivatedHandler = (environmentId: string, userIds: readonly string[]) => Promise<void>;
+
+/** Everything the sync uses that it does not own. */
+export interface SyncDeps {
+  readonly storage: StorageAccount;
+  readonly clock: Clock;
+  readonly environments: SyncEnvironmentsPort;
+  readonly tenants: SyncTenantsPort;
+  readonly openDirectory: (connection: DirectoryConnection) => DirectoryReader;
+  readonly onAccessDeactivated: AccessDeactivatedHandler;
+}

@@ -1,0 +1,140 @@
+import { AppError, isAppError } from '../errors.js';
+import { forEachLimited } from '../concurrency.js';
+import type { EnvironmentRecord } from '../environments/repository.js';
+import type { SyncDeps } from './deps.js';
+import { encodeSyncMessage, SYNC_QUEUE } from './messages.js';
+import {
+  failedRun,
+  newRunId,
+  toPublicRun,
+  ZERO_COUNTS,
+  type RunTrigger,
+  type StoredRun,
+  type SyncRun,
+} from './runs.js';
+import type { SyncStores } from './stores.js';
+
+/** Environments the timer queues runs for at once. */
+const PERIODIC_REQUESTS_IN_FLIGHT = 8;
+
+export interface RequestSyncInput {
+  readonly environmentId: string;
+  readonly trigger: RunTrigger;
+  readonly requestedBy: string;
+  readonly confirmDeactivations: boolean;
+}
+
+/** Asking for runs: one manual request, or the timer's periodic ones. */
+export interface RunRequests {
+  /** Queues a run of the environment: one at a time, and only when configured. */
+  requestSync(input: RequestSyncInput): Promise<SyncRun>;
+  /**
+   * The timer: one periodic run per environment whose integration is on, configured, with
+   * periodicSync, and without a live run.
+   */
+  queuePeriodicRuns(): Promise<{ queued: string[]; skipped: string[] }>;
+}
+
+function assertSyncable(environment: EnvironmentRecord | undefined, environmentId: string): void {
+  if (!environment) throw new AppError('not-found', `Environment "${environmentId}" does not exist.`);
+  if (!environment.externalUsersIntegration || !environment.externalUsers) {
+    throw new AppError(
+      'integration-disabled',
+      `The external users integration of "${environmentId}" is off or not configured.`,
+    );
+  }
+}
+
+/** Why a periodic request found nothing to queue: claimed meanwhile, or switched off since the scan. */
+function isSkippable(error: unknown): boolean {
+  return (
+    isAppError(error, 'sync-in-progress') ||
+    isAppError(error, 'integration-disabled') ||
+    isAppError(error, 'not-found')
+  );
+}
+
+// Long only as a factory: its body is the short functions below, closed over the deps.
+export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunRequests {
+  const { leases, runs } = stores;
+
+  async function failStaleRun(environmentId: string, runId: string, now: Date): Promise<void> {
+    const run = await runs.getStoredRun(environmentId, runId);
+    if (run && (run.status === 'queued' || run.status === 'running')) {
+      await runs.saveRun(
+        failedRun(run, 'internal', 'The run stopped without finishing (its lease expired).', now),
+      );
+    }
+  }
+
+  /** Stores the run and queues its message; on failure the environment is freed again. */
+  async function enqueue(run: StoredRun): Promise<void> {
+    try {
+      await runs.createRun(run);
+      const queue = await deps.storage.queue(SYNC_QUEUE);
+      await queue.sendMessage(encodeSyncMessage({ runId: run.runId, environmentId: run.environment }));
+    } catch (error) {
+      await leases.releaseLease(run.environment, run.runId);
+      throw isAppError(error)
+        ? error
+        : new AppError('storage-unavailable', 'The run could not be queued.', { cause: error });
+    }
+  }
+
+  async function requestSync(input: RequestSyncInput): Promise<SyncRun> {
+    assertSyncable(await deps.environments.get(input.environmentId), input.environmentId);
+    const now = deps.clock.now();
+    const runId = newRunId(now);
+    const claim = await leases.claimForQueuedRun(input.environmentId, runId, now);
+    if (claim.kind === 'busy') {
+      throw new AppError('sync-in-progress', `A sync of "${input.environmentId}" is queued or running.`, {
+        extensions: { runId: claim.runId },
+      });
+    }
+    if (claim.staleRunId !== undefined) await failStaleRun(input.environmentId, claim.staleRunId, now);
+    const run: StoredRun = {
+      runId,
+      environment: input.environmentId,
+      trigger: input.trigger,
+      requestedBy: input.requestedBy,
+      status: 'queued',
+      queuedAt: now.toISOString(),
+      counts: { ...ZERO_COUNTS },
+      // docs/sync-rules.md, "Deactivation limit": periodic runs never carry the confirmation.
+      confirmDeactivations: input.trigger === 'manual' && input.confirmDeactivations,
+      changePages: 0,
+    };
+    await enqueue(run);
+    return toPublicRun(run);
+  }
+
+  /** Two scans (environments, sync states), then writes only for the environments that get a run. */
+  async function queuePeriodicRuns(): Promise<{ queued: string[]; skipped: string[] }> {
+    const busy = await leases.listBusyEnvironments(deps.clock.now());
+    const queued: string[] = [];
+    const skipped: string[] = [];
+    const eligible: string[] = [];
+    for await (const environment of deps.environments.list()) {
+      if (!environment.externalUsersIntegration || environment.externalUsers?.periodicSync !== true) continue;
+      if (busy.has(environment.id)) skipped.push(environment.id);
+      else eligible.push(environment.id);
+    }
+    await forEachLimited(eligible, PERIODIC_REQUESTS_IN_FLIGHT, async (environmentId) => {
+      try {
+        await requestSync({
+          environmentId,
+          trigger: 'periodic',
+          requestedBy: 'schedule',
+          confirmDeactivations: false,
+        });
+        queued.push(environmentId);
+      } catch (error) {
+        if (!isSkippable(error)) throw error;
+        skipped.push(environmentId);
+      }
+    });
+    return { queued, skipped };
+  }
+
+  return { requestSync, queuePeriodicRuns };
+}

@@ -1,0 +1,196 @@
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { AppError } from '../errors.js';
+import { forEachLimited } from '../concurrency.js';
+import type { StorageAccount } from '../storage/account.js';
+import { fromApiContinuation, toApiContinuation } from '../storage/continuation.js';
+import { statusOf, storageError } from '../storage/errors.js';
+import { allBucketsFilter, bucketPartitions } from '../storage/partitions.js';
+import {
+  ACCESS_TABLE,
+  accessPartitionOf,
+  fromAccessEntity,
+  sharedStoredList,
+  toAccessEntity,
+  type AccessEntity,
+} from './entities.js';
+import type { AccessPatch, EnvironmentUser, UserPage } from './model.js';
+
+/** Per-partition queries of one environment in flight at once (see `forEachAccessRow`). */
+const PARTITION_READS = 4;
+/** Attempts of an optimistic menus change before the caller is told to try again. */
+const MENU_ATTEMPTS = 5;
+
+/** The `useraccess` rows: one per (environment, user). */
+export interface AccessRows {
+  getEnvironmentUser(environmentId: string, userId: string): Promise<EnvironmentUser | undefined>;
+  /** Users of the environment with active access whose email is `email` (case-insensitive). */
+  findActiveUsersByEmail(environmentId: string, email: string): Promise<EnvironmentUser[]>;
+  /** One page of an environment's users, in user id order. */
+  listEnvironmentUsers(
+    environmentId: string,
+    options?: { continuationToken?: string; pageSize?: number },
+  ): Promise<UserPage>;
+  /** Every access row of an environment (the sync's view of it), in no particular order. */
+  forEachAccessRow(environmentId: string, visit: (user: EnvironmentUser) => void): Promise<void>;
+  /**
+   * Sets the menus of a user's access here (the only thing an administrator may change).
+   * Optimistic concurrency: a sync that writes the row meanwhile never loses the change.
+   */
+  setUserMenus(
+    environmentId: string,
+    userId: string,
+    menus: readonly string[],
+  ): Promise<EnvironmentUser | undefined>;
+  /** One transaction of ≤ 100 access rows of one partition (merge: menus survive unless given). */
+  writeAccessBatch(environmentId: string, patches: readonly AccessPatch[]): Promise<void>;
+}
+
+// Long only as a factory: its body is the short functions below, closed over the deps.
+export function createAccessRows(storage: StorageAccount): AccessRows {
+  const table = (): Promise<TableClient> => storage.table(ACCESS_TABLE);
+
+  async function getEnvironmentUser(
+    environmentId: string,
+    userId: string,
+  ): Promise<EnvironmentUser | undefined> {
+    const client = await table();
+    try {
+      return fromAccessEntity(
+        await client.getEntity<AccessEntity>(accessPartitionOf(environmentId, userId), userId),
+      );
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw storageError('Users could not be read.', error);
+    }
+  }
+
+  async function findActiveUsersByEmail(environmentId: string, email: string): Promise<EnvironmentUser[]> {
+    const client = await table();
+    const found: EnvironmentUser[] = [];
+    const wanted = email.trim().toLowerCase();
+    if (wanted === '') return found;
+    try {
+      const entities = client.listEntities<AccessEntity>({
+        queryOptions: {
+          filter: `${allBucketsFilter(environmentId)} and ${odata`emailLower eq ${wanted} and active eq true`}`,
+        },
+      });
+      for await (const entity of entities) found.push(fromAccessEntity(entity));
+    } catch (error) {
+      throw storageError('Users could not be read.', error);
+    }
+    return found;
+  }
+
+  async function listEnvironmentUsers(
+    environmentId: string,
+    options: { continuationToken?: string; pageSize?: number } = {},
+  ): Promise<UserPage> {
+    const client = await table();
+    const continuationToken =
+      options.continuationToken === undefined ? undefined : fromApiContinuation(options.continuationToken);
+    try {
+      const pages = client
+        .listEntities<AccessEntity>({ queryOptions: { filter: allBucketsFilter(environmentId) } })
+        .byPage({
+          maxPageSize: options.pageSize ?? 100,
+          ...(continuationToken ? { continuationToken } : {}),
+        });
+      const page = await pages.next();
+      if (page.done === true) return { users: [] };
+      const users = page.value.map((entity) => fromAccessEntity(entity));
+      const next = page.value.continuationToken;
+      return next ? { users, continuationToken: toApiContinuation(next) } : { users };
+    } catch (error) {
+      throw storageError('Users could not be listed.', error);
+    }
+  }
+
+  /**
+   * One query per partition, a few at a time: per-partition queries are served by each partition's
+   * own server in Azure (a range query walks them one after another), and Azurite answers a
+   * partition query from its index instead of filtering the whole table per page.
+   */
+  async function forEachAccessRow(
+    environmentId: string,
+    visit: (user: EnvironmentUser) => void,
+  ): Promise<void> {
+    const client = await table();
+    try {
+      await forEachLimited(bucketPartitions(environmentId), PARTITION_READS, async (partitionKey) => {
+        const entities = client.listEntities<AccessEntity>({
+          queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
+        });
+        // Read-only use: rows share their (frozen) lists.
+        for await (const entity of entities) visit(fromAccessEntity(entity, sharedStoredList));
+      });
+    } catch (error) {
+      throw storageError('Users could not be read.', error);
+    }
+  }
+
+  /** One optimistic attempt: 'retry' when the row changed between the read and the write. */
+  async function trySetMenus(
+    client: TableClient,
+    environmentId: string,
+    userId: string,
+    menus: readonly string[],
+  ): Promise<'done' | 'missing' | 'retry'> {
+    const partitionKey = accessPartitionOf(environmentId, userId);
+    let etag: string;
+    try {
+      etag = (await client.getEntity<AccessEntity>(partitionKey, userId)).etag;
+    } catch (error) {
+      if (statusOf(error) === 404) return 'missing';
+      throw storageError('Users could not be read.', error);
+    }
+    try {
+      await client.updateEntity({ partitionKey, rowKey: userId, menus: JSON.stringify(menus) }, 'Merge', {
+        etag,
+      });
+      return 'done';
+    } catch (error) {
+      if (statusOf(error) === 412) return 'retry';
+      if (statusOf(error) === 404) return 'missing';
+      throw storageError('The user could not be stored.', error);
+    }
+  }
+
+  async function setUserMenus(
+    environmentId: string,
+    userId: string,
+    menus: readonly string[],
+  ): Promise<EnvironmentUser | undefined> {
+    const client = await table();
+    for (let attempt = 0; attempt < MENU_ATTEMPTS; attempt++) {
+      const outcome = await trySetMenus(client, environmentId, userId, menus);
+      if (outcome === 'missing') return undefined;
+      if (outcome === 'done') return getEnvironmentUser(environmentId, userId);
+    }
+    throw new AppError('conflict', 'The user was changed concurrently; try again.');
+  }
+
+  async function writeAccessBatch(environmentId: string, patches: readonly AccessPatch[]): Promise<void> {
+    if (patches.length === 0) return;
+    const client = await table();
+    const actions: TransactionAction[] = patches.map((patch) => [
+      'upsert',
+      toAccessEntity(environmentId, patch),
+      'Merge',
+    ]);
+    try {
+      await client.submitTransaction(actions);
+    } catch (error) {
+      throw storageError('Access could not be stored.', error);
+    }
+  }
+
+  return {
+    getEnvironmentUser,
+    findActiveUsersByEmail,
+    listEnvironmentUsers,
+    forEachAccessRow,
+    setUserMenus,
+    writeAccessBatch,
+  };
+}

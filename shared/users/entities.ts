@@ -1,0 +1,146 @@
+import type { TableEntity } from '@azure/data-tables';
+import { InterningCache } from '../interning.js';
+import { bucketPartition } from '../storage/partitions.js';
+import { userIdOf } from './identity.js';
+import {
+  DEACTIVATION_REASONS,
+  type AccessPatch,
+  type DeactivationReason,
+  type EnvironmentUser,
+  type Identity,
+} from './model.js';
+
+/**
+ * How users are stored (docs/storage.md), and the mappers between rows and the model.
+ *
+ * - `users`: one row per identity, PartitionKey = `directoryId~<first hex digit of its userId>`,
+ *   RowKey = objectId. The key IS the identity, and the user id is a function of it (`userIdOf`), so
+ *   an identity can never have two users, whatever crashes or concurrent runs happen
+ *   (docs/sync-rules.md, "One user per identity").
+ * - `useraccess`: one row per (environment, user), PartitionKey = `environmentId~<first hex digit
+ *   of userId>`, RowKey = userId. It repeats the identity, name and email so that listing an
+ *   environment's users and planning a sync read one key range and nothing else.
+ */
+export const USERS_TABLE = 'users';
+export const ACCESS_TABLE = 'useraccess';
+
+export interface UserEntity extends TableEntity {
+  userId: string;
+  displayName: string;
+  email: string;
+}
+
+export interface AccessEntity extends TableEntity {
+  directoryId: string;
+  objectId: string;
+  displayName: string;
+  email: string;
+  /** For case-insensitive look-ups by address (password reset). */
+  emailLower: string;
+  active: boolean;
+  menus?: string;
+  groups: string;
+  /** '' while active: a merge cannot remove a property. */
+  deactivatedAt: string;
+  deactivationReason: string;
+}
+
+/** The partition of an environment's access row for a user. */
+export function accessPartitionOf(environmentId: string, userId: string): string {
+  return bucketPartition(environmentId, userId);
+}
+
+/**
+ * The partition of an identity's row: bucketed by the first digit of the user id (a hash), not of
+ * the objectId, so that ids sharing a prefix still spread evenly.
+ */
+export function userPartitionOf(directoryId: string, objectId: string): string {
+  return bucketPartition(directoryId.toLowerCase(), userIdOf(directoryId, objectId));
+}
+
+/**
+ * Menus and groups repeat across thousands of rows: a sync holding an environment's 100,000 rows
+ * keeps one parsed array per distinct JSON text.
+ */
+const parsedLists = new InterningCache<readonly string[]>();
+/** One string per directory, not one per row (a sync may hold 100,000 rows). */
+const directoryIds = new InterningCache<string>();
+
+function parseStringList(json: string): readonly string[] {
+  const parsed: unknown = JSON.parse(json);
+  return Object.freeze(
+    Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [],
+  );
+}
+
+/** A stored JSON list, shared and frozen: for read-only use (the sync's view of access). */
+export function sharedStoredList(value: unknown): readonly string[] {
+  if (typeof value !== 'string' || value === '') return [];
+  return parsedLists.get(value, parseStringList);
+}
+
+/** A stored JSON list as a copy the caller may change. */
+export function storedList(value: unknown): string[] {
+  return [...sharedStoredList(value)];
+}
+
+function isDeactivationReason(value: string | undefined): value is DeactivationReason {
+  return (DEACTIVATION_REASONS as readonly (string | undefined)[]).includes(value);
+}
+
+export function fromAccessEntity(
+  entity: Partial<AccessEntity>,
+  lists: (value: unknown) => readonly string[] = storedList,
+): EnvironmentUser {
+  const reason = entity.deactivationReason;
+  const deactivated = entity.active !== true;
+  return {
+    id: entity.rowKey ?? '',
+    source: 'external',
+    directoryId: directoryIds.get(entity.directoryId ?? '', (id) => id),
+    objectId: entity.objectId ?? '',
+    displayName: entity.displayName ?? '',
+    email: entity.email ?? '',
+    active: !deactivated,
+    menus: lists(entity.menus) as string[],
+    groups: lists(entity.groups) as string[],
+    ...(deactivated && entity.deactivatedAt ? { deactivatedAt: entity.deactivatedAt } : {}),
+    ...(deactivated && isDeactivationReason(reason) ? { deactivationReason: reason } : {}),
+  };
+}
+
+export function toAccessEntity(environmentId: string, patch: AccessPatch): AccessEntity {
+  return {
+    partitionKey: accessPartitionOf(environmentId, patch.userId),
+    rowKey: patch.userId,
+    directoryId: patch.directoryId,
+    objectId: patch.objectId,
+    displayName: patch.displayName,
+    email: patch.email,
+    emailLower: patch.email.toLowerCase(),
+    active: patch.active,
+    ...(patch.menus === undefined ? {} : { menus: JSON.stringify(patch.menus) }),
+    groups: JSON.stringify(patch.groups),
+    deactivatedAt: patch.active ? '' : (patch.deactivatedAt ?? ''),
+    deactivationReason: patch.active ? '' : (patch.deactivationReason ?? ''),
+  };
+}
+
+export function toUserEntity(directoryId: string, identity: Identity): UserEntity {
+  return {
+    partitionKey: userPartitionOf(directoryId, identity.objectId),
+    rowKey: identity.objectId,
+    userId: identity.userId,
+    displayName: identity.displayName,
+    email: identity.email,
+  };
+}
+
+export function fromUserEntity(entity: Partial<UserEntity>): Identity {
+  return {
+    userId: entity.userId ?? '',
+    objectId: entity.rowKey ?? '',
+    displayName: entity.displayName ?? '',
+    email: entity.email ?? '',
+  };
+}

@@ -1,0 +1,114 @@
+import type { TableClient, TransactionAction } from '@azure/data-tables';
+import { forEachLimited } from '../concurrency.js';
+import type { StorageAccount } from '../storage/account.js';
+import { statusOf, storageError } from '../storage/errors.js';
+import { allBucketsFilter } from '../storage/partitions.js';
+import { fromUserEntity, toUserEntity, USERS_TABLE, userPartitionOf, type UserEntity } from './entities.js';
+import type { Identity, IdentityUser } from './model.js';
+
+/**
+ * A point read costs one request per identity, a scan one per 1,000 rows of the directory (which
+ * may hold many more users than the run needs, all of them parsed): scan only when the identities
+ * needed are many, as in an initial sync.
+ */
+const POINT_READ_LIMIT = 2000;
+const POINT_READS_IN_FLIGHT = 8;
+
+/** The `users` rows: one per identity (directoryId, objectId), shared by every environment. */
+export interface IdentityRows {
+  /** The user of an identity (sign-in finds users by (tid, oid), never by email). */
+  findUserByIdentity(directoryId: string, objectId: string): Promise<IdentityUser | undefined>;
+  /** The stored identities among `objectIds` of a directory, by objectId. */
+  readIdentities(directoryId: string, objectIds: readonly string[]): Promise<Map<string, Identity>>;
+  /** One transaction of ≤ 100 user rows of one partition of a directory (upserts: reruns converge). */
+  writeUserBatch(directoryId: string, identities: readonly Identity[]): Promise<void>;
+}
+
+// Long only as a factory: its body is the short functions below, closed over the deps.
+export function createIdentityRows(storage: StorageAccount): IdentityRows {
+  const table = (): Promise<TableClient> => storage.table(USERS_TABLE);
+
+  async function findUserByIdentity(
+    directoryId: string,
+    objectId: string,
+  ): Promise<IdentityUser | undefined> {
+    const client = await table();
+    try {
+      const entity = await client.getEntity<UserEntity>(
+        userPartitionOf(directoryId, objectId),
+        objectId.toLowerCase(),
+      );
+      return { id: entity.userId, displayName: entity.displayName, email: entity.email };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw storageError('Users could not be read.', error);
+    }
+  }
+
+  async function scanIdentities(
+    client: TableClient,
+    directoryId: string,
+    objectIds: readonly string[],
+    found: Map<string, Identity>,
+  ): Promise<void> {
+    const wanted = new Set(objectIds);
+    const entities = client.listEntities<UserEntity>({
+      queryOptions: {
+        filter: allBucketsFilter(directoryId),
+        select: ['RowKey', 'userId', 'displayName', 'email'],
+      },
+    });
+    for await (const entity of entities) {
+      if (wanted.has(entity.rowKey)) found.set(entity.rowKey, fromUserEntity(entity));
+    }
+  }
+
+  async function pointReadIdentities(
+    client: TableClient,
+    directoryId: string,
+    objectIds: readonly string[],
+    found: Map<string, Identity>,
+  ): Promise<void> {
+    await forEachLimited(objectIds, POINT_READS_IN_FLIGHT, async (objectId) => {
+      try {
+        const entity = await client.getEntity<UserEntity>(userPartitionOf(directoryId, objectId), objectId);
+        found.set(objectId, fromUserEntity(entity));
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    });
+  }
+
+  async function readIdentities(
+    directoryId: string,
+    objectIds: readonly string[],
+  ): Promise<Map<string, Identity>> {
+    const found = new Map<string, Identity>();
+    if (objectIds.length === 0) return found;
+    const client = await table();
+    try {
+      if (objectIds.length > POINT_READ_LIMIT) await scanIdentities(client, directoryId, objectIds, found);
+      else await pointReadIdentities(client, directoryId, objectIds, found);
+    } catch (error) {
+      throw storageError('Users could not be read.', error);
+    }
+    return found;
+  }
+
+  async function writeUserBatch(directoryId: string, identities: readonly Identity[]): Promise<void> {
+    if (identities.length === 0) return;
+    const client = await table();
+    const actions: TransactionAction[] = identities.map((identity) => [
+      'upsert',
+      toUserEntity(directoryId, identity),
+      'Merge',
+    ]);
+    try {
+      await client.submitTransaction(actions);
+    } catch (error) {
+      throw storageError('Users could not be stored.', error);
+    }
+  }
+
+  return { findUserByIdentity, readIdentities, writeUserBatch };
+}
