@@ -18,11 +18,23 @@ export type ErrorCode =
   | 'rate-limited'
   // Sign-in (OIDC) failures: always a 4xx, never a session
   | 'signin-failed'
-  // Microsoft Graph / Entra ID as seen by the sync
+  // A tenant's directory (Entra ID, Microsoft Graph): what a partner can act on
+  | 'directory-unreachable'
+  | 'directory-timeout'
+  | 'directory-throttled'
+  | 'directory-credentials-invalid'
+  | 'directory-credentials-expired'
+  | 'directory-app-not-found'
+  | 'directory-tenant-not-found'
+  | 'directory-permission-missing'
+  | 'group-not-found'
+  | 'directory-malformed-answer'
+  | 'tenant-not-allowed'
+  // TRANSITIONAL, delete when merged: the former directory codes, still named by
+  // shared/http/problem.ts, shared/sync/service.ts and shared/auth/signin-errors.ts.
   | 'directory-auth-failed'
   | 'directory-group-not-found'
   | 'directory-forbidden'
-  | 'directory-throttled'
   | 'directory-unavailable'
   | 'directory-malformed'
   // Our own infrastructure

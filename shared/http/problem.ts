@@ -78,6 +78,17 @@ function kindOf(code: ErrorCode): ProblemKind {
     case 'directory-throttled':
     case 'directory-unavailable':
     case 'directory-malformed':
+    // TRANSITIONAL (directory helper): the new directory codes, until the owner of this file maps them.
+    case 'directory-unreachable':
+    case 'directory-timeout':
+    case 'directory-credentials-invalid':
+    case 'directory-credentials-expired':
+    case 'directory-app-not-found':
+    case 'directory-tenant-not-found':
+    case 'directory-permission-missing':
+    case 'group-not-found':
+    case 'directory-malformed-answer':
+    case 'tenant-not-allowed':
       return {
         status: 502,
         type: '/problems/directory-error',
