@@ -72,13 +72,13 @@ function kindOf(code: ErrorCode): ProblemKind {
       return { status: 429, type: '/problems/rate-limited', title: 'Too many requests', exposeDetail: true };
     case 'signin-failed':
       return { status: 400, type: '/problems/signin-failed', title: 'Sign-in failed', exposeDetail: true };
+    // TRANSITIONAL: the former directory codes and the new ones share the old answer until mapped.
     case 'directory-auth-failed':
     case 'directory-group-not-found':
     case 'directory-forbidden':
     case 'directory-throttled':
     case 'directory-unavailable':
     case 'directory-malformed':
-    // TRANSITIONAL (directory helper): the new directory codes, until the owner of this file maps them.
     case 'directory-unreachable':
     case 'directory-timeout':
     case 'directory-credentials-invalid':
