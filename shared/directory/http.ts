@@ -14,7 +14,7 @@ export const realSleep: Sleep = (ms) => delay(ms);
 export interface DirectoryLimits {
   /** One request, from sending to the last byte of its answer. */
   readonly requestTimeoutMs: number;
-  /** Retries of one request after 429/503/504, a timeout or a lost connection. */
+  /** Retries of one request after 429/503/504 or a timeout. */
   readonly maxRetries: number;
   /** A directory failing for longer than this (since its last usable answer) is given up. */
   readonly giveUpAfterMs: number;
@@ -73,8 +73,8 @@ export interface DirectoryHttp {
   readonly limits: DirectoryLimits;
   readonly subject: DirectorySubject;
   /**
-   * Sends one request to one of the tenant's own origins, with a timeout, retrying 429/503/504,
-   * timeouts and lost connections. Fails with a directory AppError when the request leaves the
+   * Sends one request to one of the tenant's own origins, with a timeout, retrying 429/503/504
+   * and timeouts. Fails with a directory AppError when the request leaves the
    * tenant's hosts, the retries or the budget run out, or the answer is too large.
    */
   send(request: DirectoryRequest): Promise<DirectoryAnswer>;
@@ -219,16 +219,17 @@ export function createDirectoryHttp(
           }
           return result.answer;
         }
+        // A refused connection or an unknown host is a wrong URL far more often than a blip.
+        if (result.kind === 'lost') throw fail(finalFailure(result), result.cause);
         const at = now();
         failingSince ??= startedAt;
-        const cause = result.kind === 'lost' ? result.cause : undefined;
-        if (retry >= limits.maxRetries) throw fail(finalFailure(result), cause);
+        if (retry >= limits.maxRetries) throw fail(finalFailure(result));
         const retryAfter =
           result.kind === 'answer'
             ? parseRetryAfter(result.answer.headers.get('retry-after'), at)
             : undefined;
         const wait = retryAfter ?? Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** retry);
-        if (at + wait - failingSince > limits.giveUpAfterMs) throw fail(finalFailure(result), cause);
+        if (at + wait - failingSince > limits.giveUpAfterMs) throw fail(finalFailure(result));
         await sleep(wait);
       }
     },
