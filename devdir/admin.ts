@@ -1,8 +1,10 @@
 import type { Core } from './core.js';
-import { Directory, DirectoryAdminError, applicationInfo, userInfo } from './model.js';
+import { Directory, DirectoryAdminError, applicationInfo, emptyFaults, userInfo } from './model.js';
 import { issueAccessToken, issueManagementToken } from './tokens.js';
 import {
+  FAULT_KINDS,
   ID_TOKEN_DEFECTS,
+  type FaultKind,
   type AccessTokenRequest,
   type ApplicationInfo,
   type ApplicationSpec,
@@ -17,6 +19,7 @@ import {
   type GroupSpec,
   type IdTokenDefect,
   type ManagementTokenRequest,
+  type NextLinkFault,
   type RequestLogEntry,
   type SlowFault,
   type ThrottleFault,
@@ -63,13 +66,16 @@ export interface DevDirectoryAdmin {
     options?: GenerateUsersOptions,
   ): Promise<GeneratedUsers>;
 
-  /** The next `requests` Graph operations of this directory answer 429 (with Retry-After unless null). */
+  /** The next `requests` requests of `kinds` (default Graph) answer 429 (with Retry-After unless null). */
   throttle(directoryId: string, fault: ThrottleFault): Promise<void>;
-  /** The next `requests` Graph operations of this directory answer `status`. */
+  /** The next `requests` requests of `kinds` (default Graph) answer `status`. */
   failRequests(directoryId: string, fault: FailFault): Promise<void>;
   /** Every Graph request naming this group answers 404 or 403 until cleared with `null`. */
   failGroup(directoryId: string, groupId: string, status: 403 | 404 | null): Promise<void>;
+  /** Holds answers of `kinds` (default Graph) back: before the headers (a hang) or mid-body (slow-loris). */
   slowResponses(directoryId: string, fault: SlowFault | null): Promise<void>;
+  /** Spoils the `@odata.nextLink` of member pages until cleared with `null`. */
+  spoilNextLinks(directoryId: string, fault: NextLinkFault | null): Promise<void>;
   /** Pages never hold more than `size` objects, whatever `$top` asks (null: no cap). */
   capPageSize(directoryId: string, size: number | null): Promise<void>;
   clearFaults(directoryId: string): Promise<void>;
@@ -110,6 +116,7 @@ export const ADMIN_METHODS = [
   'failRequests',
   'failGroup',
   'slowResponses',
+  'spoilNextLinks',
   'capPageSize',
   'clearFaults',
   'setIdTokenDefect',
@@ -135,6 +142,20 @@ function retryAfter(value: number | null | undefined): number | null {
   if (typeof seconds !== 'number' || !(seconds >= 0))
     throw new DirectoryAdminError(400, 'retryAfterSeconds must be ≥ 0');
   return seconds;
+}
+
+function isFaultKind(value: unknown): value is FaultKind {
+  return (FAULT_KINDS as readonly unknown[]).includes(value);
+}
+
+/** The endpoints a fault applies to (Graph unless named); JSON from the admin API is checked. */
+function kinds(value: unknown): readonly FaultKind[] {
+  if (value === undefined) return ['graph'];
+  const list: unknown[] = Array.isArray(value) ? (value as unknown[]) : [];
+  if (list.length === 0 || !list.every(isFaultKind)) {
+    throw new DirectoryAdminError(400, `kinds must be a non-empty list of ${FAULT_KINDS.join(', ')}`);
+  }
+  return list.filter(isFaultKind);
 }
 
 type Implementation = {
@@ -236,6 +257,7 @@ function createImplementation(core: Core): Implementation {
       directory(id).faults.throttle = {
         remaining: count(fault.requests, 'requests'),
         retryAfterSeconds: retryAfter(fault.retryAfterSeconds),
+        kinds: kinds(fault.kinds),
       };
     },
     failRequests(id, fault) {
@@ -245,6 +267,7 @@ function createImplementation(core: Core): Implementation {
         remaining: count(fault.requests, 'requests'),
         status: fault.status,
         retryAfterSeconds: fault.retryAfterSeconds === undefined ? null : retryAfter(fault.retryAfterSeconds),
+        kinds: kinds(fault.kinds),
       };
     },
     failGroup(id, groupId, status) {
@@ -261,23 +284,44 @@ function createImplementation(core: Core): Implementation {
       }
       if (typeof fault.delayMs !== 'number' || fault.delayMs < 0)
         throw new DirectoryAdminError(400, 'delayMs must be ≥ 0');
+      const stall = fault.stall ?? 'headers';
+      if (stall !== 'headers' && stall !== 'body')
+        throw new DirectoryAdminError(400, 'stall must be headers or body');
       d.faults.slow = {
         delayMs: fault.delayMs,
         remaining: fault.requests === undefined ? undefined : count(fault.requests, 'requests'),
+        kinds: kinds(fault.kinds),
+        stall,
       };
+    },
+    spoilNextLinks(id, fault) {
+      const d = directory(id);
+      if (fault === null) {
+        d.faults.nextLink = undefined;
+        return;
+      }
+      if (fault.kind === 'repeat') {
+        d.faults.nextLink = { kind: 'repeat' };
+        return;
+      }
+      if (
+        fault.kind !== 'foreign-origin' ||
+        typeof fault.origin !== 'string' ||
+        !URL.canParse(fault.origin)
+      ) {
+        throw new DirectoryAdminError(
+          400,
+          "fault must be { kind: 'repeat' } or { kind: 'foreign-origin', origin }",
+        );
+      }
+      d.faults.nextLink = { kind: 'foreign-origin', origin: new URL(fault.origin).origin };
     },
     capPageSize(id, size) {
       directory(id).faults.pageCap = size === null ? undefined : count(size, 'size');
     },
     clearFaults(id) {
       const d = directory(id);
-      d.faults = {
-        throttle: undefined,
-        fail: undefined,
-        slow: undefined,
-        failedGroups: new Map(),
-        pageCap: undefined,
-      };
+      d.faults = emptyFaults();
     },
     setIdTokenDefect(id, defect) {
       if (defect !== null && !ID_TOKEN_DEFECTS.includes(defect)) {

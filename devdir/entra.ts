@@ -11,6 +11,7 @@ import {
   requestId,
   type Reply,
 } from './http.js';
+import { takeFailure } from './faults.js';
 import type { Directory, StoredApplication } from './model.js';
 import { issueAccessToken, issueIdToken, v2Issuer } from './tokens.js';
 
@@ -51,6 +52,28 @@ function tenantNotFound(origin: string, tenantId: string): Reply {
     'invalid_tenant',
     90002,
     `Tenant '${tenantId}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+  );
+}
+
+/** An injected throttle or failure of the token, metadata or key set endpoint, as Entra answers it. */
+export function injectedEntraFault(
+  core: Core,
+  tenantId: string,
+  kind: 'token' | 'discovery' | 'keys',
+): Reply | undefined {
+  const directory = core.directory(tenantId);
+  const failure = directory === undefined ? undefined : takeFailure(directory, kind);
+  if (failure === undefined) return undefined;
+  const traceId = requestId();
+  return jsonReply(
+    failure.status,
+    {
+      error: 'temporarily_unavailable',
+      error_description: `The service is temporarily unavailable. Trace ID: ${traceId} Timestamp: ${entraTimestamp()}`,
+      error_codes: [],
+      trace_id: traceId,
+    },
+    failure.retryAfterSeconds === null ? {} : { 'retry-after': String(failure.retryAfterSeconds) },
   );
 }
 
@@ -469,6 +492,14 @@ export async function token(core: Core, tenantId: string, request: IncomingMessa
       'invalid_client',
       7000215,
       `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
+    );
+  }
+  if (app.clientSecretExpiresAt !== null && Date.parse(app.clientSecretExpiresAt) <= Date.now()) {
+    return error(
+      401,
+      'invalid_client',
+      7000222,
+      `The provided client secret keys for app '${app.clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
     );
   }
   return grantType === 'client_credentials'

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Core } from './core.js';
-import { delay, readBody, requestId, type Reply } from './http.js';
+import { takeFailure, slowedDown } from './faults.js';
+import { readBody, requestId, type Reply } from './http.js';
 import { isGuid } from './ids.js';
 import type { Directory, DirectoryObject, StoredGroup, StoredUser } from './model.js';
 import { verifyAccessToken } from './tokens.js';
@@ -456,8 +457,15 @@ function execute(
   if (query.count) body['@odata.count'] = matching.length;
   const next = offset + pageSize;
   if (next < matching.length) {
-    body['@odata.nextLink'] =
-      `${core.origin}/v1.0/${segments.join('/')}?${queryString(search, encodeSkiptoken(snapshotId, next))}`;
+    body['@odata.nextLink'] = nextLinkOf(
+      core,
+      directory,
+      segments.join('/'),
+      search,
+      snapshotId,
+      next,
+      pageSize,
+    );
   }
   body.value = value;
   return ok(body);
@@ -465,39 +473,33 @@ function execute(
 
 /** Consumes the directory's injected faults for one operation; a result when it must fail. */
 function injectedFault(directory: Directory): GraphResult | undefined {
-  const { throttle, fail } = directory.faults;
-  if (throttle !== undefined && throttle.remaining > 0) {
-    throttle.remaining -= 1;
-    if (throttle.remaining === 0) directory.faults.throttle = undefined;
-    return graphError(
-      429,
-      'TooManyRequests',
-      'Too many requests. Please try again later.',
-      retryAfterHeader(throttle.retryAfterSeconds),
-    );
-  }
-  if (fail !== undefined && fail.remaining > 0) {
-    fail.remaining -= 1;
-    if (fail.remaining === 0) directory.faults.fail = undefined;
-    const [code, message] =
-      fail.status === 500
+  const failure = takeFailure(directory, 'graph');
+  if (failure === undefined) return undefined;
+  const [code, message] =
+    failure.status === 429
+      ? ['TooManyRequests', 'Too many requests. Please try again later.']
+      : failure.status === 500
         ? ['generalException', 'General exception while processing.']
-        : fail.status === 503
+        : failure.status === 503
           ? ['serviceNotAvailable', 'Service unavailable.']
           : ['gatewayTimeout', 'Gateway timeout.'];
-    return graphError(fail.status, code, message, retryAfterHeader(fail.retryAfterSeconds));
-  }
-  return undefined;
+  return graphError(failure.status, code, message, retryAfterHeader(failure.retryAfterSeconds));
 }
 
-async function slowDown(directory: Directory): Promise<void> {
-  const slow = directory.faults.slow;
-  if (slow === undefined) return;
-  if (slow.remaining !== undefined) {
-    slow.remaining -= 1;
-    if (slow.remaining <= 0) directory.faults.slow = undefined;
-  }
-  await delay(slow.delayMs);
+/** The page link, as the directory's nextLink fault (if any) spoils it. */
+function nextLinkOf(
+  core: Core,
+  directory: Directory,
+  path: string,
+  search: URLSearchParams,
+  snapshotId: string,
+  next: number,
+  pageSize: number,
+): string {
+  const fault = directory.faults.nextLink;
+  const offset = fault?.kind === 'repeat' ? pageSize : next;
+  const origin = fault?.kind === 'foreign-origin' ? fault.origin : core.origin;
+  return `${origin}/v1.0/${path}?${queryString(search, encodeSkiptoken(snapshotId, offset))}`;
 }
 
 function unauthorized(message: string): GraphResult {
@@ -518,7 +520,6 @@ function lowerHeaders(headers: Record<string, unknown>): Record<string, string |
 
 /** Everything under `/v1.0`. */
 export async function handleGraph(core: Core, request: IncomingMessage, url: URL): Promise<Reply> {
-  const path = url.pathname.slice('/v1.0'.length);
   const method = request.method ?? 'GET';
   const authorization = request.headers.authorization ?? '';
   const token = /^bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim();
@@ -552,8 +553,19 @@ export async function handleGraph(core: Core, request: IncomingMessage, url: URL
       ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All'].includes(String(role)),
     ),
   };
-  await slowDown(directory);
+  return slowedDown(directory, 'graph', () => answerGraph(core, caller, request, url, log));
+}
 
+async function answerGraph(
+  core: Core,
+  caller: Caller,
+  request: IncomingMessage,
+  url: URL,
+  log: (directoryId: string | undefined, status: number) => void,
+): Promise<Reply> {
+  const { directory } = caller;
+  const path = url.pathname.slice('/v1.0'.length);
+  const method = request.method ?? 'GET';
   if (path === '/$batch') {
     if (method !== 'POST') {
       const result = graphError(405, 'BadRequest', 'The $batch endpoint accepts only POST.');

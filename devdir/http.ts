@@ -23,6 +23,8 @@ export interface Reply {
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body?: string;
+  /** Send the headers and half the body at once, the rest after this many ms (a slow-loris answer). */
+  readonly stallMs?: number;
 }
 
 export function jsonReply(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
@@ -51,12 +53,19 @@ export function redirectReply(location: string): Reply {
 }
 
 export function send(response: ServerResponse, reply: Reply): void {
-  const body = reply.body ?? '';
-  response.writeHead(reply.status, {
-    ...reply.headers,
-    'content-length': String(Buffer.byteLength(body)),
-  });
-  response.end(body);
+  const body = Buffer.from(reply.body ?? '');
+  response.writeHead(reply.status, { ...reply.headers, 'content-length': String(body.length) });
+  if (reply.stallMs === undefined) {
+    response.end(body);
+    return;
+  }
+  const half = Math.floor(body.length / 2);
+  response.flushHeaders();
+  response.write(body.subarray(0, half));
+  // The caller may have given up by then; its connection is gone and nothing is left to send.
+  setTimeout(() => {
+    if (!response.destroyed) response.end(body.subarray(half));
+  }, reply.stallMs).unref();
 }
 
 export function escapeHtml(value: string): string {

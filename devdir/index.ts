@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { createAdmin, dispatchAdmin, type DevDirectoryAdmin } from './admin.js';
 import { ensureDevCa, ensureServerCredentials } from './ca.js';
 import { Core } from './core.js';
-import { authorize, authorizePost, discovery, jwks, logout, token } from './entra.js';
+import { authorize, authorizePost, discovery, injectedEntraFault, jwks, logout, token } from './entra.js';
+import { slowedDown } from './faults.js';
 import { handleGraph } from './graph.js';
 import { escapeHtml, htmlReply, jsonReply, readBody, send, type Reply } from './http.js';
 import { loadOrCreatePersistentKey, warmKeyPool } from './keys.js';
@@ -87,16 +88,23 @@ async function route(core: Core, admin: DevDirectoryAdmin, request: IncomingMess
           ? 'token'
           : 'authorize';
     let reply: Reply;
-    if (kind === 'discovery') reply = discovery(core, tenantId);
-    else if (kind === 'keys') reply = jwks(core, tenantId);
-    else if (kind === 'token') {
-      reply =
-        method === 'POST'
-          ? await token(core, tenantId, request)
-          : jsonReply(405, {
-              error: 'invalid_request',
-              error_description: 'AADSTS900561: The endpoint only accepts POST requests.',
-            });
+    if (kind === 'discovery' || kind === 'keys' || kind === 'token') {
+      reply = await slowedDown(
+        core.directory(tenantId),
+        kind,
+        async () =>
+          injectedEntraFault(core, tenantId, kind) ??
+          (kind === 'discovery'
+            ? discovery(core, tenantId)
+            : kind === 'keys'
+              ? jwks(core, tenantId)
+              : method === 'POST'
+                ? await token(core, tenantId, request)
+                : jsonReply(405, {
+                    error: 'invalid_request',
+                    error_description: 'AADSTS900561: The endpoint only accepts POST requests.',
+                  })),
+      );
     } else if (endpoint.endsWith('logout')) reply = logout(url.searchParams);
     else
       reply =

@@ -13,11 +13,13 @@ import type {
   DeviceInfo,
   DeviceSpec,
   DirectorySpec,
+  FaultKind,
   GenerateUsersOptions,
   GeneratedUsers,
   GroupInfo,
   GroupSpec,
   IdTokenDefect,
+  NextLinkFault,
   UserInfo,
   UserPatch,
   UserSpec,
@@ -25,6 +27,8 @@ import type {
 
 export const DEFAULT_PASSWORD = 'Passw0rd!';
 export const DEFAULT_REDIRECT_URI = 'http://localhost:7071/api/auth/callback';
+/** The application permissions an app registration for the sync is granted, with admin consent. */
+export const DEFAULT_GRAPH_PERMISSIONS: readonly string[] = ['GroupMember.Read.All', 'User.Read.All'];
 
 /** Thrown by the model for admin misuse; the admin API answers it as 400/404. */
 export class DirectoryAdminError extends Error {
@@ -77,6 +81,8 @@ export interface StoredApplication {
   clientSecret: string;
   displayName: string;
   redirectUris: string[];
+  clientSecretExpiresAt: string | null;
+  graphPermissions: string[];
   /** Object id of the service principal: the `oid`/`sub` of app-only tokens. */
   servicePrincipalId: string;
 }
@@ -86,12 +92,27 @@ export type DirectoryObject =
   | { readonly type: 'group'; readonly group: StoredGroup }
   | { readonly type: 'device'; readonly device: DeviceInfo };
 
+interface CountedFault {
+  remaining: number;
+  readonly kinds: readonly FaultKind[];
+}
+
 export interface Faults {
-  throttle: { remaining: number; retryAfterSeconds: number | null } | undefined;
-  fail: { remaining: number; status: 500 | 503 | 504; retryAfterSeconds: number | null } | undefined;
-  slow: { delayMs: number; remaining: number | undefined } | undefined;
+  throttle: (CountedFault & { readonly retryAfterSeconds: number | null }) | undefined;
+  fail:
+    | (CountedFault & { readonly status: 500 | 503 | 504; readonly retryAfterSeconds: number | null })
+    | undefined;
+  slow:
+    | {
+        readonly delayMs: number;
+        remaining: number | undefined;
+        readonly kinds: readonly FaultKind[];
+        readonly stall: 'headers' | 'body';
+      }
+    | undefined;
   failedGroups: Map<string, 403 | 404>;
   pageCap: number | undefined;
+  nextLink: NextLinkFault | undefined;
 }
 
 export function emptyFaults(): Faults {
@@ -101,6 +122,7 @@ export function emptyFaults(): Faults {
     slow: undefined,
     failedGroups: new Map(),
     pageCap: undefined,
+    nextLink: undefined,
   };
 }
 
@@ -182,6 +204,8 @@ export class Directory {
       clientSecret: spec.clientSecret ?? randomSecret(),
       displayName: spec.displayName ?? `Dev app ${clientId.slice(0, 8)}`,
       redirectUris: [...(spec.redirectUris ?? [DEFAULT_REDIRECT_URI])],
+      clientSecretExpiresAt: spec.clientSecretExpiresAt ?? null,
+      graphPermissions: [...(spec.graphPermissions ?? DEFAULT_GRAPH_PERMISSIONS)],
       servicePrincipalId: newGuid(),
     };
     this.applications.set(clientId, app);
@@ -191,9 +215,15 @@ export class Directory {
   updateApplication(clientId: string, patch: ApplicationSpec): ApplicationInfo {
     const app = this.applications.get(clientId.toLowerCase());
     if (app === undefined) throw new DirectoryAdminError(404, `no application ${clientId}`);
-    if (patch.clientSecret !== undefined) app.clientSecret = patch.clientSecret;
+    if (patch.clientSecret !== undefined) {
+      app.clientSecret = patch.clientSecret;
+      // A new secret comes with its own lifetime.
+      app.clientSecretExpiresAt = null;
+    }
     if (patch.displayName !== undefined) app.displayName = patch.displayName;
     if (patch.redirectUris !== undefined) app.redirectUris = [...patch.redirectUris];
+    if (patch.clientSecretExpiresAt !== undefined) app.clientSecretExpiresAt = patch.clientSecretExpiresAt;
+    if (patch.graphPermissions !== undefined) app.graphPermissions = [...patch.graphPermissions];
     return applicationInfo(app);
   }
 
@@ -537,6 +567,8 @@ export function applicationInfo(app: StoredApplication): ApplicationInfo {
     clientSecret: app.clientSecret,
     displayName: app.displayName,
     redirectUris: [...app.redirectUris],
+    clientSecretExpiresAt: app.clientSecretExpiresAt,
+    graphPermissions: [...app.graphPermissions],
   };
 }
 

@@ -15,7 +15,6 @@ import { newGuid } from './ids.js';
 import type { IdTokenDefect, ManagementTokenRequest } from './types.js';
 
 export const MANAGEMENT_AUDIENCE = 'api://bizzstream-external-users';
-export const GRAPH_APP_ROLES = ['GroupMember.Read.All', 'User.Read.All'] as const;
 
 function seconds(date = Date.now()): number {
   return Math.floor(date / 1000);
@@ -169,7 +168,7 @@ export async function issueAccessToken(input: AccessTokenInput): Promise<string>
           ...common,
           idtyp: 'app',
           oid: application.servicePrincipalId,
-          roles: [...GRAPH_APP_ROLES],
+          roles: [...application.graphPermissions],
           sub: application.servicePrincipalId,
         }
       : {

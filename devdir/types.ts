@@ -26,6 +26,13 @@ export interface ApplicationSpec {
   readonly displayName?: string;
   /** Exact-match redirect URIs (Entra compares them exactly). */
   readonly redirectUris?: readonly string[];
+  /** When the client secret expires (ISO-8601); the token endpoint then answers AADSTS7000222. `null`: never. */
+  readonly clientSecretExpiresAt?: string | null;
+  /**
+   * Microsoft Graph application permissions granted with admin consent, carried as the app-only
+   * token's `roles`. Default `GroupMember.Read.All` and `User.Read.All`; `[]` makes Graph answer 403.
+   */
+  readonly graphPermissions?: readonly string[];
 }
 
 export interface UserSpec {
@@ -61,6 +68,8 @@ export interface ApplicationInfo {
   readonly clientSecret: string;
   readonly displayName: string;
   readonly redirectUris: readonly string[];
+  readonly clientSecretExpiresAt: string | null;
+  readonly graphPermissions: readonly string[];
 }
 
 export interface DirectoryInfo {
@@ -148,24 +157,49 @@ export const ID_TOKEN_DEFECTS: readonly IdTokenDefect[] = [
   'missing-nonce',
 ];
 
+/** Endpoints a fault can hit: Graph (each `$batch` part counts one), and Entra's token, metadata and key set. */
+export type FaultKind = 'graph' | 'token' | 'discovery' | 'keys';
+
+export const FAULT_KINDS: readonly FaultKind[] = ['graph', 'token', 'discovery', 'keys'];
+
 export interface ThrottleFault {
-  /** How many of the next Graph requests (batch parts count one each) are answered 429. */
+  /** How many of the next requests (of `kinds`) are answered 429. */
   readonly requests: number;
   /** Seconds, possibly fractional (Graph sends e.g. `2.128`); omitted from the answer when `null`. Default 1. */
   readonly retryAfterSeconds?: number | null;
+  /** Default `['graph']`. */
+  readonly kinds?: readonly FaultKind[];
 }
 
 export interface FailFault {
   readonly requests: number;
   readonly status: 500 | 503 | 504;
   readonly retryAfterSeconds?: number | null;
+  /** Default `['graph']`. */
+  readonly kinds?: readonly FaultKind[];
 }
 
 export interface SlowFault {
+  /** How long the answer is held; a value beyond the caller's timeout makes the directory hang. */
   readonly delayMs: number;
-  /** How many Graph requests are slowed; every one until cleared when absent. */
+  /** How many requests are slowed; every one until cleared when absent. */
   readonly requests?: number;
+  /** Default `['graph']`. */
+  readonly kinds?: readonly FaultKind[];
+  /**
+   * `headers` (default): nothing is sent until the delay is over. `body`: the status, headers and
+   * half of the body are sent at once, the rest after the delay (a slow-loris answer).
+   */
+  readonly stall?: 'headers' | 'body';
 }
+
+/**
+ * Spoils Graph's `@odata.nextLink`: `foreign-origin` puts `origin` in place of the directory's own
+ * (the rest of the link unchanged); `repeat` makes every page link to the second page, so the
+ * second page links to itself.
+ */
+export type NextLinkFault =
+  { readonly kind: 'foreign-origin'; readonly origin: string } | { readonly kind: 'repeat' };
 
 export type RequestKind = 'graph' | 'graph-batch-part' | 'token' | 'authorize' | 'discovery' | 'keys';
 

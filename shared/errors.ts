@@ -18,13 +18,18 @@ export type ErrorCode =
   | 'rate-limited'
   // Sign-in (OIDC) failures: always a 4xx, never a session
   | 'signin-failed'
-  // Microsoft Graph / Entra ID as seen by the sync
-  | 'directory-auth-failed'
-  | 'directory-group-not-found'
-  | 'directory-forbidden'
+  // A tenant's directory (Entra ID, Microsoft Graph): what a partner can act on
+  | 'directory-unreachable'
+  | 'directory-timeout'
   | 'directory-throttled'
-  | 'directory-unavailable'
-  | 'directory-malformed'
+  | 'directory-credentials-invalid'
+  | 'directory-credentials-expired'
+  | 'directory-app-not-found'
+  | 'directory-tenant-not-found'
+  | 'directory-permission-missing'
+  | 'group-not-found'
+  | 'directory-malformed-answer'
+  | 'tenant-not-allowed'
   // Our own infrastructure
   | 'config-invalid'
   | 'storage-unavailable'

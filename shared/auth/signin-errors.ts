@@ -94,7 +94,7 @@ const OUTCOME: Readonly<Record<Category, Outcome>> = {
     message: ENVIRONMENT_MESSAGE,
   },
   unavailable: {
-    code: 'directory-unavailable',
+    code: 'directory-unreachable',
     title: 'Sign-in is unavailable',
     message: 'Your organization’s sign-in service could not be reached. Please try again in a few minutes.',
   },

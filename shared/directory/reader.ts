@@ -1,15 +1,23 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { Client, GraphError, type Middleware } from '@microsoft/microsoft-graph-client';
-import type { Context } from '@microsoft/microsoft-graph-client';
-import { AuthenticationHandler, HTTPMessageHandler } from '@microsoft/microsoft-graph-client';
-import { AppError, type ErrorCode } from '../errors.js';
+import { systemClock, type Clock } from '../clock.js';
+import { AppError, isAppError } from '../errors.js';
 import { emailOf, type DirectoryUser } from '../sync/planner.js';
-import { acquireGraphToken, type DirectoryConnection } from './token.js';
+import type { DirectorySubject } from './errors.js';
+import {
+  createDirectoryHttp,
+  type DirectoryAnswer,
+  type DirectoryHttp,
+  type DirectoryLimits,
+  type Fetch,
+  type Sleep,
+} from './http.js';
+import { transitionalTokenSource, type DirectoryConnection, type TokenSource } from './token.js';
+
+export { parseRetryAfter } from './http.js';
 
 /**
- * Reads exactly what the sync needs from Microsoft Graph, and nothing else: a group, and its transitive user
- * members page by page. Every failure leaves as a typed AppError (directory-*); nothing reads as an
- * empty group.
+ * Reads exactly what the sync may read from Microsoft Graph: a group, and its transitive user
+ * members page by page. Every failure leaves as a directory AppError; nothing reads as an empty
+ * group.
  */
 export interface DirectoryReader {
   readGroup(groupId: string): Promise<{ id: string; displayName: string }>;
@@ -21,114 +29,31 @@ export const USER_SELECT =
   'id,displayName,givenName,surname,mail,otherMails,userPrincipalName,accountEnabled';
 export const PAGE_SIZE = 999;
 
-export interface RetryPolicy {
-  /** Retries of one request (at most 5). */
-  readonly maxRetries: number;
-  /** A directory failing for longer than this (since its last success) is given up. */
-  readonly giveUpAfterMs: number;
-  /** First backoff without Retry-After; doubled each retry. */
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
+export interface DirectoryDeps {
+  readonly fetch: Fetch;
+  readonly clock: Clock;
+  /** Shared by every reader of the process, so tokens are reused across runs. */
+  readonly tokens: TokenSource;
+  readonly sleep?: Sleep;
+  readonly limits?: Partial<DirectoryLimits>;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
-  maxRetries: 5,
-  giveUpAfterMs: 5 * 60_000,
-  baseDelayMs: 1_000,
-  maxDelayMs: 60_000,
-});
-
-export interface ReaderOptions {
-  readonly retry?: RetryPolicy;
-  /** Injected for tests: how to wait and what time it is. */
-  readonly sleep?: (ms: number) => Promise<void>;
+// TRANSITIONAL, delete when the composition root passes DirectoryDeps: defaults (global fetch,
+// system clock, one process-wide token source) and the former retry/now options, so that callers
+// written before it (`createDirectoryReader(connection, {})`) still run.
+export interface ReaderOptions extends Partial<DirectoryDeps> {
+  readonly retry?: Pick<DirectoryLimits, 'maxRetries' | 'giveUpAfterMs' | 'baseDelayMs' | 'maxDelayMs'>;
   readonly now?: () => number;
-  /** Obtains the bearer token (default: msal client credentials). */
-  readonly getToken?: () => Promise<string>;
 }
-
-const RETRYABLE = new Set([429, 503, 504]);
-
-/** `Retry-After` as seconds (possibly fractional) or an HTTP date; undefined when absent or bad. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  // Only an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`); Date.parse also reads `-1` as a year.
-  if (!/^[A-Za-z]{3}, /.test(trimmed)) return undefined;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-
-/**
- * Retries 429/503/504 below the auth handler, so a retried request keeps its token. It tracks how
- * long the directory has been failing across requests of the same reader (one run).
- */
-class RetryMiddleware implements Middleware {
-  private next: Middleware | undefined;
-  private failingSince: number | undefined;
-
-  constructor(
-    private readonly policy: RetryPolicy,
-    private readonly sleep: (ms: number) => Promise<void>,
-    private readonly now: () => number,
-  ) {}
-
-  setNext(next: Middleware): void {
-    this.next = next;
-  }
-
-  async execute(context: Context): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      await this.next!.execute(context);
-      const response = context.response;
-      if (!response || !RETRYABLE.has(response.status)) {
-        if (response?.ok) this.failingSince = undefined;
-        return;
-      }
-      const now = this.now();
-      this.failingSince ??= now;
-      if (attempt >= this.policy.maxRetries) return;
-      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), now);
-      const backoff = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** attempt);
-      const wait = retryAfter ?? backoff;
-      if (now + wait - this.failingSince > this.policy.giveUpAfterMs) return;
-      // The body of a response we will not read must be released before retrying.
-      await response.body?.cancel();
-      await this.sleep(wait);
-    }
-  }
-}
-
-function errorCodeFor(status: number): ErrorCode {
-  switch (status) {
-    case 401:
-      return 'directory-auth-failed';
-    case 403:
-      return 'directory-forbidden';
-    case 404:
-      return 'directory-group-not-found';
-    case 429:
-      return 'directory-throttled';
-    default:
-      return status >= 500 ? 'directory-unavailable' : 'directory-malformed';
-  }
-}
-
-function toDirectoryError(error: unknown, what: string): AppError {
-  if (error instanceof AppError) return error;
-  if (error instanceof GraphError && error.statusCode > 0) {
-    const code = errorCodeFor(error.statusCode);
-    return new AppError(code, `${what}: the directory answered ${error.statusCode}.`, { cause: error });
-  }
-  if (error instanceof SyntaxError) {
-    return new AppError('directory-malformed', `${what}: the directory's answer is not JSON.`, {
-      cause: error,
-    });
-  }
-  return new AppError('directory-unavailable', `${what}: the directory could not be reached.`, {
-    cause: error,
-  });
+function withTransitionalDefaults(options: ReaderOptions): DirectoryDeps {
+  const { now, retry } = options;
+  return {
+    ...options,
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    clock: options.clock ?? (now === undefined ? systemClock : { now: () => new Date(now()) }),
+    tokens: options.tokens ?? transitionalTokenSource(),
+    limits: { ...retry, ...options.limits },
+  };
 }
 
 interface RawUser {
@@ -152,7 +77,7 @@ export function fromGraphUser(raw: RawUser): DirectoryUser | undefined {
   const type = raw['@odata.type'];
   if (typeof type === 'string' && type !== '#microsoft.graph.user') return undefined;
   if (typeof raw.id !== 'string' || !GUID.test(raw.id)) {
-    throw new AppError('directory-malformed', 'The directory listed a user without a valid id.');
+    throw new AppError('directory-malformed-answer', 'The directory listed a user without a valid id.');
   }
   const otherMails = Array.isArray(raw.otherMails)
     ? raw.otherMails.filter((m): m is string => typeof m === 'string')
@@ -170,101 +95,116 @@ export function fromGraphUser(raw: RawUser): DirectoryUser | undefined {
   };
 }
 
+function subjectOf(connection: DirectoryConnection): DirectorySubject {
+  return { name: connection.name, directoryId: connection.directoryId, clientId: connection.clientId };
+}
+
+/** The tenant's two origins: its sign-in host and its Graph host. Nothing else is ever contacted. */
+export function tenantOrigins(connection: DirectoryConnection): string[] {
+  return [new URL(connection.authorityHost).origin, new URL(connection.graphBaseUrl).origin];
+}
+
+/** A Graph refusal, by status: what the partner has to fix. */
+function graphFailure(http: DirectoryHttp, answer: DirectoryAnswer, groupId: string): AppError {
+  switch (answer.status) {
+    case 404:
+      return http.fail({ code: 'group-not-found', groupId });
+    case 403:
+      return http.fail({ code: 'directory-permission-missing' });
+    case 401:
+      return http.fail({ code: 'directory-credentials-invalid' });
+    default:
+      return answer.status >= 500
+        ? http.fail({ code: 'directory-unreachable', status: answer.status })
+        : http.fail({
+            code: 'directory-malformed-answer',
+            problem: `Microsoft Graph refused a request (HTTP ${answer.status})`,
+          });
+  }
+}
+
+/**
+ * A reader for one run: its requests share one DirectoryHttp (timeouts, retries, the give-up
+ * budget) and stay on the tenant's own origins; the token comes through the same HTTP.
+ */
 export function createDirectoryReader(
   connection: DirectoryConnection,
-  options: ReaderOptions = {},
+  options: DirectoryDeps | ReaderOptions = {},
 ): DirectoryReader {
-  const graphBase = new URL(connection.graphBaseUrl);
-  const baseUrl = graphBase.href.replace(/\/+$/, '');
-  const retry = new RetryMiddleware(
-    options.retry ?? DEFAULT_RETRY_POLICY,
-    options.sleep ?? ((ms) => delay(ms)),
-    options.now ?? (() => Date.now()),
-  );
-  const getToken = options.getToken ?? (() => acquireGraphToken(connection));
-  // The Graph client rewraps whatever the token provider throws; keep the typed error to rethrow it.
-  let tokenError: AppError | undefined;
-  const auth = new AuthenticationHandler({
-    getAccessToken: async () => {
+  const deps = withTransitionalDefaults(options);
+  const graphOrigin = new URL(connection.graphBaseUrl).origin;
+  const http = createDirectoryHttp(subjectOf(connection), tenantOrigins(connection), deps);
+  const malformed = (problem: string, cause?: unknown): AppError =>
+    http.fail({ code: 'directory-malformed-answer', problem }, cause);
+
+  async function getJson(url: string, groupId: string): Promise<unknown> {
+    const token = await deps.tokens.acquire(connection, http);
+    const answer = await http.send({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+    if (answer.status < 200 || answer.status >= 300) throw graphFailure(http, answer, groupId);
+    return http.json(answer);
+  }
+
+  function usersOf(value: unknown[]): DirectoryUser[] {
+    const users: DirectoryUser[] = [];
+    for (const raw of value) {
+      if (typeof raw !== 'object' || raw === null) throw malformed('a member that is not an object');
       try {
-        const token = await getToken();
-        tokenError = undefined;
-        return token;
+        const user = fromGraphUser(raw);
+        if (user) users.push(user);
       } catch (error) {
-        tokenError =
-          error instanceof AppError
-            ? error
-            : new AppError('directory-auth-failed', 'No token could be obtained from the directory.', {
-                cause: error,
-              });
-        throw tokenError;
+        if (isAppError(error, 'directory-malformed-answer'))
+          throw malformed('a user without a valid id', error);
+        throw error;
       }
-    },
-  });
-  const fail = (error: unknown, what: string): AppError => tokenError ?? toDirectoryError(error, what);
-  const http = new HTTPMessageHandler();
-  auth.setNext(retry);
-  retry.setNext(http);
-  const client = Client.initWithMiddleware({
-    baseUrl,
-    defaultVersion: 'v1.0',
-    middleware: auth,
-    // The client attaches tokens only to hosts it knows: Microsoft's, and these.
-    customHosts: new Set([graphBase.hostname]),
-  });
+    }
+    return users;
+  }
 
   return {
     async readGroup(groupId) {
-      const what = `Group ${groupId}`;
-      let body: unknown;
-      try {
-        body = await client
-          .api(`/groups/${encodeURIComponent(groupId)}`)
-          .select(['id', 'displayName'])
-          .get();
-      } catch (error) {
-        throw fail(error, what);
-      }
-      const group = body as { id?: unknown; displayName?: unknown } | null;
-      if (typeof group?.id !== 'string') {
-        throw new AppError('directory-malformed', `${what}: the directory's answer is not a group.`);
-      }
+      const url = `${graphOrigin}/v1.0/groups/${encodeURIComponent(groupId)}?$select=id,displayName`;
+      const group = (await getJson(url, groupId)) as { id?: unknown; displayName?: unknown } | null;
+      if (typeof group?.id !== 'string') throw malformed('an answer that is not a group');
       return { id: group.id, displayName: typeof group.displayName === 'string' ? group.displayName : '' };
     },
 
     async *listGroupUsers(groupId) {
-      const what = `Members of group ${groupId}`;
       let next: string | undefined =
-        `/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_SELECT}&$top=${PAGE_SIZE}`;
+        `${graphOrigin}/v1.0/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_SELECT}&$top=${PAGE_SIZE}`;
+      // A directory that links back to a page already read would page for ever.
+      const seen = new Set<string>();
       while (next !== undefined) {
-        let body: unknown;
-        try {
-          body = await client.api(next).get();
-        } catch (error) {
-          throw fail(error, what);
+        seen.add(next);
+        if (seen.size > http.limits.maxPages) {
+          throw malformed(`more than ${http.limits.maxPages} pages of members`);
         }
-        const page = body as { value?: unknown; '@odata.nextLink'?: unknown } | null;
-        if (!page || !Array.isArray(page.value)) {
-          throw new AppError('directory-malformed', `${what}: the directory's answer has no member list.`);
-        }
-        const users: DirectoryUser[] = [];
-        for (const raw of page.value as RawUser[]) {
-          if (typeof raw !== 'object' || raw === null) {
-            throw new AppError(
-              'directory-malformed',
-              `${what}: the directory listed something that is not an object.`,
-            );
-          }
-          const user = fromGraphUser(raw);
-          if (user) users.push(user);
-        }
+        const page = (await getJson(next, groupId)) as {
+          value?: unknown;
+          '@odata.nextLink'?: unknown;
+        } | null;
+        if (!page || !Array.isArray(page.value)) throw malformed('an answer without a member list');
+        const users = usersOf(page.value as unknown[]);
         const link = page['@odata.nextLink'];
         if (link !== undefined && link !== null && typeof link !== 'string') {
-          throw new AppError('directory-malformed', `${what}: the next page link is not a string.`);
+          throw malformed('a next page link that is not a string');
         }
         next = typeof link === 'string' && link !== '' ? link : undefined;
+        if (next !== undefined) {
+          // Checked before the next request, so a foreign link is never followed.
+          if (!URL.canParse(next) || new URL(next).origin !== graphOrigin) {
+            throw malformed('a next page link to a host other than its Graph URL');
+          }
+          if (seen.has(next)) throw malformed('a next page link that repeats');
+        }
         yield users;
       }
     },
   };
+}
+
+/** `openDirectory` for the sync and the connection check: one reader per run, deps shared. */
+export function createDirectoryOpener(
+  deps: DirectoryDeps,
+): (connection: DirectoryConnection) => DirectoryReader {
+  return (connection) => createDirectoryReader(connection, deps);
 }

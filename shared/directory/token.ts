@@ -1,9 +1,19 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { ConfidentialClientApplication } from '@azure/msal-node';
+import {
+  ConfidentialClientApplication,
+  type INetworkModule,
+  type NetworkRequestOptions,
+  type NetworkResponse,
+} from '@azure/msal-node';
 import { AppError } from '../errors.js';
+import { fromEntraRefusal } from './errors.js';
+import type { DirectoryHttp } from './http.js';
 
-/** What a directory reader needs to know of a tenant (a subset of MGMT's TenantConnection). */
+/** What a directory reader needs to know of a tenant (a subset of the tenant's stored connection). */
 export interface DirectoryConnection {
+  /** The tenant's name, for messages. */
+  readonly name?: string;
   readonly directoryId: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -11,27 +21,22 @@ export interface DirectoryConnection {
   readonly graphBaseUrl: string;
 }
 
-/** Microsoft's own authority hosts: msal-node knows them and may run its instance discovery. */
-const MICROSOFT_AUTHORITY_HOSTS = new Set([
-  'login.microsoftonline.com',
-  'login.microsoftonline.us',
-  'login.chinacloudapi.cn',
-  'login.partner.microsoftonline.cn',
-  'login.microsoft.com',
-  'login.windows.net',
-  'login.sovcloud-identity.fr',
-  'login.sovcloud-identity.de',
-  'login.sovcloud-identity.sg',
-]);
+/** App-only Graph tokens (client credentials), cached per tenant connection until near expiry. */
+export interface TokenSource {
+  /** A token for `{graphBaseUrl}/.default`; every request goes through `http` (its hosts, limits, budget). */
+  acquire(connection: DirectoryConnection, http: DirectoryHttp): Promise<string>;
+}
 
-/**
- * One msal application per (directory, client, secret, hosts), kept for the life of the process so
- * that its token cache serves every run until the token nears expiry (msal renews it 5 minutes
- * early). The key holds a hash of the secret, never the secret.
- */
-const applications = new Map<string, ConfidentialClientApplication>();
+/** The HTTP of the acquisition in progress, and the typed failure msal would otherwise rewrap. */
+interface Acquisition {
+  readonly http: DirectoryHttp;
+  failure: AppError | undefined;
+}
+
+const MAX_APPLICATIONS = 1000;
 
 function applicationKey(connection: DirectoryConnection): string {
+  // A hash of the secret, never the secret, keys the cache.
   return createHash('sha256')
     .update(
       JSON.stringify([
@@ -45,47 +50,116 @@ function applicationKey(connection: DirectoryConnection): string {
     .digest('hex');
 }
 
-function applicationFor(connection: DirectoryConnection): ConfidentialClientApplication {
-  const key = applicationKey(connection);
-  let application = applications.get(key);
-  if (!application) {
-    const authorityHost = new URL(connection.authorityHost);
-    const authority = `${authorityHost.origin}/${connection.directoryId}`;
-    application = new ConfidentialClientApplication({
-      auth: {
-        clientId: connection.clientId,
-        clientSecret: connection.clientSecret,
-        authority,
-        // Without this msal asks Microsoft's instance discovery about any other host, which a
-        // sovereign cloud or a test directory does not need and cannot always reach.
-        ...(MICROSOFT_AUTHORITY_HOSTS.has(authorityHost.hostname)
-          ? {}
-          : { knownAuthorities: [authorityHost.host] }),
-      },
-    });
-    applications.set(key, application);
-  }
-  return application;
+function headerRecord(headers: Headers): Record<string, string> {
+  const record: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    record[name] = value;
+  });
+  return record;
 }
 
-/** An app-only Graph token for the tenant (client credentials, scope `{graphBaseUrl}/.default`). */
-export async function acquireGraphToken(connection: DirectoryConnection): Promise<string> {
-  const scope = `${new URL(connection.graphBaseUrl).origin}/.default`;
-  let result;
-  try {
-    result = await applicationFor(connection).acquireTokenByClientCredential({ scopes: [scope] });
-  } catch (error) {
-    throw new AppError('directory-auth-failed', 'No token could be obtained from the directory.', {
-      cause: error,
-    });
-  }
-  if (!result?.accessToken) {
-    throw new AppError('directory-auth-failed', 'The directory issued no access token.');
-  }
-  return result.accessToken;
+/**
+ * msal's network access, routed through the run's DirectoryHttp: msal calls it inside an
+ * acquisition, whose context says which run's limits and budget apply. A refusal becomes the
+ * directory error it means and is remembered, since msal wraps whatever its network client throws.
+ */
+function networkModule(current: AsyncLocalStorage<Acquisition>): INetworkModule {
+  const send = async <T>(
+    method: 'GET' | 'POST',
+    url: string,
+    options: NetworkRequestOptions | undefined,
+  ): Promise<NetworkResponse<T>> => {
+    const acquisition = current.getStore();
+    if (acquisition === undefined) throw new Error('msal called its network outside an acquisition');
+    const { http } = acquisition;
+    try {
+      const answer = await http.send({
+        method,
+        url,
+        ...(options?.headers === undefined ? {} : { headers: options.headers }),
+        ...(options?.body === undefined ? {} : { body: options.body }),
+      });
+      const body = http.json(answer);
+      if (answer.status < 200 || answer.status >= 300) {
+        throw http.fail(fromEntraRefusal(answer.status, body));
+      }
+      return { status: answer.status, headers: headerRecord(answer.headers), body: body as T };
+    } catch (error) {
+      if (error instanceof AppError) acquisition.failure ??= error;
+      throw error;
+    }
+  };
+  return {
+    sendGetRequestAsync: (url, options) => send('GET', url, options),
+    sendPostRequestAsync: (url, options) => send('POST', url, options),
+  };
 }
 
-/** Tests that rotate a tenant's secret or restart a directory start from a clean cache. */
+/**
+ * One msal application per (directory, client, secret, hosts), kept while the token source lives
+ * (the composition root keeps one per process), so its cache serves every run until the token
+ * nears expiry.
+ */
+export function createTokenSource(): TokenSource {
+  const current = new AsyncLocalStorage<Acquisition>();
+  const applications = new Map<string, ConfidentialClientApplication>();
+
+  function applicationFor(connection: DirectoryConnection): ConfidentialClientApplication {
+    const key = applicationKey(connection);
+    let application = applications.get(key);
+    if (application === undefined) {
+      const authorityHost = new URL(connection.authorityHost);
+      application = new ConfidentialClientApplication({
+        auth: {
+          clientId: connection.clientId,
+          clientSecret: connection.clientSecret,
+          authority: `${authorityHost.origin}/${connection.directoryId}`,
+          // Known, so msal asks no instance discovery service: only the tenant's host is contacted.
+          knownAuthorities: [authorityHost.host],
+        },
+        system: { networkClient: networkModule(current) },
+      });
+      if (applications.size >= MAX_APPLICATIONS) {
+        const oldest = applications.keys().next();
+        if (oldest.done !== true) applications.delete(oldest.value);
+      }
+      applications.set(key, application);
+    }
+    return application;
+  }
+
+  return {
+    async acquire(connection, http) {
+      const scope = `${new URL(connection.graphBaseUrl).origin}/.default`;
+      const acquisition: Acquisition = { http, failure: undefined };
+      let result;
+      try {
+        result = await current.run(acquisition, () =>
+          applicationFor(connection).acquireTokenByClientCredential({ scopes: [scope] }),
+        );
+      } catch (error) {
+        throw (
+          acquisition.failure ??
+          http.fail(
+            { code: 'directory-malformed-answer', problem: 'no token could be obtained from it' },
+            error,
+          )
+        );
+      }
+      if (!result?.accessToken) {
+        throw http.fail({ code: 'directory-malformed-answer', problem: 'it issued no access token' });
+      }
+      return result.accessToken;
+    },
+  };
+}
+
+// TRANSITIONAL, delete when the composition root holds the process's token source: the one that
+// readers built without one share, and its reset for tests that change a tenant's secret.
+let transitionalTokens: TokenSource | undefined;
+export function transitionalTokenSource(): TokenSource {
+  return (transitionalTokens ??= createTokenSource());
+}
 export function forgetTokenCaches(): void {
-  applications.clear();
+  transitionalTokens = undefined;
 }

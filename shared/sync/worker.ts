@@ -29,12 +29,16 @@ export interface SyncWorker {
 }
 
 const DIRECTORY_CODES: readonly ErrorCode[] = [
-  'directory-auth-failed',
-  'directory-group-not-found',
-  'directory-forbidden',
+  'directory-unreachable',
+  'directory-timeout',
   'directory-throttled',
-  'directory-unavailable',
-  'directory-malformed',
+  'directory-credentials-invalid',
+  'directory-credentials-expired',
+  'directory-app-not-found',
+  'directory-tenant-not-found',
+  'directory-permission-missing',
+  'group-not-found',
+  'directory-malformed-answer',
 ];
 
 const LEASE_EXPIRED = 'The run stopped without finishing (its lease expired).';

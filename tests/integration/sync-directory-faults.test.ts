@@ -78,8 +78,8 @@ describe('directory faults (rule 8)', () => {
   });
 
   it.each([
-    [404, 'directory-group-not-found'],
-    [403, 'directory-forbidden'],
+    [404, 'group-not-found'],
+    [403, 'directory-permission-missing'],
   ] as const)('a group answering %s fails the run and deactivates nobody', async (status, code) => {
     await directory.failGroup(groupB, status);
     try {
@@ -110,12 +110,12 @@ describe('directory faults (rule 8)', () => {
     await expectNobodyDeactivated();
   });
 
-  it('a persistent 503 without Retry-After backs off exponentially, then fails (directory-unavailable)', async () => {
+  it('a persistent 503 without Retry-After backs off exponentially, then fails (directory-unreachable)', async () => {
     const time = virtualTime();
     await directory.failRequests({ requests: 1000, status: 503, retryAfterSeconds: null });
     const run = await syncNow(environmentId, { reader: time.reader });
     await directory.clearFaults();
-    expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-unavailable' } });
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-unreachable' } });
     expect(time.sleeps).toEqual([1000, 2000, 4000, 8000, 16000]);
     await expectNobodyDeactivated();
   });
@@ -125,7 +125,7 @@ describe('directory faults (rule 8)', () => {
     await directory.failRequests({ requests: 1000, status: 504, retryAfterSeconds: 120 });
     const run = await syncNow(environmentId, { reader: time.reader });
     await directory.clearFaults();
-    expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-unavailable' } });
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-timeout' } });
     expect(time.sleeps).toEqual([120_000, 120_000]);
   });
 
@@ -134,12 +134,12 @@ describe('directory faults (rule 8)', () => {
     await directory.failRequests({ requests: 1, status: 500 });
     const run = await syncNow(environmentId, { reader: time.reader });
     await directory.clearFaults();
-    expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-unavailable' } });
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-unreachable' } });
     expect(time.sleeps).toEqual([]);
     await expectNobodyDeactivated();
   });
 
-  it('a wrong client secret fails the run (directory-auth-failed)', async () => {
+  it('a wrong client secret fails the run (directory-credentials-invalid)', async () => {
     const settings = (await testRepositories().environments.get(environmentId))!.externalUsers!;
     const connection = (await testRepositories().tenants.getConnection(settings.tenant))!;
     await testRepositories().tenants.save({
@@ -150,7 +150,7 @@ describe('directory faults (rule 8)', () => {
     forgetTokenCaches();
     try {
       const run = await syncNow(environmentId);
-      expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-auth-failed' } });
+      expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-credentials-invalid' } });
     } finally {
       await testRepositories().tenants.save({
         ...connection,

@@ -1,49 +1,52 @@
-/** The network edge of the OIDC code: global fetch by default, replaceable in tests. */
-export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+import { systemClock, type Clock } from '../../clock.js';
+import { fromEntraRefusal, type DirectorySubject } from '../../directory/errors.js';
+import {
+  createDirectoryHttp,
+  SIGNIN_DIRECTORY_LIMITS,
+  type DirectoryHttp,
+  type DirectoryLimits,
+  type Fetch,
+  type Sleep,
+} from '../../directory/http.js';
 
-export const DIRECTORY_TIMEOUT_MS = 10_000;
+export type { Fetch } from '../../directory/http.js';
 
-let currentFetch: Fetch = (input, init) => fetch(input, init);
-
-export function oidcFetch(): Fetch {
-  return currentFetch;
+/** What the sign-in's directory calls need: outbound HTTP and time. */
+export interface OidcDeps {
+  readonly fetch: Fetch;
+  readonly clock: Clock;
+  readonly sleep?: Sleep;
+  /** Defaults: SIGNIN_DIRECTORY_LIMITS (a person is waiting). */
+  readonly limits?: Partial<DirectoryLimits>;
 }
 
-export function setOidcFetch(next: Fetch | undefined): void {
-  currentFetch = next ?? ((input, init) => fetch(input, init));
+/** A DirectoryHttp for one sign-in step, confined to one origin of the tenant. */
+export function oidcHttp(deps: OidcDeps, subject: DirectorySubject, origin: string): DirectoryHttp {
+  return createDirectoryHttp(subject, [origin], {
+    ...deps,
+    limits: { ...SIGNIN_DIRECTORY_LIMITS, ...deps.limits },
+  });
 }
 
-/** Thrown when the directory cannot be reached or answers something unusable. */
-export class DirectoryHttpError extends Error {
-  override readonly name = 'DirectoryHttpError';
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+/** GETs a JSON document from the directory; a refusal becomes the directory error it means. */
+export async function getDirectoryJson(http: DirectoryHttp, url: string): Promise<unknown> {
+  const answer = await http.send({ method: 'GET', url });
+  if (answer.status < 200 || answer.status >= 300) {
+    let body: unknown;
+    try {
+      body = JSON.parse(answer.text);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      body = undefined;
+    }
+    throw http.fail(fromEntraRefusal(answer.status, body));
   }
+  return http.json(answer);
 }
 
-/** GETs a JSON document; non-2xx, non-JSON and network failures all become DirectoryHttpError. */
-export async function getJson(url: string): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await oidcFetch()(url, {
-      headers: { accept: 'application/json' },
-      redirect: 'error',
-      signal: AbortSignal.timeout(DIRECTORY_TIMEOUT_MS),
-    });
-  } catch (error) {
-    throw new DirectoryHttpError(`GET ${url} failed`, undefined, { cause: error });
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new DirectoryHttpError(`GET ${url} answered ${response.status}`, response.status);
-  }
-  try {
-    return await response.json();
-  } catch (error) {
-    throw new DirectoryHttpError(`GET ${url} did not answer JSON`, response.status, { cause: error });
-  }
-}
+// TRANSITIONAL, delete when the sign-in service takes an OidcClient (createOidcClient): the deps
+// that the former call sites (getDiscovery, new JwksCache(), redeemCode(exchange)) fall back to.
+export const transitionalOidcDeps: OidcDeps = {
+  fetch: (input, init) => fetch(input, init),
+  clock: systemClock,
+};

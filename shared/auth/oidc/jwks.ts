@@ -1,6 +1,6 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { getJson } from './http.js';
+import { getDirectoryJson, oidcHttp, transitionalOidcDeps, type OidcDeps } from './http.js';
 
 /** What jose's jwtVerify accepts as a key source. */
 export type KeyResolver = JWTVerifyGetKey;
@@ -51,8 +51,9 @@ export class JwksCache {
   constructor(options: JwksCacheOptions = {}) {
     this.maxAgeMs = options.maxAgeMs ?? 60 * 60 * 1000;
     this.missCooldownMs = options.missCooldownMs ?? 60 * 1000;
-    this.now = options.now ?? Date.now;
-    this.load = options.load ?? getJson;
+    // TRANSITIONAL defaults, until the sign-in service builds its cache through createOidcClient.
+    this.now = options.now ?? (() => transitionalOidcDeps.clock.now().getTime());
+    this.load = options.load ?? keySetLoader(transitionalOidcDeps);
   }
 
   /** A key resolver for one JWKS URI, for jose's jwtVerify. */
@@ -121,6 +122,14 @@ export class JwksCache {
     }
     return pending;
   }
+}
+
+/** Reads a key set through the bounded directory HTTP, confined to the key set's own origin. */
+export function keySetLoader(deps: OidcDeps): (uri: string) => Promise<unknown> {
+  return (uri) => {
+    const url = new URL(uri);
+    return getDirectoryJson(oidcHttp(deps, { directoryId: url.host }, url.origin), uri);
+  };
 }
 
 function missKey(uri: string, kid: string | undefined): string {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { DIRECTORY_TIMEOUT_MS, oidcFetch } from './http.js';
+import { isAppError } from '../../errors.js';
+import type { DirectoryHttp } from '../../directory/http.js';
+import { oidcHttp, transitionalOidcDeps } from './http.js';
 import { SIGNIN_SCOPES } from './authorization.js';
 
 export interface CodeExchange {
@@ -39,7 +41,11 @@ const errorResponseSchema = z.object({ error: z.string().regex(/^[\x20-\x7e]{1,1
  * RFC 7636 and a client secret, sent in the body as Entra ID accepts). Returns the raw ID token;
  * nothing here trusts it: the caller verifies it.
  */
-export async function redeemCode(exchange: CodeExchange): Promise<string> {
+export async function redeemCode(exchange: CodeExchange, http?: DirectoryHttp): Promise<string> {
+  // TRANSITIONAL default, until the sign-in service passes the OidcClient's HTTP.
+  const client =
+    http ??
+    oidcHttp(transitionalOidcDeps, { directoryId: 'unknown' }, new URL(exchange.tokenEndpoint).origin);
   const body = new URLSearchParams({
     grant_type: 'authorization_code',
     code: exchange.code,
@@ -49,29 +55,29 @@ export async function redeemCode(exchange: CodeExchange): Promise<string> {
     code_verifier: exchange.codeVerifier,
     scope: SIGNIN_SCOPES.join(' '),
   });
-  let response: Response;
+  let answer;
   try {
-    response = await oidcFetch()(exchange.tokenEndpoint, {
+    answer = await client.send({
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      url: exchange.tokenEndpoint,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: body.toString(),
-      redirect: 'error',
-      signal: AbortSignal.timeout(DIRECTORY_TIMEOUT_MS),
     });
   } catch (error) {
-    throw new CodeExchangeError('unreachable', undefined, { cause: error });
+    if (isAppError(error)) throw new CodeExchangeError('unreachable', undefined, { cause: error });
+    throw error;
   }
   let value: unknown;
   try {
-    value = await response.json();
+    value = JSON.parse(answer.text);
   } catch (error) {
-    throw new CodeExchangeError('malformed_response', response.status, { cause: error });
+    throw new CodeExchangeError('malformed_response', answer.status, { cause: error });
   }
-  if (!response.ok) {
+  if (answer.status < 200 || answer.status >= 300) {
     const parsed = errorResponseSchema.safeParse(value);
-    throw new CodeExchangeError(parsed.success ? parsed.data.error : 'unknown_error', response.status);
+    throw new CodeExchangeError(parsed.success ? parsed.data.error : 'unknown_error', answer.status);
   }
   const parsed = tokenResponseSchema.safeParse(value);
-  if (!parsed.success) throw new CodeExchangeError('id_token_missing', response.status);
+  if (!parsed.success) throw new CodeExchangeError('id_token_missing', answer.status);
   return parsed.data.id_token;
 }
