@@ -1,10 +1,12 @@
+import type { GraphRequest } from '@microsoft/microsoft-graph-client';
 import { systemClock, type Clock } from '../clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { emailOf, type DirectoryUser } from '../sync/planner.js';
 import type { DirectorySubject } from './errors.js';
+import { createGraphClient, getJson } from './graph-client.js';
+import { isOnOrigin } from './hosts.js';
 import {
   createDirectoryHttp,
-  type DirectoryAnswer,
   type DirectoryHttp,
   type DirectoryLimits,
   type Fetch,
@@ -105,8 +107,8 @@ export function tenantOrigins(connection: DirectoryConnection): string[] {
 }
 
 /** A Graph refusal, by status: what the partner has to fix. */
-function graphFailure(http: DirectoryHttp, answer: DirectoryAnswer, groupId: string): AppError {
-  switch (answer.status) {
+function graphFailure(http: DirectoryHttp, status: number, groupId: string): AppError {
+  switch (status) {
     case 404:
       return http.fail({ code: 'group-not-found', groupId });
     case 403:
@@ -114,18 +116,19 @@ function graphFailure(http: DirectoryHttp, answer: DirectoryAnswer, groupId: str
     case 401:
       return http.fail({ code: 'directory-credentials-invalid' });
     default:
-      return answer.status >= 500
-        ? http.fail({ code: 'directory-unreachable', status: answer.status })
+      return status >= 500
+        ? http.fail({ code: 'directory-unreachable', status })
         : http.fail({
             code: 'directory-malformed-answer',
-            problem: `Microsoft Graph refused a request (HTTP ${answer.status})`,
+            problem: `Microsoft Graph refused a request (HTTP ${status})`,
           });
   }
 }
 
 /**
- * A reader for one run: its requests share one DirectoryHttp (timeouts, retries, the give-up
- * budget) and stay on the tenant's own origins; the token comes through the same HTTP.
+ * A reader for one run: its requests go through the Graph SDK, whose chain ends in one
+ * DirectoryHttp (timeouts, retries, the give-up budget) shared with the token requests, and stay
+ * on the tenant's own origins.
  */
 export function createDirectoryReader(
   connection: DirectoryConnection,
@@ -134,14 +137,16 @@ export function createDirectoryReader(
   const deps = withTransitionalDefaults(options);
   const graphOrigin = new URL(connection.graphBaseUrl).origin;
   const http = createDirectoryHttp(subjectOf(connection), tenantOrigins(connection), deps);
+  const client = createGraphClient(connection.graphBaseUrl, http, () =>
+    deps.tokens.acquire(connection, http),
+  );
   const malformed = (problem: string, cause?: unknown): AppError =>
     http.fail({ code: 'directory-malformed-answer', problem }, cause);
 
-  async function getJson(url: string, groupId: string): Promise<unknown> {
-    const token = await deps.tokens.acquire(connection, http);
-    const answer = await http.send({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
-    if (answer.status < 200 || answer.status >= 300) throw graphFailure(http, answer, groupId);
-    return http.json(answer);
+  async function get(request: GraphRequest, groupId: string): Promise<unknown> {
+    const outcome = await getJson(request, http);
+    if (!outcome.ok) throw graphFailure(http, outcome.status, groupId);
+    return outcome.body;
   }
 
   function usersOf(value: unknown[]): DirectoryUser[] {
@@ -160,42 +165,50 @@ export function createDirectoryReader(
     return users;
   }
 
+  /** The link to follow, checked before it is requested, so a foreign link is never followed. */
+  function checkedNextLink(page: { '@odata.nextLink'?: unknown }, seen: Set<string>): string | undefined {
+    const link = page['@odata.nextLink'];
+    if (link === undefined || link === null || link === '') return undefined;
+    if (typeof link !== 'string') throw malformed('a next page link that is not a string');
+    if (!URL.canParse(link) || !isOnOrigin(link, graphOrigin)) {
+      throw malformed('a next page link to a host other than its Graph URL');
+    }
+    // Canonical, so that the SDK (which splits a link by its text) sees `https://host/...` exactly.
+    const next = new URL(link).href;
+    if (seen.has(next)) throw malformed('a next page link that repeats');
+    return next;
+  }
+
   return {
     async readGroup(groupId) {
-      const url = `${graphOrigin}/v1.0/groups/${encodeURIComponent(groupId)}?$select=id,displayName`;
-      const group = (await getJson(url, groupId)) as { id?: unknown; displayName?: unknown } | null;
+      const request = client.api(`/groups/${encodeURIComponent(groupId)}`).select(['id', 'displayName']);
+      const group = (await get(request, groupId)) as { id?: unknown; displayName?: unknown } | null;
       if (typeof group?.id !== 'string') throw malformed('an answer that is not a group');
       return { id: group.id, displayName: typeof group.displayName === 'string' ? group.displayName : '' };
     },
 
     async *listGroupUsers(groupId) {
-      let next: string | undefined =
-        `${graphOrigin}/v1.0/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_SELECT}&$top=${PAGE_SIZE}`;
+      const path = `/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user`;
+      let request: GraphRequest | undefined = client.api(path).select(USER_SELECT.split(',')).top(PAGE_SIZE);
       // A directory that links back to a page already read would page for ever.
-      const seen = new Set<string>();
-      while (next !== undefined) {
-        seen.add(next);
-        if (seen.size > http.limits.maxPages) {
+      const seen = new Set([
+        new URL(`${graphOrigin}/v1.0${path}?$select=${USER_SELECT}&$top=${PAGE_SIZE}`).href,
+      ]);
+      let pages = 0;
+      while (request !== undefined) {
+        pages += 1;
+        if (pages > http.limits.maxPages) {
           throw malformed(`more than ${http.limits.maxPages} pages of members`);
         }
-        const page = (await getJson(next, groupId)) as {
+        const page = (await get(request, groupId)) as {
           value?: unknown;
           '@odata.nextLink'?: unknown;
         } | null;
         if (!page || !Array.isArray(page.value)) throw malformed('an answer without a member list');
         const users = usersOf(page.value as unknown[]);
-        const link = page['@odata.nextLink'];
-        if (link !== undefined && link !== null && typeof link !== 'string') {
-          throw malformed('a next page link that is not a string');
-        }
-        next = typeof link === 'string' && link !== '' ? link : undefined;
-        if (next !== undefined) {
-          // Checked before the next request, so a foreign link is never followed.
-          if (!URL.canParse(next) || new URL(next).origin !== graphOrigin) {
-            throw malformed('a next page link to a host other than its Graph URL');
-          }
-          if (seen.has(next)) throw malformed('a next page link that repeats');
-        }
+        const next = checkedNextLink(page, seen);
+        if (next !== undefined) seen.add(next);
+        request = next === undefined ? undefined : client.api(next);
         yield users;
       }
     },
