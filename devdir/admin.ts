@@ -1,6 +1,7 @@
 import type { Core } from './core.js';
 import { Directory, DirectoryAdminError, applicationInfo, userInfo } from './model.js';
 import { issueAccessToken, issueManagementToken } from './tokens.js';
+import { registerManagementClient, type ManagementClientSpec } from './management-oidc.js';
 import {
   ID_TOKEN_DEFECTS,
   type AccessTokenRequest,
@@ -85,6 +86,8 @@ export interface DevDirectoryAdmin {
   issueManagementToken(request: ManagementTokenRequest): Promise<string>;
   /** A Graph access token as the token endpoint would issue (e.g. already expired, for negative tests). */
   issueAccessToken(directoryId: string, request?: AccessTokenRequest): Promise<string>;
+  /** Registers a public client of the staff identity provider (`/management`), e.g. the console. */
+  registerManagementClient(spec: ManagementClientSpec): Promise<ManagementClientSpec>;
 }
 
 export const ADMIN_METHODS = [
@@ -118,6 +121,7 @@ export const ADMIN_METHODS = [
   'resetRequestLog',
   'issueManagementToken',
   'issueAccessToken',
+  'registerManagementClient',
 ] as const satisfies readonly (keyof DevDirectoryAdmin)[];
 
 export type AdminMethod = (typeof ADMIN_METHODS)[number];
@@ -314,6 +318,9 @@ function createImplementation(core: Core): Implementation {
         audience: request.audience ?? core.graphAudience,
         expiresInSeconds: request.expiresInSeconds ?? 3599,
       });
+    },
+    registerManagementClient(spec) {
+      return registerManagementClient(core, spec);
     },
   };
 }

@@ -19,6 +19,9 @@ import { startMailSink, type MailSink } from '../devdir/mail-sink.js';
 import { startAzurite, waitForPort, type AzuriteHandle } from './azurite.js';
 import { loadConfig, setConfig } from '../shared/config.js';
 import { seedDemo } from '../shared/demo/seed.js';
+import { CONSOLE_LOCAL_DEFAULTS } from '../shared/console/settings.js';
+import { requestSync, getSyncRun } from '../shared/sync/service.js';
+import type { SyncRun } from '../shared/sync/runs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STATE = path.join(root, '.dev');
@@ -56,7 +59,48 @@ async function seedDemoEnvironment(context: DemoContext): Promise<{ loginUrl: st
     graphBaseUrl: context.directory.graphBaseUrl,
     groupsToSync: context.groupsToSync,
   });
-  return { loginUrl: `${context.appUrl}/api/auth/login?environment=demo&returnTo=/api/auth/session` };
+  return { loginUrl: `${context.appUrl}/api/auth/login?environment=demo&returnTo=/console/session` };
+}
+
+/**
+ * The sign-in redirect URIs of this app's public origin, whatever port it runs on: the demo
+ * application's callback (external users) and the console's (staff, at the management issuer).
+ */
+async function registerRedirectUris(context: DemoContext): Promise<void> {
+  const app = context.directory.applications[0];
+  if (app !== undefined) {
+    const callback = `${context.appUrl}/api/auth/callback`;
+    await context.devDirectory.admin.updateApplication(context.directory.id, app.clientId, {
+      redirectUris: [...new Set([...app.redirectUris, callback])],
+    });
+  }
+  await context.devDirectory.admin.registerManagementClient({
+    clientId: process.env.CONSOLE_CLIENT_ID ?? CONSOLE_LOCAL_DEFAULTS.CONSOLE_CLIENT_ID,
+    redirectUris: [`${context.appUrl}/console/`],
+  });
+}
+
+/** The demo environment's first sync, so that the printed login works at once. */
+async function syncDemoOnce(): Promise<() => Promise<SyncRun | undefined>> {
+  const queued = await requestSync({
+    environmentId: 'demo',
+    trigger: 'manual',
+    requestedBy: 'npm-start',
+    confirmDeactivations: false,
+  }).catch((error: unknown) => {
+    // A run left queued by an earlier start is as good: the app works it off.
+    console.error('The demo sync was not queued:', error instanceof Error ? error.message : error);
+    return undefined;
+  });
+  return async () => {
+    if (queued === undefined) return undefined;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const run = await getSyncRun('demo', queued.runId);
+      if (!['queued', 'running'].includes(run.status) || Date.now() > deadline) return run;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
 }
 
 function line(label: string, value: string): string {
@@ -70,6 +114,7 @@ function banner(
   mail: MailSink,
   appUrl: string,
   loginUrl: string | undefined,
+  demoRun: SyncRun | undefined,
 ): string {
   const spec = seed.directories.find((d) => d.id === directory.id);
   const groups = spec?.groups ?? [];
@@ -91,9 +136,17 @@ function banner(
     '',
     'BizzStream External Users — local stack',
     line('App', `${appUrl}   (health: ${appUrl}/api/health)`),
+    line('Console', `${appUrl}/console/   (staff: pick a role on the dev directory's sign-in page)`),
+    line('', `the browser must trust ${devDirectory.origin}: open it once and accept, or trust the CA below`),
     line(
       'Login',
       loginUrl ?? `${appUrl}/api/auth/login?environment=demo   (once the demo environment is seeded)`,
+    ),
+    line(
+      'Demo sync',
+      demoRun === undefined
+        ? 'not run (see the messages above)'
+        : `${demoRun.status}${demoRun.error === undefined ? '' : `: ${demoRun.error.message}`}`,
     ),
     line(
       'Dev directory',
@@ -184,8 +237,15 @@ async function main(): Promise<void> {
   const groupsToSync = (seed.directories[0]?.groups ?? [])
     .filter((g) => g.displayName === DEMO_GROUP_NAME && g.id !== undefined)
     .map((g) => g.id ?? '');
-  const appUrl = `http://localhost:${process.env.PORT ?? '7071'}`;
+  // The app's public origin follows PORT unless set: its redirect URIs must name this port.
+  const appUrl = (process.env.PUBLIC_BASE_URL ?? `http://localhost:${process.env.PORT ?? '7071'}`).replace(
+    /\/+$/,
+    '',
+  );
+  process.env.PUBLIC_BASE_URL = appUrl;
+  await registerRedirectUris({ directory, groupsToSync, appUrl, devDirectory });
   const seeded = await seedDemoEnvironment({ directory, groupsToSync, appUrl, devDirectory });
+  const demoSynced = await syncDemoOnce();
 
   const child = spawn(process.execPath, [path.join(root, 'dist', 'scripts', 'host.js')], {
     cwd: root,
@@ -199,12 +259,16 @@ async function main(): Promise<void> {
     void stopAll(code ?? 1);
   });
 
-  const appPort = Number(new URL(appUrl).port);
+  const appPort = Number(process.env.PORT ?? '7071');
   await waitForPort(appPort, 120_000).catch(() =>
     console.error(`The function app is not listening on ${appPort} yet; its output above says why.`),
   );
+  const demoRun = await demoSynced().catch((error: unknown) => {
+    console.error('The demo sync could not be read:', error instanceof Error ? error.message : error);
+    return undefined;
+  });
   if (!stopping) {
-    process.stdout.write(banner(seed, directory, devDirectory, mail, appUrl, seeded?.loginUrl));
+    process.stdout.write(banner(seed, directory, devDirectory, mail, appUrl, seeded?.loginUrl, demoRun));
   }
 }
 

@@ -24,7 +24,19 @@ function remember(registration: Registration): void {
   registrations.push(registration);
 }
 
+/**
+ * host.json sets `routePrefix` to "" so that the console can live at `/console/` beside the API;
+ * every API route gets its `api/` here instead, in one place.
+ */
+export const API_ROUTE_PREFIX = 'api/';
+
+/** An API function: its route (the name when absent) is served under `/api/`. */
 export function registerHttp(name: string, options: HttpFunctionOptions): void {
+  registerHttpAtRoot(name, { ...options, route: `${API_ROUTE_PREFIX}${options.route ?? name}` });
+}
+
+/** A function whose route is taken from the site's root (the console's pages). */
+export function registerHttpAtRoot(name: string, options: HttpFunctionOptions): void {
   remember({ kind: 'http', name, options });
   app.http(name, options);
 }

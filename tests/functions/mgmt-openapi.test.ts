@@ -95,7 +95,9 @@ describe('docs/openapi.yaml', () => {
     const registered: string[] = [];
     for (const registration of listRegistrations()) {
       if (registration.kind !== 'http') continue;
-      const route = registration.options.route ?? registration.name;
+      const route = (registration.options.route ?? registration.name).replace(/^api\//, '');
+      // The console's pages are not part of the API.
+      if (registration.name.startsWith('console')) continue;
       // The catch-all answers unknown routes with 404/405; it is not an operation of the API.
       if (route.includes('{*')) continue;
       for (const method of registration.options.methods ?? HTTP_METHODS.map((m) => m.toUpperCase())) {
