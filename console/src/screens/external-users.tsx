@@ -31,7 +31,9 @@ const FIELDS = [
 const POLL_MS = 1000;
 
 /** Follows a run until it ends; every state it passes through is announced. */
-function useRunProgress(envId: string): [SyncRun | undefined, Problem | undefined, (runId: string) => void] {
+export function useRunProgress(
+  envId: string,
+): [SyncRun | undefined, Problem | undefined, (runId: string) => void] {
   const { api } = useConsole();
   const [run, setRun] = useState<SyncRun | undefined>();
   const [problem, setProblem] = useState<Problem | undefined>();

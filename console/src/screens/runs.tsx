@@ -1,10 +1,11 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { problemOf } from '../api.js';
 import type { Problem } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
 import {
   changeReason,
   countsSummary,
+  isFinished,
   formatDateTime,
   runSummary,
   STATUS_LABELS,
@@ -14,6 +15,7 @@ import {
 import { Empty, Link, Loading, ProblemMessage, TableRegion, useLoad } from '../ui/components.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
+import { useRunProgress } from './external-users.js';
 
 const PAGE = 20;
 const MAX_LIMIT = 100;
@@ -88,10 +90,14 @@ interface ChangesPage {
 export function RunScreen({ envId, runId }: { envId: string; runId: string }) {
   const { api, navigate } = useConsole();
   const base = `environments/${encodeURIComponent(envId)}`;
-  const [loaded] = useLoad(
-    () => api.get<SyncRun>(`${base}/sync-runs/${encodeURIComponent(runId)}`),
-    `${envId}|${runId}`,
-  );
+  const [run, runProblem, follow] = useRunProgress(envId);
+  useEffect(() => follow(runId), [runId]);
+  const loaded =
+    runProblem !== undefined
+      ? { state: 'failed' as const, problem: runProblem }
+      : run === undefined || run.runId !== runId
+        ? { state: 'loading' as const }
+        : { state: 'ready' as const, value: run };
   const [problem, setProblem] = useState<Problem | undefined>();
   const [busy, setBusy] = useState(false);
   const confirm = async () => {
@@ -141,10 +147,16 @@ export function RunScreen({ envId, runId }: { envId: string; runId: string }) {
               <ProblemMessage problem={problem} />
             </div>
           )}
-          <Changes
-            base={`${base}/sync-runs/${encodeURIComponent(runId)}/changes`}
-            halted={loaded.value.status === 'halted'}
-          />
+          {isFinished(loaded.value.status) ? (
+            <Changes
+              base={`${base}/sync-runs/${encodeURIComponent(runId)}/changes`}
+              halted={loaded.value.status === 'halted'}
+            />
+          ) : (
+            <p role="status" class="loading">
+              The run is {loaded.value.status}; its changes show once it ends.
+            </p>
+          )}
         </>
       )}
     </section>
