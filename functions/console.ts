@@ -1,4 +1,4 @@
-import { getConfig } from '../shared/config.js';
+import { consoleEnv, getConfig } from '../shared/config.js';
 import { consoleSettings } from '../shared/console/settings.js';
 import {
   consoleAnswer,
@@ -18,7 +18,7 @@ registerHttpAtRoot('consoleConfig', {
   authLevel: 'anonymous',
   route: 'console/config.json',
   handler: withProblems(() =>
-    Promise.resolve(json(200, consoleSettings(getConfig()), { 'cache-control': 'no-cache' })),
+    Promise.resolve(json(200, consoleSettings(getConfig(), consoleEnv()), { 'cache-control': 'no-cache' })),
   ),
 });
 

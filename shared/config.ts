@@ -299,3 +299,11 @@ export function getConfig(): Config {
 export function setConfig(config: Config | undefined): void {
   cached = config;
 }
+
+/**
+ * The console's `CONSOLE_CLIENT_ID` and `CONSOLE_SCOPE` as set (shaped and defaulted by
+ * `shared/console/settings.ts`); kept apart from `loadConfig` until they join the typed config.
+ */
+export function consoleEnv(env: Env = process.env): Env {
+  return { CONSOLE_CLIENT_ID: env.CONSOLE_CLIENT_ID, CONSOLE_SCOPE: env.CONSOLE_SCOPE };
+}

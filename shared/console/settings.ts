@@ -20,7 +20,7 @@ type ConsoleSettingName = keyof typeof CONSOLE_LOCAL_DEFAULTS;
  * `CONSOLE_CLIENT_ID` and `CONSOLE_SCOPE` beside the validated configuration: local defaults point
  * at the dev directory; in Azure both are required, and a missing one is named.
  */
-export function consoleSettings(config: Config, env: Env = process.env): ConsoleSettings {
+export function consoleSettings(config: Config, env: Env): ConsoleSettings {
   const problems: Record<string, string> = {};
   const read = (name: ConsoleSettingName): string => {
     const value = env[name]?.trim();
