@@ -1,0 +1,371 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Core } from './core.js';
+import { escapeHtml, htmlReply, jsonReply, readForm, redirectReply, type Reply } from './http.js';
+import { DirectoryAdminError } from './model.js';
+import { MANAGEMENT_AUDIENCE, issueManagementToken, signRs256 } from './tokens.js';
+import type { ManagementRole } from './types.js';
+
+/**
+ * The dev directory as the staff's identity provider (`/management`): OpenID discovery, an
+ * authorize page where one picks who to be, and a token endpoint that checks PKCE and issues the
+ * same management tokens as `npm run token`. Public clients only, as the console is one.
+ */
+
+export interface ManagementClientSpec {
+  readonly clientId: string;
+  /** Exact-match redirect URIs, as Entra compares them. */
+  readonly redirectUris: readonly string[];
+}
+
+const ROLES: readonly { readonly role: ManagementRole; readonly label: string }[] = [
+  { role: 'platform-operator', label: 'Platform operator' },
+  { role: 'partner', label: 'Partner' },
+  { role: 'environment-admin', label: 'Environment admin' },
+];
+const CODE_LIFETIME_MS = 5 * 60 * 1000;
+const LOGIN_LIFETIME_MS = 30 * 60 * 1000;
+const TOKEN_SECONDS = 3600;
+
+interface PendingLogin {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly state: string | undefined;
+  readonly nonce: string | undefined;
+  readonly scopes: readonly string[];
+  readonly codeChallenge: string;
+  readonly expiresAt: number;
+}
+
+interface IssuedCode {
+  readonly login: PendingLogin;
+  readonly sub: string;
+  readonly roles: readonly ManagementRole[];
+  readonly environments: readonly string[] | undefined;
+  readonly expiresAt: number;
+}
+
+interface ManagementState {
+  readonly clients: Map<string, Set<string>>;
+  readonly logins: Map<string, PendingLogin>;
+  readonly codes: Map<string, IssuedCode>;
+}
+
+/** Kept beside the core rather than in it: only this part of the directory uses it. */
+const states = new WeakMap<Core, ManagementState>();
+
+function stateOf(core: Core): ManagementState {
+  let state = states.get(core);
+  if (state === undefined) {
+    state = { clients: new Map(), logins: new Map(), codes: new Map() };
+    states.set(core, state);
+  }
+  return state;
+}
+
+/** Registers (or extends) a public client and its redirect URIs. */
+export function registerManagementClient(core: Core, spec: ManagementClientSpec): ManagementClientSpec {
+  if (typeof spec.clientId !== 'string' || spec.clientId === '' || !Array.isArray(spec.redirectUris)) {
+    throw new DirectoryAdminError(400, 'clientId and redirectUris are required');
+  }
+  // Arrives as JSON over the admin API: checked item by item.
+  const given: readonly unknown[] = spec.redirectUris;
+  const { clients } = stateOf(core);
+  const uris = clients.get(spec.clientId) ?? new Set<string>();
+  for (const uri of given) {
+    if (typeof uri !== 'string' || !URL.canParse(uri)) {
+      throw new DirectoryAdminError(400, `redirect URI '${String(uri)}' is not a URL`);
+    }
+    uris.add(uri);
+  }
+  clients.set(spec.clientId, uris);
+  return { clientId: spec.clientId, redirectUris: [...uris] };
+}
+
+function sweep(state: ManagementState, now: number): void {
+  for (const [id, login] of state.logins) if (login.expiresAt < now) state.logins.delete(id);
+  for (const [code, issued] of state.codes) if (issued.expiresAt < now) state.codes.delete(code);
+}
+
+/** Discovery and keys are public documents: any origin may read them. */
+const PUBLIC_CORS = { 'access-control-allow-origin': '*' } as const;
+
+/** The token endpoint answers the browser of a registered client's origin only. */
+function tokenCors(state: ManagementState, origin: string | undefined): Record<string, string> {
+  if (origin === undefined) return {};
+  for (const uris of state.clients.values()) {
+    for (const uri of uris) {
+      if (new URL(uri).origin === origin) return { 'access-control-allow-origin': origin, vary: 'Origin' };
+    }
+  }
+  return { vary: 'Origin' };
+}
+
+function discoveryDocument(core: Core): Reply {
+  const issuer = core.managementIssuer;
+  return jsonReply(
+    200,
+    {
+      issuer,
+      authorization_endpoint: `${issuer}/authorize`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/keys`,
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      grant_types_supported: ['authorization_code'],
+      code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: ['none'],
+      scopes_supported: ['openid', 'profile', `${MANAGEMENT_AUDIENCE}/manage`],
+      claims_supported: ['sub', 'name', 'roles', 'environments'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      subject_types_supported: ['public'],
+      authorization_response_iss_parameter_supported: true,
+    },
+    { ...PUBLIC_CORS, 'cache-control': 'max-age=300' },
+  );
+}
+
+function errorPage(status: number, message: string): Reply {
+  return htmlReply(
+    status,
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title><link rel="icon" href="data:,"></head><body><main><h1>Sign-in error</h1><p role="alert">${escapeHtml(message)}</p></main></body></html>`,
+  );
+}
+
+function redirectWithError(
+  core: Core,
+  login: Pick<PendingLogin, 'redirectUri' | 'state'>,
+  error: string,
+  description: string,
+): Reply {
+  const target = new URL(login.redirectUri);
+  target.searchParams.set('error', error);
+  target.searchParams.set('error_description', description);
+  if (login.state !== undefined) target.searchParams.set('state', login.state);
+  target.searchParams.set('iss', core.managementIssuer);
+  return redirectReply(target.toString());
+}
+
+function authorize(core: Core, state: ManagementState, params: URLSearchParams): Reply {
+  const clientId = params.get('client_id') ?? '';
+  const redirectUri = params.get('redirect_uri') ?? '';
+  const uris = state.clients.get(clientId);
+  if (uris === undefined) {
+    return errorPage(400, `AADSTS700016: Application with identifier '${clientId}' was not found.`);
+  }
+  if (!uris.has(redirectUri)) {
+    return errorPage(
+      400,
+      `AADSTS50011: The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+    );
+  }
+  const login = { redirectUri, state: params.get('state') ?? undefined };
+  if (params.get('response_type') !== 'code') {
+    return redirectWithError(
+      core,
+      login,
+      'unsupported_response_type',
+      'Only response_type=code is supported.',
+    );
+  }
+  const codeChallenge = params.get('code_challenge') ?? '';
+  if (params.get('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) {
+    return redirectWithError(
+      core,
+      login,
+      'invalid_request',
+      'PKCE with code_challenge_method=S256 is required.',
+    );
+  }
+  const scopes = (params.get('scope') ?? '').split(' ').filter((s) => s !== '');
+  if (!scopes.includes('openid') || !scopes.some((s) => s.startsWith(`${MANAGEMENT_AUDIENCE}/`))) {
+    return redirectWithError(
+      core,
+      login,
+      'invalid_scope',
+      `The scope must hold openid and a scope of ${MANAGEMENT_AUDIENCE}.`,
+    );
+  }
+  sweep(state, Date.now());
+  const id = randomBytes(16).toString('base64url');
+  state.logins.set(id, {
+    clientId,
+    redirectUri,
+    state: login.state,
+    nonce: params.get('nonce') ?? undefined,
+    scopes,
+    codeChallenge,
+    expiresAt: Date.now() + LOGIN_LIFETIME_MS,
+  });
+  return loginPage(id, clientId, undefined);
+}
+
+function loginPage(loginId: string, clientId: string, problem: string | undefined, status = 200): Reply {
+  const roles = ROLES.map(
+    ({ role, label }, index) =>
+      `<div><input type="radio" id="role-${role}" name="role" value="${role}"${index === 0 ? ' checked' : ''}><label for="role-${role}">${label}</label></div>`,
+  ).join('');
+  return htmlReply(
+    status,
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in — dev directory</title><link rel="icon" href="data:,"></head>
+<body><main>
+<h1>Sign in to the BizzStream console</h1>
+<p>The dev directory stands in for the staff identity provider: choose who to be. Application: <code>${escapeHtml(clientId)}</code>.</p>
+${problem === undefined ? '' : `<p role="alert">${escapeHtml(problem)}</p>`}
+<form method="post" action="/management/authorize">
+<input type="hidden" name="login" value="${escapeHtml(loginId)}">
+<fieldset><legend>Role</legend>${roles}</fieldset>
+<p><label for="sub">User name (sub)</label> <input id="sub" name="sub" autocomplete="username" placeholder="dev-&lt;role&gt;"></p>
+<p><label for="environments">Environments (environment admin; comma-separated)</label> <input id="environments" name="environments" placeholder="demo"></p>
+<p><button type="submit">Sign in</button></p>
+</form>
+</main></body></html>`,
+  );
+}
+
+async function authorizePost(core: Core, state: ManagementState, request: IncomingMessage): Promise<Reply> {
+  const form = await readForm(request);
+  const loginId = form.get('login') ?? '';
+  const login = state.logins.get(loginId);
+  if (login === undefined || login.expiresAt < Date.now()) {
+    return errorPage(
+      400,
+      'AADSTS90014: The sign-in request expired or is unknown; start again from the application.',
+    );
+  }
+  const role = ROLES.find((r) => r.role === form.get('role'))?.role;
+  if (role === undefined) return loginPage(loginId, login.clientId, 'Choose a role.', 400);
+  const environments = (form.get('environments') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (role === 'environment-admin' && environments.length === 0) {
+    return loginPage(loginId, login.clientId, 'An environment admin needs at least one environment.', 400);
+  }
+  state.logins.delete(loginId);
+  const code = randomBytes(32).toString('base64url');
+  state.codes.set(code, {
+    login,
+    sub: (form.get('sub') ?? '').trim() || `dev-${role}`,
+    roles: [role],
+    environments: role === 'environment-admin' ? environments : undefined,
+    expiresAt: Date.now() + CODE_LIFETIME_MS,
+  });
+  const target = new URL(login.redirectUri);
+  target.searchParams.set('code', code);
+  if (login.state !== undefined) target.searchParams.set('state', login.state);
+  target.searchParams.set('iss', core.managementIssuer);
+  return redirectReply(target.toString());
+}
+
+function s256(verifier: string): string {
+  return createHash('sha256').update(verifier).digest('base64url');
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+async function token(core: Core, state: ManagementState, request: IncomingMessage): Promise<Reply> {
+  const cors = tokenCors(state, request.headers.origin);
+  const fail = (error: string, description: string): Reply =>
+    jsonReply(400, { error, error_description: description }, { ...cors, 'cache-control': 'no-store' });
+  const form = await readForm(request);
+  if (form.get('grant_type') !== 'authorization_code') {
+    return fail('unsupported_grant_type', 'Only grant_type=authorization_code is supported.');
+  }
+  const code = form.get('code') ?? '';
+  const issued = state.codes.get(code);
+  // A code is good for one redemption, whatever the outcome.
+  state.codes.delete(code);
+  if (issued === undefined || issued.expiresAt < Date.now()) {
+    return fail('invalid_grant', 'The authorization code is unknown, expired or already redeemed.');
+  }
+  if (form.get('client_id') !== issued.login.clientId) {
+    return fail('invalid_client', 'The code was issued to another client.');
+  }
+  if (form.get('redirect_uri') !== issued.login.redirectUri) {
+    return fail('invalid_grant', 'redirect_uri does not match the authorization request.');
+  }
+  const verifier = form.get('code_verifier') ?? '';
+  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || !sameText(s256(verifier), issued.login.codeChallenge)) {
+    return fail('invalid_grant', 'The code_verifier does not match the code_challenge.');
+  }
+  const accessToken = await issueManagementToken(core.managementKey, core.managementIssuer, {
+    sub: issued.sub,
+    roles: issued.roles,
+    ...(issued.environments === undefined ? {} : { environments: issued.environments }),
+    expiresInSeconds: TOKEN_SECONDS,
+  });
+  const now = Math.floor(Date.now() / 1000);
+  const idToken = await signRs256(core.managementKey, {
+    iss: core.managementIssuer,
+    aud: issued.login.clientId,
+    sub: issued.sub,
+    name: issued.sub,
+    roles: [...issued.roles],
+    ...(issued.environments === undefined ? {} : { environments: [...issued.environments] }),
+    ...(issued.login.nonce === undefined ? {} : { nonce: issued.login.nonce }),
+    iat: now,
+    exp: now + TOKEN_SECONDS,
+  });
+  return jsonReply(
+    200,
+    {
+      token_type: 'Bearer',
+      access_token: accessToken,
+      id_token: idToken,
+      expires_in: TOKEN_SECONDS,
+      scope: issued.login.scopes.join(' '),
+    },
+    { ...cors, 'cache-control': 'no-store', pragma: 'no-cache' },
+  );
+}
+
+/** Answers `/management/*`, or `undefined` for a path that is not one of its endpoints. */
+export async function handleManagement(
+  core: Core,
+  request: IncomingMessage,
+  url: URL,
+): Promise<Reply | undefined> {
+  const state = stateOf(core);
+  const method = request.method ?? 'GET';
+  const endpoint = url.pathname.slice('/management'.length);
+  if (method === 'OPTIONS') {
+    const cors = endpoint === '/token' ? tokenCors(state, request.headers.origin) : PUBLIC_CORS;
+    return {
+      status: 204,
+      headers: {
+        ...cors,
+        'access-control-allow-methods': endpoint === '/token' ? 'POST' : 'GET',
+        'access-control-allow-headers': 'content-type, accept, dpop',
+        'access-control-max-age': '600',
+      },
+    };
+  }
+  switch (endpoint) {
+    case '/.well-known/openid-configuration':
+      return discoveryDocument(core);
+    case '/keys':
+      return jsonReply(
+        200,
+        { keys: [core.managementKey.publicJwk] },
+        { ...PUBLIC_CORS, 'cache-control': 'max-age=3600' },
+      );
+    case '/authorize':
+      return method === 'POST'
+        ? authorizePost(core, state, request)
+        : authorize(core, state, url.searchParams);
+    case '/token':
+      return method === 'POST'
+        ? token(core, state, request)
+        : jsonReply(405, {
+            error: 'invalid_request',
+            error_description: 'The token endpoint only accepts POST.',
+          });
+    default:
+      return undefined;
+  }
+}
