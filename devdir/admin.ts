@@ -1,7 +1,7 @@
 import type { Core } from './core.js';
 import { Directory, DirectoryAdminError, applicationInfo, emptyFaults, userInfo } from './model.js';
 import { issueAccessToken, issueManagementToken } from './tokens.js';
-import { registerManagementClient, type ManagementClientSpec } from './management-oidc.js';
+import { registerManagementClient, type ManagementClientSpec } from './management-clients.js';
 import {
   FAULT_KINDS,
   ID_TOKEN_DEFECTS,

@@ -22,7 +22,7 @@ export { ADMIN_METHODS } from './admin.js';
 export { DEFAULT_PASSWORD, DEFAULT_REDIRECT_URI, DirectoryAdminError } from './model.js';
 export { generatedUserId } from './ids.js';
 export { MANAGEMENT_AUDIENCE } from './tokens.js';
-export type { ManagementClientSpec } from './management-oidc.js';
+export type { ManagementClientSpec } from './management-clients.js';
 export * from './types.js';
 
 export interface StartDevDirectoryOptions {

@@ -1,105 +1,26 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Core } from './core.js';
-import { escapeHtml, htmlReply, jsonReply, readForm, redirectReply, type Reply } from './http.js';
-import { DirectoryAdminError } from './model.js';
+import { jsonReply, readForm, redirectReply, type Reply } from './http.js';
+import {
+  CODE_LIFETIME_MS,
+  LOGIN_LIFETIME_MS,
+  PUBLIC_CORS,
+  stateOf,
+  sweep,
+  TOKEN_SECONDS,
+  tokenCors,
+  type ManagementState,
+  type PendingLogin,
+} from './management-clients.js';
+import { errorPage, loginPage, ROLES } from './management-pages.js';
 import { MANAGEMENT_AUDIENCE, issueManagementToken, signRs256 } from './tokens.js';
-import type { ManagementRole } from './types.js';
 
 /**
  * The dev directory as the staff's identity provider (`/management`): OpenID discovery, an
  * authorize page where one picks who to be, and a token endpoint that checks PKCE and issues the
  * same management tokens as `npm run token`. Public clients only, as the console is one.
  */
-
-export interface ManagementClientSpec {
-  readonly clientId: string;
-  /** Exact-match redirect URIs, as Entra compares them. */
-  readonly redirectUris: readonly string[];
-}
-
-const ROLES: readonly { readonly role: ManagementRole; readonly label: string }[] = [
-  { role: 'platform-operator', label: 'Platform operator' },
-  { role: 'partner', label: 'Partner' },
-  { role: 'environment-admin', label: 'Environment admin' },
-];
-const CODE_LIFETIME_MS = 5 * 60 * 1000;
-const LOGIN_LIFETIME_MS = 30 * 60 * 1000;
-const TOKEN_SECONDS = 3600;
-
-interface PendingLogin {
-  readonly clientId: string;
-  readonly redirectUri: string;
-  readonly state: string | undefined;
-  readonly nonce: string | undefined;
-  readonly scopes: readonly string[];
-  readonly codeChallenge: string;
-  readonly expiresAt: number;
-}
-
-interface IssuedCode {
-  readonly login: PendingLogin;
-  readonly sub: string;
-  readonly roles: readonly ManagementRole[];
-  readonly environments: readonly string[] | undefined;
-  readonly expiresAt: number;
-}
-
-interface ManagementState {
-  readonly clients: Map<string, Set<string>>;
-  readonly logins: Map<string, PendingLogin>;
-  readonly codes: Map<string, IssuedCode>;
-}
-
-/** Kept beside the core rather than in it: only this part of the directory uses it. */
-const states = new WeakMap<Core, ManagementState>();
-
-function stateOf(core: Core): ManagementState {
-  let state = states.get(core);
-  if (state === undefined) {
-    state = { clients: new Map(), logins: new Map(), codes: new Map() };
-    states.set(core, state);
-  }
-  return state;
-}
-
-/** Registers (or extends) a public client and its redirect URIs. */
-export function registerManagementClient(core: Core, spec: ManagementClientSpec): ManagementClientSpec {
-  if (typeof spec.clientId !== 'string' || spec.clientId === '' || !Array.isArray(spec.redirectUris)) {
-    throw new DirectoryAdminError(400, 'clientId and redirectUris are required');
-  }
-  // Arrives as JSON over the admin API: checked item by item.
-  const given: readonly unknown[] = spec.redirectUris;
-  const { clients } = stateOf(core);
-  const uris = clients.get(spec.clientId) ?? new Set<string>();
-  for (const uri of given) {
-    if (typeof uri !== 'string' || !URL.canParse(uri)) {
-      throw new DirectoryAdminError(400, `redirect URI '${String(uri)}' is not a URL`);
-    }
-    uris.add(uri);
-  }
-  clients.set(spec.clientId, uris);
-  return { clientId: spec.clientId, redirectUris: [...uris] };
-}
-
-function sweep(state: ManagementState, now: number): void {
-  for (const [id, login] of state.logins) if (login.expiresAt < now) state.logins.delete(id);
-  for (const [code, issued] of state.codes) if (issued.expiresAt < now) state.codes.delete(code);
-}
-
-/** Discovery and keys are public documents: any origin may read them. */
-const PUBLIC_CORS = { 'access-control-allow-origin': '*' } as const;
-
-/** The token endpoint answers the browser of a registered client's origin only. */
-function tokenCors(state: ManagementState, origin: string | undefined): Record<string, string> {
-  if (origin === undefined) return {};
-  for (const uris of state.clients.values()) {
-    for (const uri of uris) {
-      if (new URL(uri).origin === origin) return { 'access-control-allow-origin': origin, vary: 'Origin' };
-    }
-  }
-  return { vary: 'Origin' };
-}
 
 function discoveryDocument(core: Core): Reply {
   const issuer = core.managementIssuer;
@@ -122,13 +43,6 @@ function discoveryDocument(core: Core): Reply {
       authorization_response_iss_parameter_supported: true,
     },
     { ...PUBLIC_CORS, 'cache-control': 'max-age=300' },
-  );
-}
-
-function errorPage(status: number, message: string): Reply {
-  return htmlReply(
-    status,
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title><link rel="icon" href="data:,"></head><body><main><h1>Sign-in error</h1><p role="alert">${escapeHtml(message)}</p></main></body></html>`,
   );
 }
 
@@ -198,29 +112,6 @@ function authorize(core: Core, state: ManagementState, params: URLSearchParams):
     expiresAt: Date.now() + LOGIN_LIFETIME_MS,
   });
   return loginPage(id, clientId, undefined);
-}
-
-function loginPage(loginId: string, clientId: string, problem: string | undefined, status = 200): Reply {
-  const roles = ROLES.map(
-    ({ role, label }, index) =>
-      `<div><input type="radio" id="role-${role}" name="role" value="${role}"${index === 0 ? ' checked' : ''}><label for="role-${role}">${label}</label></div>`,
-  ).join('');
-  return htmlReply(
-    status,
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in — dev directory</title><link rel="icon" href="data:,"></head>
-<body><main>
-<h1>Sign in to the BizzStream console</h1>
-<p>The dev directory stands in for the staff identity provider: choose who to be. Application: <code>${escapeHtml(clientId)}</code>.</p>
-${problem === undefined ? '' : `<p role="alert">${escapeHtml(problem)}</p>`}
-<form method="post" action="/management/authorize">
-<input type="hidden" name="login" value="${escapeHtml(loginId)}">
-<fieldset><legend>Role</legend>${roles}</fieldset>
-<p><label for="sub">User name (sub)</label> <input id="sub" name="sub" autocomplete="username" placeholder="dev-&lt;role&gt;"></p>
-<p><label for="environments">Environments (environment admin; comma-separated)</label> <input id="environments" name="environments" placeholder="demo"></p>
-<p><button type="submit">Sign in</button></p>
-</form>
-</main></body></html>`,
-  );
 }
 
 async function authorizePost(core: Core, state: ManagementState, request: IncomingMessage): Promise<Reply> {
