@@ -82,16 +82,18 @@ async function registerRedirectUris(context: DemoContext): Promise<void> {
 
 /** The demo environment's first sync, so that the printed login works at once. */
 async function syncDemoOnce({ sync }: Services): Promise<() => Promise<SyncRun | undefined>> {
-  const queued = await sync.requestSync({
-    environmentId: 'demo',
-    trigger: 'manual',
-    requestedBy: 'npm-start',
-    confirmDeactivations: false,
-  }).catch((error: unknown) => {
-    // A run left queued by an earlier start is as good: the app works it off.
-    console.error('The demo sync was not queued:', error instanceof Error ? error.message : error);
-    return undefined;
-  });
+  const queued = await sync
+    .requestSync({
+      environmentId: 'demo',
+      trigger: 'manual',
+      requestedBy: 'npm-start',
+      confirmDeactivations: false,
+    })
+    .catch((error: unknown) => {
+      // A run left queued by an earlier start is as good: the app works it off.
+      console.error('The demo sync was not queued:', error instanceof Error ? error.message : error);
+      return undefined;
+    });
   return async () => {
     if (queued === undefined) return undefined;
     const deadline = Date.now() + 60_000;
