@@ -1,6 +1,7 @@
 import type { Core } from './core.js';
 import { Directory, DirectoryAdminError, applicationInfo, emptyFaults, userInfo } from './model.js';
 import { issueAccessToken, issueManagementToken } from './tokens.js';
+import { registerManagementClient, type ManagementClientSpec } from './management-clients.js';
 import {
   FAULT_KINDS,
   ID_TOKEN_DEFECTS,
@@ -91,6 +92,8 @@ export interface DevDirectoryAdmin {
   issueManagementToken(request: ManagementTokenRequest): Promise<string>;
   /** A Graph access token as the token endpoint would issue (e.g. already expired, for negative tests). */
   issueAccessToken(directoryId: string, request?: AccessTokenRequest): Promise<string>;
+  /** Registers a public client of the staff identity provider (`/management`), e.g. the console. */
+  registerManagementClient(spec: ManagementClientSpec): Promise<ManagementClientSpec>;
 }
 
 export const ADMIN_METHODS = [
@@ -125,6 +128,7 @@ export const ADMIN_METHODS = [
   'resetRequestLog',
   'issueManagementToken',
   'issueAccessToken',
+  'registerManagementClient',
 ] as const satisfies readonly (keyof DevDirectoryAdmin)[];
 
 export type AdminMethod = (typeof ADMIN_METHODS)[number];
@@ -358,6 +362,9 @@ function createImplementation(core: Core): Implementation {
         audience: request.audience ?? core.graphAudience,
         expiresInSeconds: request.expiresInSeconds ?? 3599,
       });
+    },
+    registerManagementClient(spec) {
+      return registerManagementClient(core, spec);
     },
   };
 }

@@ -10,6 +10,7 @@ import { slowedDown } from './faults.js';
 import { handleGraph } from './graph.js';
 import { escapeHtml, htmlReply, jsonReply, readBody, send, type Reply } from './http.js';
 import { loadOrCreatePersistentKey, warmKeyPool } from './keys.js';
+import { handleManagement } from './management-oidc.js';
 import { DirectoryAdminError } from './model.js';
 import type { DirectorySeed, RequestKind } from './types.js';
 
@@ -21,6 +22,7 @@ export { ADMIN_METHODS } from './admin.js';
 export { DEFAULT_PASSWORD, DEFAULT_REDIRECT_URI, DirectoryAdminError } from './model.js';
 export { generatedUserId } from './ids.js';
 export { MANAGEMENT_AUDIENCE } from './tokens.js';
+export type { ManagementClientSpec } from './management-clients.js';
 export * from './types.js';
 
 export interface StartDevDirectoryOptions {
@@ -64,17 +66,9 @@ async function route(core: Core, admin: DevDirectoryAdmin, request: IncomingMess
     const result = await dispatchAdmin(admin, path.slice('/_admin/'.length), args);
     return jsonReply(200, { result: result ?? null });
   }
-  if (path === '/management/keys') {
-    return jsonReply(200, { keys: [core.managementKey.publicJwk] }, { 'cache-control': 'max-age=3600' });
-  }
-  if (path === '/management/.well-known/openid-configuration') {
-    return jsonReply(200, {
-      issuer: core.managementIssuer,
-      jwks_uri: `${core.managementIssuer}/keys`,
-      id_token_signing_alg_values_supported: ['RS256'],
-      response_types_supported: ['token'],
-      subject_types_supported: ['public'],
-    });
+  if (path.startsWith('/management/')) {
+    const reply = await handleManagement(core, request, url);
+    if (reply !== undefined) return reply;
   }
   const entra = ENTRA_ROUTE.exec(path);
   if (entra !== null) {

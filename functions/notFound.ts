@@ -1,5 +1,5 @@
 import { AppError } from '../shared/errors.js';
-import { httpRegistrations, registerHttp } from '../shared/host/registry.js';
+import { API_ROUTE_PREFIX, httpRegistrations, registerHttp } from '../shared/host/registry.js';
 import { compileRoute } from '../shared/host/routes.js';
 import { problemResponse } from '../shared/http/problem.js';
 import { routeParam, withProblems } from '../shared/http/respond.js';
@@ -8,15 +8,16 @@ const NOT_FOUND_NAME = 'notFound';
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /**
- * The methods other functions accept on `path` (relative to the route prefix). Read at request
- * time so that functions registered after this one count too.
+ * The methods other functions accept on `path` (relative to `/api/`). Read at request time so that
+ * functions registered after this one count too.
  */
 function allowedMethods(path: string): string[] {
+  const fullPath = `${API_ROUTE_PREFIX}${path}`;
   const methods = new Set<string>();
   for (const registration of httpRegistrations()) {
     if (registration.name === NOT_FOUND_NAME) continue;
     const { route, methods: accepted } = registration.options;
-    if (route === undefined || !compileRoute(route, [], null).match(path)) continue;
+    if (route === undefined || !compileRoute(route, [], null).match(fullPath)) continue;
     for (const method of accepted ?? ALL_METHODS) methods.add(method.toUpperCase());
   }
   return [...methods].sort();

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       host.registrations
         .map((r) =>
           r.kind === 'http'
-            ? `  ${r.name}: [${(r.options.methods ?? ['GET', 'POST']).join(',')}] ${host.url}/api/${r.options.route ?? r.name}`
+            ? `  ${r.name}: [${(r.options.methods ?? ['GET', 'POST']).join(',')}] ${host.url}/${r.options.route ?? r.name}`
             : `  ${r.name}: ${r.kind}`,
         )
         .join('\n') +

@@ -17,8 +17,9 @@ import {
 } from '../devdir/index.js';
 import { startMailSink, type MailSink } from '../devdir/mail-sink.js';
 import { startAzurite, waitForPort, type AzuriteHandle } from './azurite.js';
-import { buildServices, defaultPorts } from '../shared/app/services.js';
+import { buildServices, defaultPorts, type Services } from '../shared/app/services.js';
 import { loadConfig } from '../shared/config.js';
+import type { SyncRun } from '../shared/sync/runs.js';
 import { seedDemo } from './demo-seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,6 +39,8 @@ export interface DemoContext {
   /** The app's origin, e.g. http://localhost:7071. */
   readonly appUrl: string;
   readonly devDirectory: DevDirectory;
+  /** The app's services as the function app builds them, over the same settings and storage. */
+  readonly services: Services;
 }
 
 /**
@@ -46,10 +49,9 @@ export interface DemoContext {
  * Runs before the function app starts; running it again converges to the same state.
  */
 async function seedDemoEnvironment(context: DemoContext): Promise<{ loginUrl: string }> {
-  const config = loadConfig(process.env, { localStateDir: STATE });
   const app = context.directory.applications[0];
   if (app === undefined) throw new Error('The demo directory has no application registration');
-  await seedDemo(buildServices(config, defaultPorts(config)), {
+  await seedDemo(context.services, {
     directoryId: context.directory.id,
     clientId: app.clientId,
     clientSecret: app.clientSecret,
@@ -57,7 +59,50 @@ async function seedDemoEnvironment(context: DemoContext): Promise<{ loginUrl: st
     graphBaseUrl: context.directory.graphBaseUrl,
     groupsToSync: context.groupsToSync,
   });
-  return { loginUrl: `${context.appUrl}/api/auth/login?environment=demo&returnTo=/api/auth/session` };
+  return { loginUrl: `${context.appUrl}/api/auth/login?environment=demo&returnTo=/console/session` };
+}
+
+/**
+ * The sign-in redirect URIs of this app's public origin, whatever port it runs on: the demo
+ * application's callback (external users) and the console's (staff, at the management issuer).
+ */
+async function registerRedirectUris(context: DemoContext): Promise<void> {
+  const app = context.directory.applications[0];
+  if (app !== undefined) {
+    const callback = `${context.appUrl}/api/auth/callback`;
+    await context.devDirectory.admin.updateApplication(context.directory.id, app.clientId, {
+      redirectUris: [...new Set([...app.redirectUris, callback])],
+    });
+  }
+  await context.devDirectory.admin.registerManagementClient({
+    clientId: context.services.config.console.clientId,
+    redirectUris: [`${context.appUrl}/console/`],
+  });
+}
+
+/** The demo environment's first sync, so that the printed login works at once. */
+async function syncDemoOnce({ sync }: Services): Promise<() => Promise<SyncRun | undefined>> {
+  const queued = await sync
+    .requestSync({
+      environmentId: 'demo',
+      trigger: 'manual',
+      requestedBy: 'npm-start',
+      confirmDeactivations: false,
+    })
+    .catch((error: unknown) => {
+      // A run left queued by an earlier start is as good: the app works it off.
+      console.error('The demo sync was not queued:', error instanceof Error ? error.message : error);
+      return undefined;
+    });
+  return async () => {
+    if (queued === undefined) return undefined;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const run = await sync.getSyncRun('demo', queued.runId);
+      if (!['queued', 'running'].includes(run.status) || Date.now() > deadline) return run;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
 }
 
 function line(label: string, value: string): string {
@@ -71,6 +116,7 @@ function banner(
   mail: MailSink,
   appUrl: string,
   loginUrl: string | undefined,
+  demoRun: SyncRun | undefined,
 ): string {
   const spec = seed.directories.find((d) => d.id === directory.id);
   const groups = spec?.groups ?? [];
@@ -92,9 +138,17 @@ function banner(
     '',
     'BizzStream External Users — local stack',
     line('App', `${appUrl}   (health: ${appUrl}/api/health)`),
+    line('Console', `${appUrl}/console/   (staff: pick a role on the dev directory's sign-in page)`),
+    line('', `the browser must trust ${devDirectory.origin}: open it once and accept, or trust the CA below`),
     line(
       'Login',
       loginUrl ?? `${appUrl}/api/auth/login?environment=demo   (once the demo environment is seeded)`,
+    ),
+    line(
+      'Demo sync',
+      demoRun === undefined
+        ? 'not run (see the messages above)'
+        : `${demoRun.status}${demoRun.error === undefined ? '' : `: ${demoRun.error.message}`}`,
     ),
     line(
       'Dev directory',
@@ -185,8 +239,18 @@ async function main(): Promise<void> {
   const groupsToSync = (seed.directories[0]?.groups ?? [])
     .filter((g) => g.displayName === DEMO_GROUP_NAME && g.id !== undefined)
     .map((g) => g.id ?? '');
-  const appUrl = `http://localhost:${process.env.PORT ?? '7071'}`;
-  const seeded = await seedDemoEnvironment({ directory, groupsToSync, appUrl, devDirectory });
+  // The app's public origin follows PORT unless set: its redirect URIs must name this port.
+  const appUrl = (process.env.PUBLIC_BASE_URL ?? `http://localhost:${process.env.PORT ?? '7071'}`).replace(
+    /\/+$/,
+    '',
+  );
+  process.env.PUBLIC_BASE_URL = appUrl;
+  const config = loadConfig(process.env, { localStateDir: STATE });
+  const services = buildServices(config, defaultPorts(config));
+  const context = { directory, groupsToSync, appUrl, devDirectory, services };
+  await registerRedirectUris(context);
+  const seeded = await seedDemoEnvironment(context);
+  const demoSynced = await syncDemoOnce(services);
 
   const child = spawn(process.execPath, [fileURLToPath(new URL('host.js', import.meta.url))], {
     cwd: root,
@@ -200,12 +264,16 @@ async function main(): Promise<void> {
     void stopAll(code ?? 1);
   });
 
-  const appPort = Number(new URL(appUrl).port);
+  const appPort = Number(process.env.PORT ?? '7071');
   await waitForPort(appPort, 120_000).catch(() =>
     console.error(`The function app is not listening on ${appPort} yet; its output above says why.`),
   );
+  const demoRun = await demoSynced().catch((error: unknown) => {
+    console.error('The demo sync could not be read:', error instanceof Error ? error.message : error);
+    return undefined;
+  });
   if (!stopping) {
-    process.stdout.write(banner(seed, directory, devDirectory, mail, appUrl, seeded?.loginUrl));
+    process.stdout.write(banner(seed, directory, devDirectory, mail, appUrl, seeded?.loginUrl, demoRun));
   }
 }
 

@@ -128,7 +128,19 @@ export function bindRegistrations(list: readonly Registration[], services: Servi
   return list.map((registration) => bindRegistration(registration, services));
 }
 
+/**
+ * host.json sets `routePrefix` to "" so that the console can live at `/console/` beside the API;
+ * every API route gets its `api/` here instead, in one place.
+ */
+export const API_ROUTE_PREFIX = 'api/';
+
+/** An API function: its route (the name when absent) is served under `/api/`. */
 export function registerHttp(name: string, options: HttpRegistrationOptions): void {
+  registerHttpAtRoot(name, { ...options, route: `${API_ROUTE_PREFIX}${options.route ?? name}` });
+}
+
+/** A function whose route is taken from the site's root (the console's pages). */
+export function registerHttpAtRoot(name: string, options: HttpRegistrationOptions): void {
   const registration = { kind: 'http', name, options } as const;
   remember(registration);
   if (underFunctionsHost) app.http(name, bindRegistration(registration, defaultServices()).options);
@@ -155,7 +167,12 @@ export function httpRegistrations(): readonly HttpRegistration[] {
   return registrations.filter((r): r is HttpRegistration => r.kind === 'http');
 }
 
-/** The routes that need a management token, as `METHOD route` pairs. */
+/** A registered route relative to `/api/` (the route of an API function as its file names it). */
+export function apiRoute(route: string): string {
+  return route.startsWith(API_ROUTE_PREFIX) ? route.slice(API_ROUTE_PREFIX.length) : route;
+}
+
+/** The routes that need a management token, as `METHOD route` pairs, routes relative to `/api/`. */
 export function managementOperations(): Array<{
   readonly name: string;
   readonly method: string;
@@ -164,6 +181,10 @@ export function managementOperations(): Array<{
   return httpRegistrations()
     .filter((r) => r.options.caller === 'management')
     .flatMap((r) =>
-      (r.options.methods ?? []).map((method) => ({ name: r.name, method, route: r.options.route ?? r.name })),
+      (r.options.methods ?? []).map((method) => ({
+        name: r.name,
+        method,
+        route: apiRoute(r.options.route ?? r.name),
+      })),
     );
 }

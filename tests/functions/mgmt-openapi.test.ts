@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { httpRegistrations } from '../../shared/host/registry.js';
+import { API_ROUTE_PREFIX, apiRoute, httpRegistrations } from '../../shared/host/registry.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SPEC_FILE = path.join(ROOT, 'docs/openapi.yaml');
@@ -14,10 +14,12 @@ function servedOperations(): string[] {
   const operations = ['POST /admin/functions/periodicSync'];
   for (const registration of httpRegistrations()) {
     const route = registration.options.route ?? registration.name;
+    // The console's pages are served beside the API, not as part of it.
+    if (!route.startsWith(API_ROUTE_PREFIX)) continue;
     // The catch-all answers unknown routes with 404/405; it is not an operation of the API.
     if (route.includes('{*')) continue;
     for (const method of registration.options.methods ?? HTTP_METHODS.map((m) => m.toUpperCase())) {
-      operations.push(`${method.toUpperCase()} ${toOpenApiPath(route)}`);
+      operations.push(`${method.toUpperCase()} ${toOpenApiPath(apiRoute(route))}`);
     }
   }
   return operations;

@@ -191,6 +191,23 @@ describe('POST /api/environments/{envId}/sync and the runs API', () => {
       type: '/problems/validation',
       errors: { confirmDeactivations: expect.any(String) as string },
     });
+    // A member the request does not know is refused, never ignored: a preview must not start a real run.
+    const preview = await post(environmentId, await adminOf(environmentId), {
+      dryRun: true,
+      groupsToSync: group.id,
+    });
+    expect(preview.status).toBe(400);
+    expect(preview.body).toMatchObject({
+      type: '/problems/validation',
+      errors: { dryRun: 'is not accepted here', groupsToSync: 'is not accepted here' },
+    });
+    const listed = await call('syncRunsList', {
+      method: 'GET',
+      path: `environments/${environmentId}/sync-runs`,
+      params: { envId: environmentId },
+      token: await adminOf(environmentId),
+    });
+    expect(listed.body).toEqual({ runs: [] });
     const runs = await call('syncRunsList', {
       method: 'GET',
       path: `environments/${environmentId}/sync-runs`,

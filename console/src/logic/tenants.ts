@@ -1,0 +1,68 @@
+import { splitList } from './settings-form.js';
+import { formatDateTime } from './runs.js';
+
+export interface TenantStatus {
+  readonly state: 'ok' | 'failing' | 'unknown';
+  readonly checkedAt?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface TenantView {
+  readonly name: string;
+  readonly directoryId: string;
+  readonly clientId: string;
+  readonly environments: readonly string[];
+  readonly authorityHost: string;
+  readonly graphBaseUrl: string;
+  readonly owner: string;
+  readonly hasClientSecret: boolean;
+  readonly updatedAt?: string;
+  readonly status?: TenantStatus;
+}
+
+export interface TenantForm {
+  readonly name: string;
+  readonly directoryId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly environments: string;
+  readonly authorityHost: string;
+  readonly graphBaseUrl: string;
+}
+
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly token: {
+    readonly ok: boolean;
+    readonly error?: { readonly code: string; readonly message: string };
+  };
+  readonly groups: readonly {
+    readonly id: string;
+    readonly ok: boolean;
+    readonly displayName?: string;
+    readonly error?: { readonly code: string; readonly message: string };
+  }[];
+}
+
+/**
+ * The PUT body: the secret only when one was typed (it is write-only, so an empty field keeps the
+ * stored one), and the optional hosts only when given.
+ */
+export function toTenantBody(form: TenantForm): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    directoryId: form.directoryId.trim(),
+    clientId: form.clientId.trim(),
+    environments: splitList(form.environments),
+  };
+  if (form.clientSecret !== '') body.clientSecret = form.clientSecret;
+  if (form.authorityHost.trim() !== '') body.authorityHost = form.authorityHost.trim();
+  if (form.graphBaseUrl.trim() !== '') body.graphBaseUrl = form.graphBaseUrl.trim();
+  return body;
+}
+
+export function healthText(status: TenantStatus | undefined, locale?: string): string {
+  if (status === undefined || status.state === 'unknown') return 'Unknown (not used yet)';
+  const when = status.checkedAt === undefined ? '' : ` (checked ${formatDateTime(status.checkedAt, locale)})`;
+  if (status.state === 'ok') return `OK${when}`;
+  return `Failing: ${status.error?.message ?? status.error?.code ?? 'unknown error'}${when}`;
+}

@@ -1,0 +1,32 @@
+export interface EnvironmentUser {
+  readonly id: string;
+  readonly source: string;
+  readonly directoryId?: string;
+  readonly objectId?: string;
+  readonly displayName: string;
+  readonly email: string;
+  readonly active: boolean;
+  readonly menus: readonly string[];
+  readonly groups?: readonly string[];
+  readonly deactivatedAt?: string;
+  readonly deactivationReason?: string;
+}
+
+export interface UserFilter {
+  readonly text: string;
+  readonly status: 'all' | 'active' | 'deactivated';
+}
+
+/** The loaded users that match: name or email containing the text (any case), and the status. */
+export function filterUsers<T extends Pick<EnvironmentUser, 'displayName' | 'email' | 'active'>>(
+  users: readonly T[],
+  filter: UserFilter,
+): T[] {
+  const needle = filter.text.trim().toLowerCase();
+  return users.filter((user) => {
+    if (filter.status === 'active' && !user.active) return false;
+    if (filter.status === 'deactivated' && user.active) return false;
+    if (needle === '') return true;
+    return user.displayName.toLowerCase().includes(needle) || user.email.toLowerCase().includes(needle);
+  });
+}

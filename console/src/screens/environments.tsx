@@ -1,0 +1,247 @@
+import { useState } from 'preact/hooks';
+import { problemOf } from '../api.js';
+import { can } from '../logic/principal.js';
+import type { Problem } from '../logic/problem.js';
+import { fieldError } from '../logic/problem.js';
+import { href } from '../logic/routes.js';
+import { Checkbox, Empty, Field, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { useConsole } from '../ui/context.js';
+import { TenantsScreen } from './tenants.js';
+
+export interface EnvironmentView {
+  readonly id: string;
+  readonly name: string;
+  readonly externalUsersIntegration: boolean;
+}
+
+const envPath = (envId: string) => `environments/${encodeURIComponent(envId)}`;
+
+/** The tabs of one environment. */
+export function EnvironmentTabs({
+  envId,
+  current,
+}: {
+  envId: string;
+  current: 'environment' | 'externalUsers' | 'runs' | 'users';
+}) {
+  const tabs = [
+    { key: 'environment', label: 'Environment', path: href({ name: 'environment', envId }) },
+    { key: 'externalUsers', label: 'External users', path: href({ name: 'externalUsers', envId }) },
+    { key: 'runs', label: 'Sync runs', path: href({ name: 'runs', envId }) },
+    { key: 'users', label: 'Users', path: href({ name: 'users', envId }) },
+  ] as const;
+  return (
+    <nav class="tabs" aria-label={`Environment ${envId}`}>
+      <ul>
+        {tabs.map((tab) => (
+          <li key={tab.key}>
+            <Link href={tab.path} current={tab.key === current}>
+              {tab.label}
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+export function EnvironmentsScreen({ home = false }: { home?: boolean }) {
+  const { principal, navigate } = useConsole();
+  const [openId, setOpenId] = useState('');
+  if (home && !can.manageEnvironments(principal) && !principal.roles.includes('environment-admin')) {
+    return <TenantsScreen />;
+  }
+  return (
+    <section>
+      <h1 tabIndex={-1}>Environments</h1>
+      {principal.roles.includes('environment-admin') && (
+        <>
+          <h2>Your environments</h2>
+          {principal.environments.length === 0 ? (
+            <Empty>You administer no environment yet.</Empty>
+          ) : (
+            <ul class="cards">
+              {principal.environments.map((envId) => (
+                <li key={envId}>
+                  <Link href={href({ name: 'externalUsers', envId })}>{envId}</Link>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+      <h2>Open an environment</h2>
+      <form
+        class="inline"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (openId.trim() !== '') navigate(href({ name: 'environment', envId: openId.trim() }));
+        }}
+      >
+        <Field id="open-env" label="Environment ID">
+          {(describedBy) => (
+            <input
+              id="open-env"
+              value={openId}
+              aria-describedby={describedBy}
+              onInput={(e) => setOpenId(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        <button type="submit">Open</button>
+      </form>
+      {can.manageEnvironments(principal) && <CreateEnvironment />}
+    </section>
+  );
+}
+
+function CreateEnvironment() {
+  const { api, navigate } = useConsole();
+  const [id, setId] = useState('');
+  const [name, setName] = useState('');
+  const [integration, setIntegration] = useState(false);
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      await api.send('PUT', envPath(id.trim()), { name, externalUsersIntegration: integration });
+      navigate(href({ name: 'environment', envId: id.trim() }));
+    } catch (error) {
+      setProblem(problemOf(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <h2>Create an environment</h2>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          void submit();
+        }}
+      >
+        <Field
+          id="new-env-id"
+          label="New environment ID"
+          hint="1–64 of A–Z a–z 0–9 _ -"
+          error={fieldError(problem, 'envId')}
+        >
+          {(describedBy, invalid) => (
+            <input
+              id="new-env-id"
+              required
+              value={id}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => setId(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        <Field id="new-env-name" label="Name" error={fieldError(problem, 'name')}>
+          {(describedBy, invalid) => (
+            <input
+              id="new-env-name"
+              required
+              value={name}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => setName(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        <Checkbox
+          id="new-env-integration"
+          label="External users integration"
+          checked={integration}
+          onChange={setIntegration}
+        />
+        {problem !== undefined && Object.keys(problem.errors).length === 0 && (
+          <ProblemMessage problem={problem} />
+        )}
+        <button type="submit" disabled={busy}>
+          Create
+        </button>
+      </form>
+    </>
+  );
+}
+
+export function EnvironmentScreen({ envId }: { envId: string }) {
+  const { api, principal } = useConsole();
+  const [loaded, , setLoaded] = useLoad(() => api.get<EnvironmentView>(envPath(envId)), envId);
+  const [name, setName] = useState<string | undefined>();
+  const [integration, setIntegration] = useState<boolean | undefined>();
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [saved, setSaved] = useState(false);
+  const operator = can.switchIntegration(principal);
+  const save = async (current: EnvironmentView) => {
+    setProblem(undefined);
+    setSaved(false);
+    try {
+      const updated = await api.send<EnvironmentView>('PUT', envPath(envId), {
+        name: name ?? current.name,
+        externalUsersIntegration: integration ?? current.externalUsersIntegration,
+      });
+      setLoaded(updated);
+      setName(undefined);
+      setIntegration(undefined);
+      setSaved(true);
+    } catch (error) {
+      setProblem(problemOf(error));
+    }
+  };
+  return (
+    <section>
+      <h1 tabIndex={-1}>{loaded.state === 'ready' ? loaded.value.name : `Environment ${envId}`}</h1>
+      <EnvironmentTabs envId={envId} current="environment" />
+      {loaded.state === 'loading' && <Loading what="the environment" />}
+      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
+      {loaded.state === 'ready' && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void save(loaded.value);
+          }}
+        >
+          <p>
+            Environment ID: <code>{loaded.value.id}</code>
+          </p>
+          <Field id="env-name" label="Name" error={fieldError(problem, 'name')}>
+            {(describedBy, invalid) => (
+              <input
+                id="env-name"
+                value={name ?? loaded.value.name}
+                readOnly={!operator}
+                aria-describedby={describedBy}
+                aria-invalid={invalid}
+                onInput={(e) => setName(e.currentTarget.value)}
+              />
+            )}
+          </Field>
+          <Checkbox
+            id="env-integration"
+            label="External users integration"
+            checked={integration ?? loaded.value.externalUsersIntegration}
+            disabled={!operator}
+            hint={
+              operator
+                ? 'Lets this environment sync users from a Microsoft Entra ID tenant.'
+                : 'Only a platform operator can switch this.'
+            }
+            onChange={setIntegration}
+          />
+          {problem !== undefined && <ProblemMessage problem={problem} />}
+          {saved && (
+            <p role="status" class="ok">
+              Saved.
+            </p>
+          )}
+          {operator && <button type="submit">Save</button>}
+        </form>
+      )}
+    </section>
+  );
+}

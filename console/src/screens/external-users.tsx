@@ -1,0 +1,329 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, problemOf } from '../api.js';
+import { fieldError, unplacedErrors, type Problem } from '../logic/problem.js';
+import { href } from '../logic/routes.js';
+import { isFinished, runSummary, formatDateTime, type SyncRun } from '../logic/runs.js';
+import {
+  EMPTY_SETTINGS_FORM,
+  toPreviewBody,
+  toSettingsBody,
+  toSettingsForm,
+  type SettingsForm,
+  type SettingsView,
+} from '../logic/settings-form.js';
+import { Checkbox, Field, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { useConsole } from '../ui/context.js';
+import { EnvironmentTabs } from './environments.js';
+
+interface SettingsAnswer extends SettingsView {
+  readonly latestRun?: SyncRun | null;
+  readonly groups?: readonly { readonly id: string; readonly displayName: string | null }[];
+}
+
+const FIELDS = [
+  'tenant',
+  'groupsToSync',
+  'defaultMenus',
+  'periodicSync',
+  'deactivationLimit',
+  'notificationEmails',
+];
+const POLL_MS = 1000;
+
+/** Follows a run until it ends; every state it passes through is announced. */
+export function useRunProgress(
+  envId: string,
+): [SyncRun | undefined, Problem | undefined, (runId: string) => void] {
+  const { api } = useConsole();
+  const [run, setRun] = useState<SyncRun | undefined>();
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [runId, follow] = useState<string | undefined>();
+  useEffect(() => {
+    if (runId === undefined) return undefined;
+    let timer: number | undefined;
+    let current = true;
+    const poll = async () => {
+      try {
+        const latest = await api.get<SyncRun>(
+          `environments/${encodeURIComponent(envId)}/sync-runs/${encodeURIComponent(runId)}`,
+        );
+        if (!current) return;
+        setRun(latest);
+        if (!isFinished(latest.status)) timer = window.setTimeout(() => void poll(), POLL_MS);
+      } catch (error) {
+        if (current) setProblem(problemOf(error));
+      }
+    };
+    setProblem(undefined);
+    void poll();
+    return () => {
+      current = false;
+      window.clearTimeout(timer);
+    };
+  }, [envId, runId]);
+  return [run, problem, (id) => follow(id)];
+}
+
+export function ExternalUsersScreen({ envId }: { envId: string }) {
+  const { api } = useConsole();
+  const base = `environments/${encodeURIComponent(envId)}`;
+  const [loaded] = useLoad(async (): Promise<SettingsAnswer | undefined> => {
+    // The environment first: a missing environment is a problem, missing settings are an empty form.
+    await api.get(base);
+    try {
+      return await api.get<SettingsAnswer>(`${base}/external-users`);
+    } catch (error) {
+      if (error instanceof ApiError && error.problem.status === 404) return undefined;
+      throw error;
+    }
+  }, envId);
+  return (
+    <section>
+      <h1 tabIndex={-1}>External users — {envId}</h1>
+      <EnvironmentTabs envId={envId} current="externalUsers" />
+      {loaded.state === 'loading' && <Loading what="the settings" />}
+      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
+      {loaded.state === 'ready' && <SettingsEditor envId={envId} answer={loaded.value} />}
+    </section>
+  );
+}
+
+function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnswer | undefined }) {
+  const { api } = useConsole();
+  const base = `environments/${encodeURIComponent(envId)}`;
+  const [form, setForm] = useState<SettingsForm>(() =>
+    answer === undefined ? EMPTY_SETTINGS_FORM : toSettingsForm(answer),
+  );
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [savedGroups, setSavedGroups] = useState(answer?.groupsToSync ?? '');
+  const [run, runProblem, follow] = useRunProgress(envId);
+  const [runKind, setRunKind] = useState<'sync' | 'preview'>('sync');
+  const firstInvalid = useRef<string | undefined>();
+  const set =
+    <K extends keyof SettingsForm>(key: K) =>
+    (value: SettingsForm[K]) =>
+      setForm((f) => ({ ...f, [key]: value }));
+
+  useEffect(() => {
+    // After a refused save, the first field named gets the focus, so its message is read out.
+    if (firstInvalid.current !== undefined) {
+      document.getElementById(`eu-${firstInvalid.current}`)?.focus();
+      firstInvalid.current = undefined;
+    }
+  }, [problem]);
+
+  const act = async (what: string, action: () => Promise<void>) => {
+    setBusy(true);
+    setProblem(undefined);
+    setNotice(undefined);
+    try {
+      await action();
+    } catch (error) {
+      const found = problemOf(error);
+      firstInvalid.current = FIELDS.find((field) => fieldError(found, field) !== undefined);
+      setProblem(found);
+      setNotice(`${what} failed.`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const save = () =>
+    act('Saving', async () => {
+      const saved = await api.send<SettingsView>('PUT', `${base}/external-users`, toSettingsBody(form));
+      setForm(toSettingsForm(saved));
+      setSavedGroups(saved.groupsToSync ?? '');
+      setNotice('Settings saved.');
+    });
+  const startRun = (kind: 'sync' | 'preview') =>
+    act(kind === 'sync' ? 'Sync' : 'Preview', async () => {
+      try {
+        const queued = await api.send<SyncRun>(
+          'POST',
+          `${base}/sync`,
+          kind === 'preview' ? toPreviewBody(form) : {},
+        );
+        setRunKind(kind);
+        follow(queued.runId);
+      } catch (error) {
+        // A run already going is worth following rather than only refusing.
+        if (error instanceof ApiError && error.problem.runId !== undefined) {
+          setRunKind('sync');
+          follow(error.problem.runId);
+        }
+        throw error;
+      }
+    });
+
+  const groupNames = new Map((answer?.groups ?? []).map((g) => [g.id, g.displayName]));
+  const configuredGroups = savedGroups.split(',').filter((id) => id !== '');
+  const stray = unplacedErrors(problem, FIELDS);
+  const latest = answer?.latestRun ?? null;
+
+  return (
+    <>
+      {answer === undefined && (
+        <p class="empty">The integration is not configured yet: fill in the settings and save.</p>
+      )}
+      <form
+        class="settings"
+        noValidate
+        onSubmit={(event) => {
+          event.preventDefault();
+          void save();
+        }}
+      >
+        <Field
+          id="eu-tenant"
+          label="Tenant"
+          hint="The name of the tenant configuration to sync from."
+          error={fieldError(problem, 'tenant')}
+        >
+          {(describedBy, invalid) => (
+            <input
+              id="eu-tenant"
+              value={form.tenant}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => set('tenant')(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        <Field
+          id="eu-groupsToSync"
+          label="Groups to Sync"
+          hint="Entra ID group object IDs, separated by commas."
+          error={fieldError(problem, 'groupsToSync')}
+        >
+          {(describedBy, invalid) => (
+            <textarea
+              id="eu-groupsToSync"
+              rows={3}
+              value={form.groupsToSync}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => set('groupsToSync')(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        {configuredGroups.length > 0 && (
+          <ul class="groups" aria-label="Synced groups">
+            {configuredGroups.map((id) => (
+              <li key={id}>
+                <span class="group-name">{groupNames.get(id) ?? 'Name not read yet'}</span> <code>{id}</code>
+              </li>
+            ))}
+          </ul>
+        )}
+        <Field
+          id="eu-defaultMenus"
+          label="Default menu"
+          hint="Menus new users get, separated by commas."
+          error={fieldError(problem, 'defaultMenus')}
+        >
+          {(describedBy, invalid) => (
+            <input
+              id="eu-defaultMenus"
+              value={form.defaultMenus}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => set('defaultMenus')(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        <Checkbox
+          id="eu-periodicSync"
+          label="Periodically Sync Users"
+          checked={form.periodicSync}
+          error={fieldError(problem, 'periodicSync')}
+          onChange={set('periodicSync')}
+        />
+        <Field
+          id="eu-deactivationLimit"
+          label="Deactivation limit"
+          hint="A run that would deactivate more users than this halts until confirmed."
+          error={fieldError(problem, 'deactivationLimit')}
+        >
+          {(describedBy, invalid) => (
+            <input
+              id="eu-deactivationLimit"
+              inputMode="numeric"
+              value={form.deactivationLimit}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => set('deactivationLimit')(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        <Field
+          id="eu-notificationEmails"
+          label="Notification emails"
+          hint="Up to 5 addresses, separated by commas, told when a run fails or halts."
+          error={fieldError(problem, 'notificationEmails')}
+        >
+          {(describedBy, invalid) => (
+            <input
+              id="eu-notificationEmails"
+              value={form.notificationEmails}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              onInput={(e) => set('notificationEmails')(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        {stray.length > 0 && (
+          <ul class="problem" role="alert">
+            {stray.map(([field, message]) => (
+              <li key={field}>
+                {field}: {message}
+              </li>
+            ))}
+          </ul>
+        )}
+        {problem !== undefined && Object.keys(problem.errors).length === 0 && (
+          <ProblemMessage problem={problem} />
+        )}
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            Save
+          </button>
+          <button type="button" class="secondary" disabled={busy} onClick={() => void startRun('preview')}>
+            Preview
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy || (run !== undefined && !isFinished(run.status))}
+            onClick={() => void startRun('sync')}
+          >
+            Sync
+          </button>
+        </div>
+      </form>
+      <div role="status" aria-live="polite" class="run-status">
+        {notice !== undefined && <p>{notice}</p>}
+        {run !== undefined && (
+          <p>
+            {runKind === 'preview' ? 'Preview' : 'Sync'} {run.runId}: {runSummary(run)}{' '}
+            {isFinished(run.status) && (
+              <Link href={href({ name: 'run', envId, runId: run.runId })}>See the changes</Link>
+            )}
+          </p>
+        )}
+      </div>
+      <ProblemMessage problem={runProblem} />
+      <h2>Latest run</h2>
+      {latest === null ? (
+        <p class="empty">No run yet.</p>
+      ) : (
+        <p>
+          <Link href={href({ name: 'run', envId, runId: latest.runId })}>
+            {formatDateTime(latest.queuedAt)}
+          </Link>
+          : {runSummary(latest)}
+        </p>
+      )}
+    </>
+  );
+}

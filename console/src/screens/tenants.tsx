@@ -1,0 +1,266 @@
+import { useState } from 'preact/hooks';
+import { problemOf } from '../api.js';
+import { fieldError, unplacedErrors, type Problem } from '../logic/problem.js';
+import { href } from '../logic/routes.js';
+import { formatDateTime } from '../logic/runs.js';
+import {
+  healthText,
+  toTenantBody,
+  type CheckResult,
+  type TenantForm,
+  type TenantView,
+} from '../logic/tenants.js';
+import { Empty, Field, Link, Loading, ProblemMessage, TableRegion, useLoad } from '../ui/components.js';
+import { useConsole } from '../ui/context.js';
+
+export function TenantsScreen() {
+  const { api } = useConsole();
+  const [loaded] = useLoad(() => api.get<{ tenants: TenantView[] }>('tenants'), 'tenants');
+  return (
+    <section>
+      <h1 tabIndex={-1}>Tenants</h1>
+      <p>
+        <Link href={href({ name: 'tenant', tenant: undefined })} class="button">
+          New tenant
+        </Link>
+      </p>
+      {loaded.state === 'loading' && <Loading what="the tenants" />}
+      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
+      {loaded.state === 'ready' &&
+        (loaded.value.tenants.length === 0 ? (
+          <Empty>
+            No tenant yet. A tenant links one Microsoft Entra ID directory to the environments that may use
+            it.
+          </Empty>
+        ) : (
+          <TableRegion label="Tenants">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Directory (tenant) ID</th>
+                  <th scope="col">Environments allowed</th>
+                  <th scope="col">Health</th>
+                </tr>
+              </thead>
+              <tbody>
+                {loaded.value.tenants.map((tenant) => (
+                  <tr key={tenant.name}>
+                    <td>
+                      <Link href={href({ name: 'tenant', tenant: tenant.name })}>{tenant.name}</Link>
+                    </td>
+                    <td>
+                      <code>{tenant.directoryId}</code>
+                    </td>
+                    <td>{tenant.environments.join(', ') || '—'}</td>
+                    <td>{healthText(tenant.status)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableRegion>
+        ))}
+    </section>
+  );
+}
+
+const TENANT_FIELDS = [
+  'name',
+  'directoryId',
+  'clientId',
+  'clientSecret',
+  'environments',
+  'authorityHost',
+  'graphBaseUrl',
+];
+
+function blankForm(tenant: TenantView | undefined): TenantForm {
+  return {
+    name: tenant?.name ?? '',
+    directoryId: tenant?.directoryId ?? '',
+    clientId: tenant?.clientId ?? '',
+    clientSecret: '',
+    environments: (tenant?.environments ?? []).join(', '),
+    authorityHost: tenant?.authorityHost ?? '',
+    graphBaseUrl: tenant?.graphBaseUrl ?? '',
+  };
+}
+
+export function TenantScreen({ name }: { name: string | undefined }) {
+  const { api } = useConsole();
+  const [loaded] = useLoad(
+    () =>
+      name === undefined
+        ? Promise.resolve(undefined)
+        : api.get<TenantView>(`tenants/${encodeURIComponent(name)}`),
+    name ?? '(new)',
+  );
+  return (
+    <section>
+      <h1 tabIndex={-1}>{name === undefined ? 'New tenant' : `Tenant ${name}`}</h1>
+      <p>
+        <Link href={href({ name: 'tenants' })}>All tenants</Link>
+      </p>
+      {loaded.state === 'loading' && <Loading what="the tenant" />}
+      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
+      {loaded.state === 'ready' && <TenantEditor key={name ?? '(new)'} tenant={loaded.value} />}
+    </section>
+  );
+}
+
+function TenantEditor({ tenant: initial }: { tenant: TenantView | undefined }) {
+  const { api, navigate } = useConsole();
+  const [tenant, setTenant] = useState(initial);
+  const [form, setForm] = useState<TenantForm>(() => blankForm(initial));
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
+  const [check, setCheck] = useState<CheckResult | undefined>();
+  const [checkProblem, setCheckProblem] = useState<Problem | undefined>();
+  const [busy, setBusy] = useState(false);
+  const creating = tenant === undefined;
+  const set = (key: keyof TenantForm) => (value: string) => setForm((f) => ({ ...f, [key]: value }));
+
+  const save = async () => {
+    setBusy(true);
+    setProblem(undefined);
+    setNotice(undefined);
+    try {
+      const tenantName = creating ? form.name.trim() : tenant.name;
+      const stored = await api.send<TenantView>(
+        'PUT',
+        `tenants/${encodeURIComponent(tenantName)}`,
+        toTenantBody(form),
+      );
+      setTenant(stored);
+      setForm(blankForm(stored));
+      setNotice(creating ? 'Tenant created.' : 'Tenant saved.');
+      if (creating) navigate(href({ name: 'tenant', tenant: stored.name }));
+    } catch (error) {
+      setProblem(problemOf(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const checkConnection = async () => {
+    if (tenant === undefined) return;
+    setBusy(true);
+    setCheck(undefined);
+    setCheckProblem(undefined);
+    try {
+      setCheck(await api.send<CheckResult>('POST', `tenants/${encodeURIComponent(tenant.name)}/check`));
+      setTenant(await api.get<TenantView>(`tenants/${encodeURIComponent(tenant.name)}`));
+    } catch (error) {
+      setCheckProblem(problemOf(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const text = (key: keyof TenantForm, label: string, hint?: string, type = 'text') => (
+    <Field
+      id={`tenant-${key}`}
+      label={label}
+      {...(hint === undefined ? {} : { hint })}
+      error={fieldError(problem, key)}
+    >
+      {(describedBy, invalid) => (
+        <input
+          id={`tenant-${key}`}
+          type={type}
+          value={form[key]}
+          autoComplete={type === 'password' ? 'new-password' : 'off'}
+          aria-describedby={describedBy}
+          aria-invalid={invalid}
+          onInput={(e) => set(key)(e.currentTarget.value)}
+        />
+      )}
+    </Field>
+  );
+  const stray = unplacedErrors(problem, TENANT_FIELDS);
+  return (
+    <>
+      {tenant !== undefined && (
+        <dl class="facts">
+          <dt>Health</dt>
+          <dd>{healthText(tenant.status)}</dd>
+          <dt>Owner</dt>
+          <dd>{tenant.owner}</dd>
+          <dt>Client secret</dt>
+          <dd>{tenant.hasClientSecret ? 'Stored (never shown)' : 'Not set'}</dd>
+          <dt>Updated</dt>
+          <dd>{formatDateTime(tenant.updatedAt)}</dd>
+        </dl>
+      )}
+      <form
+        noValidate
+        onSubmit={(event) => {
+          event.preventDefault();
+          void save();
+        }}
+      >
+        {creating && text('name', 'Name', '1–63 of a–z 0–9 -')}
+        {text('directoryId', 'Directory (tenant) ID')}
+        {text('clientId', 'Client ID', 'The application (client) ID of the app registration.')}
+        {text(
+          'clientSecret',
+          'Client secret',
+          creating
+            ? 'Write-only: it is stored encrypted and never shown again.'
+            : 'Write-only: leave empty to keep the stored secret.',
+          'password',
+        )}
+        {text(
+          'environments',
+          'Environments allowed',
+          'Environment IDs that may use this tenant, separated by commas.',
+        )}
+        {text('authorityHost', 'Authority host', 'Optional; https://login.microsoftonline.com when empty.')}
+        {text('graphBaseUrl', 'Graph base URL', 'Optional; https://graph.microsoft.com when empty.')}
+        {stray.length > 0 && (
+          <ul class="problem" role="alert">
+            {stray.map(([field, message]) => (
+              <li key={field}>
+                {field}: {message}
+              </li>
+            ))}
+          </ul>
+        )}
+        {problem !== undefined && Object.keys(problem.errors).length === 0 && (
+          <ProblemMessage problem={problem} />
+        )}
+        <div role="status" aria-live="polite">
+          {notice !== undefined && <p class="ok">{notice}</p>}
+        </div>
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            Save
+          </button>
+          {tenant !== undefined && (
+            <button type="button" class="secondary" disabled={busy} onClick={() => void checkConnection()}>
+              Check connection
+            </button>
+          )}
+        </div>
+      </form>
+      <div aria-live="polite">
+        {check !== undefined && (
+          <div class={check.ok ? 'ok' : 'problem'}>
+            <p>
+              <strong>{check.ok ? 'Connection works.' : 'Connection failed.'}</strong> Token:{' '}
+              {check.token.ok ? 'obtained' : (check.token.error?.message ?? 'refused')}
+            </p>
+            {check.groups.length > 0 && (
+              <ul>
+                {check.groups.map((g) => (
+                  <li key={g.id}>
+                    {g.displayName ?? g.id}: {g.ok ? 'readable' : (g.error?.message ?? 'not readable')}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+      </div>
+      <ProblemMessage problem={checkProblem} />
+    </>
+  );
+}

@@ -1,0 +1,231 @@
+import { useEffect, useState } from 'preact/hooks';
+import { problemOf } from '../api.js';
+import { fieldError, type Problem } from '../logic/problem.js';
+import { href } from '../logic/routes.js';
+import { splitList } from '../logic/settings-form.js';
+import { filterUsers, type EnvironmentUser, type UserFilter } from '../logic/users.js';
+import { Empty, Field, Link, Loading, ProblemMessage, TableRegion, useLoad } from '../ui/components.js';
+import { useConsole } from '../ui/context.js';
+import { EnvironmentTabs } from './environments.js';
+
+interface UsersPage {
+  readonly users: EnvironmentUser[];
+  readonly continuationToken?: string;
+}
+
+export function UsersScreen({ envId }: { envId: string }) {
+  const { api } = useConsole();
+  const base = `environments/${encodeURIComponent(envId)}/users`;
+  const [users, setUsers] = useState<EnvironmentUser[]>([]);
+  const [next, setNext] = useState<string | undefined>();
+  const [state, setState] = useState<'loading' | 'ready'>('loading');
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [filter, setFilter] = useState<UserFilter>({ text: '', status: 'all' });
+  const load = async (token: string | undefined) => {
+    setState('loading');
+    try {
+      const page = await api.get<UsersPage>(
+        token === undefined ? base : `${base}?continuationToken=${encodeURIComponent(token)}`,
+      );
+      setUsers((previous) => (token === undefined ? page.users : [...previous, ...page.users]));
+      setNext(page.continuationToken);
+    } catch (error) {
+      setProblem(problemOf(error));
+    } finally {
+      setState('ready');
+    }
+  };
+  useEffect(() => {
+    setProblem(undefined);
+    void load(undefined);
+  }, [envId]);
+  const shown = filterUsers(users, filter);
+  return (
+    <section>
+      <h1 tabIndex={-1}>Users — {envId}</h1>
+      <EnvironmentTabs envId={envId} current="users" />
+      <form class="inline filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <Field id="users-filter" label="Filter by name or email">
+          {(describedBy) => (
+            <input
+              id="users-filter"
+              type="search"
+              value={filter.text}
+              aria-describedby={describedBy}
+              onInput={(e) => setFilter({ ...filter, text: e.currentTarget.value })}
+            />
+          )}
+        </Field>
+        <Field id="users-status" label="Status">
+          {(describedBy) => (
+            <select
+              id="users-status"
+              value={filter.status}
+              aria-describedby={describedBy}
+              onChange={(e) =>
+                setFilter({ ...filter, status: e.currentTarget.value as UserFilter['status'] })
+              }
+            >
+              <option value="all">All</option>
+              <option value="active">Active</option>
+              <option value="deactivated">Deactivated</option>
+            </select>
+          )}
+        </Field>
+      </form>
+      <ProblemMessage problem={problem} />
+      {state === 'loading' && users.length === 0 && <Loading what="the users" />}
+      {state === 'ready' && users.length === 0 && problem === undefined && (
+        <Empty>No users yet: a sync brings them in.</Empty>
+      )}
+      {users.length > 0 && shown.length === 0 && <Empty>No loaded user matches the filter.</Empty>}
+      {shown.length > 0 && (
+        <TableRegion label="Users">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Status</th>
+                <th scope="col">Menus</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((user) => (
+                <tr key={user.id}>
+                  <td>
+                    <Link href={href({ name: 'user', envId, userId: user.id })}>{user.displayName}</Link>
+                  </td>
+                  <td>{user.email}</td>
+                  <td>
+                    {user.active
+                      ? 'Active'
+                      : `Deactivated${user.deactivationReason === undefined ? '' : ` (${user.deactivationReason})`}`}
+                  </td>
+                  <td>{user.menus.join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableRegion>
+      )}
+      {next !== undefined && (
+        <button
+          type="button"
+          class="secondary"
+          disabled={state === 'loading'}
+          onClick={() => void load(next)}
+        >
+          Load more users
+        </button>
+      )}
+    </section>
+  );
+}
+
+export function UserScreen({ envId, userId }: { envId: string; userId: string }) {
+  const { api } = useConsole();
+  const path = `environments/${encodeURIComponent(envId)}/users/${encodeURIComponent(userId)}`;
+  const [loaded, , setLoaded] = useLoad(() => api.get<EnvironmentUser>(path), path);
+  const [menus, setMenus] = useState<string | undefined>();
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [saved, setSaved] = useState(false);
+  const save = async () => {
+    setProblem(undefined);
+    setSaved(false);
+    try {
+      const user = await api.send<EnvironmentUser>('PATCH', path, { menus: splitList(menus ?? '') });
+      setLoaded(user);
+      setMenus(undefined);
+      setSaved(true);
+    } catch (error) {
+      setProblem(problemOf(error));
+    }
+  };
+  const user = loaded.state === 'ready' ? loaded.value : undefined;
+  const external = user?.source === 'external';
+  return (
+    <section>
+      <h1 tabIndex={-1}>{user?.displayName ?? 'User'}</h1>
+      <EnvironmentTabs envId={envId} current="users" />
+      {loaded.state === 'loading' && <Loading what="the user" />}
+      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
+      {user !== undefined && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void save();
+          }}
+        >
+          {external && (
+            <p class="hint" id="managed-note">
+              Name, email and status come from the organization's Microsoft Entra ID and can only be changed
+              there.
+            </p>
+          )}
+          <Field id="user-name" label="Name">
+            {() => (
+              <input
+                id="user-name"
+                value={user.displayName}
+                readOnly
+                aria-describedby={external ? 'managed-note' : undefined}
+              />
+            )}
+          </Field>
+          <Field id="user-email" label="Email">
+            {() => (
+              <input
+                id="user-email"
+                value={user.email}
+                readOnly
+                aria-describedby={external ? 'managed-note' : undefined}
+              />
+            )}
+          </Field>
+          <div class="field checkbox">
+            <input
+              type="checkbox"
+              id="user-active"
+              checked={user.active}
+              disabled
+              aria-describedby={external ? 'managed-note' : undefined}
+            />
+            <label for="user-active">Active</label>
+          </div>
+          {!user.active && user.deactivatedAt !== undefined && (
+            <p>
+              Deactivated on {new Date(user.deactivatedAt).toLocaleString()} (
+              {user.deactivationReason ?? 'no reason recorded'}).
+            </p>
+          )}
+          <Field
+            id="user-menus"
+            label="Menus"
+            hint="Separated by commas."
+            error={fieldError(problem, 'menus')}
+          >
+            {(describedBy, invalid) => (
+              <input
+                id="user-menus"
+                value={menus ?? user.menus.join(', ')}
+                aria-describedby={describedBy}
+                aria-invalid={invalid}
+                onInput={(e) => setMenus(e.currentTarget.value)}
+              />
+            )}
+          </Field>
+          {problem !== undefined && fieldError(problem, 'menus') === undefined && (
+            <ProblemMessage problem={problem} />
+          )}
+          {saved && (
+            <p role="status" class="ok">
+              Menus saved.
+            </p>
+          )}
+          <button type="submit">Save menus</button>
+        </form>
+      )}
+    </section>
+  );
+}
