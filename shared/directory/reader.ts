@@ -20,6 +20,8 @@ export { parseRetryAfter } from './http.js';
  * group.
  */
 export interface DirectoryReader {
+  /** Obtains (or reuses) the app-only token: whether the tenant's credentials are accepted. */
+  acquireToken(): Promise<void>;
   readGroup(groupId: string): Promise<{ id: string; displayName: string }>;
   /** The group's transitive user members, one Graph page at a time. */
   listGroupUsers(groupId: string): AsyncIterable<DirectoryUser[]>;
@@ -161,6 +163,10 @@ export function createDirectoryReader(
   }
 
   return {
+    async acquireToken() {
+      await deps.tokens.acquire(connection, http);
+    },
+
     async readGroup(groupId) {
       const url = `${graphOrigin}/v1.0/groups/${encodeURIComponent(groupId)}?$select=id,displayName`;
       const group = (await getJson(url, groupId)) as { id?: unknown; displayName?: unknown } | null;

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 
-export const syncBodySchema = z.object({ confirmDeactivations: z.boolean().optional() });
+/** `tenant` and `groupsToSync` of a dry run are validated like the settings (validatePreview). */
+export const syncBodySchema = z.object({
+  confirmDeactivations: z.boolean({ error: 'must be true or false' }).optional(),
+  dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+  tenant: z.unknown().optional(),
+  groupsToSync: z.unknown().optional(),
+});
+export type SyncBody = z.output<typeof syncBodySchema>;
 export const runsQuerySchema = z.object({ limit: z.coerce.number().int().min(1).optional() });
 export const changesQuerySchema = z.object({ continuationToken: z.string().min(1).max(16).optional() });
 
