@@ -93,14 +93,15 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   async function finish(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
     const { run, owner } = attempt;
     const finished: StoredRun = { ...run, ...update, finishedAt: deps.clock.now().toISOString() };
+    // Before the run shows as finished, so that whoever sees it finished sees its tenant's health too.
+    await afterRun(finished, attempt.log);
     await runs.saveRun(finished);
     await leases.releaseLease(run.environment, run.runId, { owner });
     attempt.run = finished;
     attempt.log(RUN_SUMMARY_MESSAGE, runSummary(finished, attempt.timer.phases));
-    await afterRun(finished, attempt.log);
   }
 
-  /** Health and mails follow the run; their trouble is logged and never changes the run's outcome. */
+  /** Health and mails follow the run's outcome; their trouble is logged and never changes the run's outcome. */
   async function afterRun(run: StoredRun, log: Attempt['log']): Promise<void> {
     if (!deps.onRunFinished) return;
     try {
