@@ -7,6 +7,7 @@ import {
   runsQuerySchema,
   syncBodySchema,
 } from '../shared/sync/schemas.js';
+import { dryRunOf } from '../shared/sync/preview.js';
 
 registerHttp('syncRequest', {
   methods: ['POST'],
@@ -23,6 +24,7 @@ registerHttp('syncRequest', {
         trigger: 'manual',
         requestedBy: principal.sub,
         confirmDeactivations: body.confirmDeactivations === true,
+        ...dryRunOf(body),
       });
       return json(
         202,

@@ -1,6 +1,7 @@
 import { registerHttp } from '../shared/host/registry.js';
 import { json, noContent, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
 import { tenantBodySchema } from '../shared/tenants/schemas.js';
+import { checkBodySchema } from '../shared/tenants/check.js';
 
 registerHttp('tenantsList', {
   methods: ['GET'],
@@ -53,5 +54,20 @@ registerHttp('tenantDelete', {
       const principal = await management.authenticate(request);
       await tenants.remove(principal, routeParam(request, 'name'));
       return noContent();
+    }),
+});
+
+registerHttp('tenantCheck', {
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  caller: 'management',
+  route: 'tenants/{name}/check',
+  handler: ({ management, tenantCheck }) =>
+    withProblems(async (request) => {
+      const principal = await management.authenticate(request);
+      const result = await tenantCheck.check(principal, routeParam(request, 'name'), () =>
+        readJsonBody(request, checkBodySchema, { optional: true }),
+      );
+      return json(200, result);
     }),
 });

@@ -20,6 +20,12 @@ import { createTenantsRepository } from '../tenants/repository.js';
 import { createTenantsService, type TenantsService } from '../tenants/service.js';
 import { createUsersRepository, type UsersRepository } from '../users/repository.js';
 import { createUsersService, type UsersService } from '../users/service.js';
+import { createRunNotifications, type RunNotifications } from '../notifications/service.js';
+import { createRunFollowUp } from '../sync/follow-up.js';
+import { createTenantCheck, type TenantCheck } from '../tenants/check.js';
+import { createGroupNames } from '../tenants/group-names.js';
+import { createTenantHealth } from '../tenants/health.js';
+import type { DirectoryLimits } from '../directory/http.js';
 
 /** Outbound HTTP, as the OIDC and directory adapters call it. */
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -49,6 +55,8 @@ export interface Services {
   readonly health: HealthService;
   readonly sync: SyncService;
   readonly users: UsersService;
+  readonly tenantCheck: TenantCheck;
+  readonly notifications: RunNotifications;
 }
 
 /** The real world: system time, the configured storage account, global fetch, SMTP. */
@@ -60,6 +68,14 @@ export function defaultPorts(config: Config): Ports {
     mailer: createSmtpMailer(config),
   };
 }
+
+/** A connection check has someone waiting: short requests, few retries, all within its minute. */
+const CHECK_DIRECTORY_LIMITS: Partial<DirectoryLimits> = Object.freeze({
+  requestTimeoutMs: 10_000,
+  maxRetries: 2,
+  giveUpAfterMs: 30_000,
+  maxDelayMs: 5_000,
+});
 
 /** The users of an environment as sessions, sign-in and password reset see them. */
 function usersPort(repository: UsersRepository) {
@@ -82,6 +98,14 @@ export function buildServices(config: Config, ports: Ports): Services {
   const users = usersPort(createUsersRepository(storage));
   const transactions = createTransactionStore(storage);
   const sessions = createSessions({ store: createSessionStore(storage), transactions, users, clock });
+  const health = createTenantHealth(storage);
+  const groupNames = createGroupNames(storage);
+  const notifications = createRunNotifications({
+    storage,
+    environments: environmentsRepository,
+    mailer: ports.mailer,
+    publicBaseUrl: config.publicBaseUrl,
+  });
   const sync = createSyncService({
     storage,
     clock,
@@ -90,6 +114,8 @@ export function buildServices(config: Config, ports: Ports): Services {
     openDirectory: (connection) => createDirectoryReader(connection),
     // Sessions die with access: a run's deactivations end those users' sessions in the environment.
     onAccessDeactivated: (environmentId, userIds) => sessions.revokeUsers(environmentId, userIds),
+    groupNames,
+    onRunFinished: createRunFollowUp({ health, notifications, clock }),
   });
   return Object.freeze({
     config,
@@ -100,12 +126,17 @@ export function buildServices(config: Config, ports: Ports): Services {
       tenants: tenantsRepository,
       environments: environmentsRepository,
       audit,
+      health,
     }),
     environments: createEnvironmentsService({
       environments: environmentsRepository,
       tenants: tenantsRepository,
       audit,
       latestRun: (environmentId) => sync.getLatestRun(environmentId),
+      groupNames: async (tenantName) => {
+        const tenant = await tenantsRepository.get(tenantName);
+        return tenant ? groupNames.read(tenant.directoryId) : new Map<string, string>();
+      },
     }),
     management: createManagementAuth({ settings: config.management, clock, keys: ports.managementKeys }),
     sessions,
@@ -129,5 +160,14 @@ export function buildServices(config: Config, ports: Ports): Services {
     health: createHealth({ storage }),
     sync,
     users: createUsersService({ storage, environments: environmentsRepository }),
+    tenantCheck: createTenantCheck({
+      tenants: tenantsRepository,
+      environments: environmentsRepository,
+      openDirectory: (connection) => createDirectoryReader(connection, { limits: CHECK_DIRECTORY_LIMITS }),
+      health,
+      groupNames,
+      clock,
+    }),
+    notifications,
   });
 }

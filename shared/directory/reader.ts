@@ -22,6 +22,8 @@ export { parseRetryAfter } from './http.js';
  * group.
  */
 export interface DirectoryReader {
+  /** Obtains (or reuses) the app-only token: whether the tenant's credentials are accepted. */
+  acquireToken(): Promise<void>;
   readGroup(groupId: string): Promise<{ id: string; displayName: string }>;
   /** The group's transitive user members, one Graph page at a time. */
   listGroupUsers(groupId: string): AsyncIterable<DirectoryUser[]>;
@@ -180,6 +182,10 @@ export function createDirectoryReader(
   }
 
   return {
+    async acquireToken() {
+      await deps.tokens.acquire(connection, http);
+    },
+
     async readGroup(groupId) {
       const request = client.api(`/groups/${encodeURIComponent(groupId)}`).select(['id', 'displayName']);
       const group = (await get(request, groupId)) as { id?: unknown; displayName?: unknown } | null;

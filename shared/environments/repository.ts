@@ -18,6 +18,8 @@ export interface ExternalUsersSettings {
   readonly defaultMenus: readonly string[];
   readonly periodicSync: boolean;
   readonly deactivationLimit: number;
+  /** Who is mailed when a run fails or halts (at most 5); absent: nobody. */
+  readonly notificationEmails?: readonly string[];
 }
 
 export interface EnvironmentRecord {
@@ -53,10 +55,13 @@ interface EnvironmentEntity extends TableEntity {
   defaultMenus?: string;
   periodicSync?: boolean;
   deactivationLimit?: number;
+  /** JSON array of addresses. */
+  notificationEmails?: string;
   createdAt: string;
   updatedAt: string;
 }
 
+/** A JSON array of strings (menus, addresses). */
 function parseMenus(value: unknown): string[] {
   if (typeof value !== 'string' || value === '') return [];
   const parsed: unknown = JSON.parse(value);
@@ -76,6 +81,7 @@ function fromEnvironmentEntity(entity: EnvironmentEntity): EnvironmentRecord {
           defaultMenus: Object.freeze(parseMenus(entity.defaultMenus)),
           periodicSync: entity.periodicSync === true,
           deactivationLimit: typeof entity.deactivationLimit === 'number' ? entity.deactivationLimit : 50,
+          notificationEmails: Object.freeze(parseMenus(entity.notificationEmails)),
         })
       : undefined,
   });
@@ -88,6 +94,7 @@ function toSettingsProperties(settings: ExternalUsersSettings): Partial<Environm
     defaultMenus: JSON.stringify([...settings.defaultMenus]),
     periodicSync: settings.periodicSync,
     deactivationLimit: settings.deactivationLimit,
+    notificationEmails: JSON.stringify([...(settings.notificationEmails ?? [])]),
   };
 }
 

@@ -12,6 +12,10 @@ const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 export const DEFAULT_DEACTIVATION_LIMIT = 50;
 const MAX_MENUS = 100;
 const MAX_MENU_LENGTH = 200;
+export const MAX_NOTIFICATION_EMAILS = 5;
+// Deliberately plain: one @, no spaces or separators, a dot in the domain; the mail relay has the last word.
+const EMAIL_PATTERN = /^[^\s@<>,;"()]+@[^\s@<>,;"()]+\.[^\s@<>,;"()]+$/;
+const MAX_EMAIL_LENGTH = 254;
 
 export interface EnvironmentView {
   readonly id: string;
@@ -26,6 +30,7 @@ export interface SettingsView {
   readonly defaultMenus: readonly string[];
   readonly periodicSync: boolean;
   readonly deactivationLimit: number;
+  readonly notificationEmails: readonly string[];
 }
 
 export function toEnvironmentView(environment: EnvironmentRecord): EnvironmentView {
@@ -43,7 +48,29 @@ export function toSettingsView(settings: ExternalUsersSettings): SettingsView {
     defaultMenus: settings.defaultMenus,
     periodicSync: settings.periodicSync,
     deactivationLimit: settings.deactivationLimit,
+    notificationEmails: settings.notificationEmails ?? [],
   };
+}
+
+/** Pure: the notification addresses, trimmed, duplicates (ignoring case) removed, at most 5. */
+export function normalizeNotificationEmails(value: unknown): { emails: string[] } | { error: string } {
+  if (value === undefined || value === null) return { emails: [] };
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    return { error: 'must be an array of e-mail addresses' };
+  }
+  const emails: string[] = [];
+  const bad: string[] = [];
+  for (const item of value) {
+    const email = item.trim();
+    if (email.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(email)) bad.push(email.slice(0, 64));
+    else if (!emails.some((known) => known.toLowerCase() === email.toLowerCase())) emails.push(email);
+  }
+  if (bad.length > 0)
+    return { error: `must hold only e-mail addresses; not one: ${bad.map((e) => `"${e}"`).join(', ')}` };
+  if (emails.length > MAX_NOTIFICATION_EMAILS) {
+    return { error: `must list at most ${MAX_NOTIFICATION_EMAILS} addresses` };
+  }
+  return { emails };
 }
 
 /**
@@ -127,7 +154,10 @@ export function validateSettings(
     }
   }
 
-  if (Object.keys(fields).length > 0 || 'error' in groups) {
+  const notificationEmails = normalizeNotificationEmails(body.notificationEmails);
+  if ('error' in notificationEmails) fields.notificationEmails = notificationEmails.error;
+
+  if (Object.keys(fields).length > 0 || 'error' in groups || 'error' in notificationEmails) {
     throw new AppError('validation', 'The settings are not valid.', { fields });
   }
   return {
@@ -136,6 +166,7 @@ export function validateSettings(
     defaultMenus,
     periodicSync,
     deactivationLimit,
+    notificationEmails: notificationEmails.emails,
   };
 }
 
@@ -148,7 +179,11 @@ function checkEnvironmentId(environmentId: string): void {
   );
 }
 
-export type SettingsWithRun = SettingsView & { latestRun: SyncRun | null };
+export type SettingsWithRun = SettingsView & {
+  latestRun: SyncRun | null;
+  /** Each configured group with its name as last read from the directory (null until then). */
+  groups: { id: string; displayName: string | null }[];
+};
 
 export interface EnvironmentsService {
   /** Operator only: creates an environment or changes its name / integration switch. */
@@ -173,6 +208,8 @@ export interface EnvironmentsDeps {
   readonly audit: Pick<AuditTrail, 'record'>;
   /** The environment's most recent sync run, as the sync reports it. */
   readonly latestRun: (environmentId: string) => Promise<SyncRun | null>;
+  /** The known group names (by lower-case id) of the tenant's directory. */
+  readonly groupNames?: (tenant: string) => Promise<ReadonlyMap<string, string>>;
 }
 
 export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsService {
@@ -248,7 +285,13 @@ export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsS
           `The external users integration of "${environmentId}" is not configured.`,
         );
       }
-      return { ...toSettingsView(environment.externalUsers), latestRun: await deps.latestRun(environmentId) };
+      const settings = environment.externalUsers;
+      const [latestRun, names] = await Promise.all([
+        deps.latestRun(environmentId),
+        deps.groupNames?.(settings.tenant) ?? Promise.resolve(new Map<string, string>()),
+      ]);
+      const groups = settings.groupsToSync.map((id) => ({ id, displayName: names.get(id) ?? null }));
+      return { ...toSettingsView(settings), latestRun, groups };
     },
   };
 }

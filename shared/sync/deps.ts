@@ -3,6 +3,7 @@ import type { DirectoryReader } from '../directory/reader.js';
 import type { DirectoryConnection } from '../directory/token.js';
 import type { EnvironmentRecord } from '../environments/repository.js';
 import type { StorageAccount } from '../storage/account.js';
+import type { StoredRun } from './runs.js';
 
 /** The environments domain, as far as the sync needs it. */
 export interface SyncEnvironmentsPort {
@@ -13,10 +14,27 @@ export interface SyncEnvironmentsPort {
 /** The tenants domain, as far as the sync needs it: how to reach a tenant's directory. */
 export interface SyncTenantsPort {
   getConnection(name: string): Promise<DirectoryConnection | undefined>;
+  /** Which environments the tenant allows (a dry run's proposed tenant is checked against it). */
+  get(name: string): Promise<{ readonly environments: readonly string[] } | undefined>;
 }
 
 /** Sessions die with access: called with the users whose access a run deactivated. */
 export type AccessDeactivatedHandler = (environmentId: string, userIds: readonly string[]) => Promise<void>;
+
+/** Where runs leave the names of the groups they read (never a dry run: it writes nothing else). */
+export interface GroupNamesPort {
+  record(
+    directoryId: string,
+    groups: readonly { readonly id: string; readonly displayName: string }[],
+    at: Date,
+  ): Promise<void>;
+}
+
+/**
+ * Called once a run has ended and its record is saved (tenant health, failure mails). Its failure
+ * is logged and never changes the run.
+ */
+export type RunFinishedHandler = (run: StoredRun) => Promise<void>;
 
 /** Everything the sync uses that it does not own. */
 export interface SyncDeps {
@@ -26,4 +44,6 @@ export interface SyncDeps {
   readonly tenants: SyncTenantsPort;
   readonly openDirectory: (connection: DirectoryConnection) => DirectoryReader;
   readonly onAccessDeactivated: AccessDeactivatedHandler;
+  readonly groupNames?: GroupNamesPort;
+  readonly onRunFinished?: RunFinishedHandler;
 }

@@ -3,10 +3,12 @@ import { forEachLimited } from '../concurrency.js';
 import type { EnvironmentRecord } from '../environments/repository.js';
 import type { SyncDeps } from './deps.js';
 import { encodeSyncMessage, SYNC_QUEUE } from './messages.js';
+import { proposedTenantName, validatePreview, type PreviewInput } from './preview.js';
 import {
   failedRun,
   newRunId,
   toPublicRun,
+  type RunPreview,
   ZERO_COUNTS,
   type RunTrigger,
   type StoredRun,
@@ -22,6 +24,8 @@ export interface RequestSyncInput {
   readonly trigger: RunTrigger;
   readonly requestedBy: string;
   readonly confirmDeactivations: boolean;
+  /** A dry run, with the settings it tries instead of the stored ones (validated here). */
+  readonly dryRun?: PreviewInput;
 }
 
 /** Asking for runs: one manual request, or the timer's periodic ones. */
@@ -81,8 +85,16 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
     }
   }
 
+  async function previewOf(input: RequestSyncInput): Promise<RunPreview | undefined> {
+    if (input.dryRun === undefined) return undefined;
+    const name = proposedTenantName(input.dryRun);
+    const tenant = name === undefined ? undefined : await deps.tenants.get(name);
+    return validatePreview(input.dryRun, input.environmentId, tenant);
+  }
+
   async function requestSync(input: RequestSyncInput): Promise<SyncRun> {
     assertSyncable(await deps.environments.get(input.environmentId), input.environmentId);
+    const preview = await previewOf(input);
     const now = deps.clock.now();
     const runId = newRunId(now);
     const claim = await leases.claimForQueuedRun(input.environmentId, runId, now);
@@ -103,6 +115,7 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
       // docs/sync-rules.md, "Deactivation limit": periodic runs never carry the confirmation.
       confirmDeactivations: input.trigger === 'manual' && input.confirmDeactivations,
       changePages: 0,
+      ...(preview ? { dryRun: true as const, wouldHalt: false, preview } : {}),
     };
     await enqueue(run);
     return toPublicRun(run);

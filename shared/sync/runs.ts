@@ -37,11 +37,25 @@ export interface SyncRun {
   readonly counts: RunCounts;
   readonly error?: { readonly code: string; readonly message: string };
   readonly haltReason?: 'deactivation-limit';
+  /** Present (true) only on a dry run: it listed what a run would change and changed nothing. */
+  readonly dryRun?: true;
+  /** A dry run where a real run would have halted. */
+  readonly wouldHalt?: boolean;
+}
+
+/** The settings a dry run tries instead of the stored ones. */
+export interface RunPreview {
+  readonly tenant?: string;
+  readonly groupsToSync?: readonly string[];
 }
 
 /** A run with what only the worker needs. */
 export interface StoredRun extends SyncRun {
   readonly confirmDeactivations: boolean;
+  /** A dry run's proposed settings (absent: the stored ones). */
+  readonly preview?: RunPreview;
+  /** The tenant the run used, once it has opened it (for health, mails and the run's summary). */
+  readonly tenant?: string;
   /** Number of change pages written (see changes.ts). */
   readonly changePages: number;
 }
@@ -68,9 +82,16 @@ interface RunEntity extends TableEntity {
   haltReason?: string;
   confirmDeactivations: boolean;
   changePages?: number;
+  dryRun?: boolean;
+  wouldHalt?: boolean;
+  /** JSON of the RunPreview. */
+  preview?: string;
+  tenant?: string;
 }
 
 const MAX_TIME = 9_999_999_999_999;
+/** Runs read a page at a time while looking for the latest one that is not a dry run. */
+const LATEST_RUN_PAGE = 20;
 
 /** A new run id: sorts newest first within an environment, unique by its random tail. */
 export function newRunId(queuedAt: Date, random: Buffer = randomBytes(6)): string {
@@ -93,7 +114,19 @@ function parseCounts(value: unknown): RunCounts {
   return counts;
 }
 
+function parsePreview(value: unknown): RunPreview | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const parsed = JSON.parse(value) as { tenant?: unknown; groupsToSync?: unknown };
+  return {
+    ...(typeof parsed.tenant === 'string' ? { tenant: parsed.tenant } : {}),
+    ...(Array.isArray(parsed.groupsToSync)
+      ? { groupsToSync: parsed.groupsToSync.filter((id): id is string => typeof id === 'string') }
+      : {}),
+  };
+}
+
 function fromRunEntity(entity: RunEntity): StoredRun {
+  const preview = parsePreview(entity.preview);
   return {
     runId: entity.rowKey,
     environment: entity.partitionKey,
@@ -106,8 +139,11 @@ function fromRunEntity(entity: RunEntity): StoredRun {
     counts: parseCounts(entity.counts),
     ...(entity.errorCode ? { error: { code: entity.errorCode, message: entity.errorMessage ?? '' } } : {}),
     ...(entity.haltReason === 'deactivation-limit' ? { haltReason: 'deactivation-limit' as const } : {}),
+    ...(entity.dryRun === true ? { dryRun: true as const, wouldHalt: entity.wouldHalt === true } : {}),
     confirmDeactivations: entity.confirmDeactivations === true,
     changePages: typeof entity.changePages === 'number' ? entity.changePages : 0,
+    ...(preview ? { preview } : {}),
+    ...(entity.tenant ? { tenant: entity.tenant } : {}),
   };
 }
 
@@ -127,6 +163,10 @@ function toRunEntity(run: StoredRun): RunEntity {
     haltReason: run.haltReason ?? '',
     confirmDeactivations: run.confirmDeactivations,
     changePages: run.changePages,
+    dryRun: run.dryRun === true,
+    wouldHalt: run.wouldHalt === true,
+    preview: run.preview ? JSON.stringify(run.preview) : '',
+    tenant: run.tenant ?? '',
   };
 }
 
@@ -144,6 +184,7 @@ export function toPublicRun(run: StoredRun | SyncRun): SyncRun {
     counts: { ...run.counts },
     ...(run.error ? { error: { code: run.error.code, message: run.error.message } } : {}),
     ...(run.haltReason ? { haltReason: run.haltReason } : {}),
+    ...(run.dryRun === true ? { dryRun: true as const, wouldHalt: run.wouldHalt === true } : {}),
   };
 }
 
@@ -218,10 +259,26 @@ export function createRunsRepository(deps: RunsDeps): RunsRepository {
     return runs;
   }
 
-  /** The environment's newest run, or null (MGMT shows it as `latestRun`). */
+  /**
+   * The environment's newest run that is not a dry run, or null (shown as `latestRun`): a preview
+   * says nothing about the state of the environment's users.
+   */
   async function getLatestRun(environmentId: string): Promise<SyncRun | null> {
-    const [latest] = await listRuns(environmentId, 1);
-    return latest ?? null;
+    const client = await table();
+    try {
+      const pages = client
+        .listEntities<RunEntity>({ queryOptions: { filter: odata`PartitionKey eq ${environmentId}` } })
+        .byPage({ maxPageSize: LATEST_RUN_PAGE });
+      for await (const page of pages) {
+        for (const entity of page) {
+          if (entity.dryRun === true) continue;
+          return toPublicRun(await settleRun(fromRunEntity(entity)));
+        }
+      }
+    } catch (error) {
+      throw storageError('Sync runs could not be listed.', error);
+    }
+    return null;
   }
 
   /**

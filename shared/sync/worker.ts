@@ -10,6 +10,7 @@ import { parseSyncMessage } from './messages.js';
 import { collectListedUsers, identitiesNeeded, planSync, type ListedUser, type Plan } from './planner.js';
 import { failedRun, type StoredRun } from './runs.js';
 import type { SyncStores } from './stores.js';
+import { phaseTimer, RUN_SUMMARY_MESSAGE, runSummary, type PhaseTimer } from './summary.js';
 
 export interface WorkerOptions {
   /** After each write batch (tests stop a worker here). */
@@ -48,6 +49,8 @@ interface Attempt {
   run: StoredRun;
   readonly owner: string;
   readonly heartbeat: () => Promise<void>;
+  readonly timer: PhaseTimer;
+  readonly log: NonNullable<WorkerOptions['log']>;
 }
 
 /** A run's source once checked: its settings and how to read its directory. */
@@ -55,20 +58,8 @@ interface Source {
   readonly settings: ExternalUsersSettings;
   readonly directoryId: string;
   readonly reader: DirectoryReader;
-}
-
-/** Milliseconds spent in each phase of a run, for the log. */
-function phaseTimer(): { mark(name: string): void; readonly phases: Record<string, number> } {
-  const phases: Record<string, number> = {};
-  let last = performance.now();
-  return {
-    phases,
-    mark(name) {
-      const now = performance.now();
-      phases[name] = Math.round(now - last);
-      last = now;
-    },
-  };
+  /** The groups' display names, as the directory read gives them. */
+  readonly groups: { id: string; displayName: string }[];
 }
 
 // Long only as a factory: its body is the short functions below, closed over the deps.
@@ -101,12 +92,27 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
 
   async function finish(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
     const { run, owner } = attempt;
-    await runs.saveRun({ ...run, ...update, finishedAt: deps.clock.now().toISOString() });
+    const finished: StoredRun = { ...run, ...update, finishedAt: deps.clock.now().toISOString() };
+    // Before the run shows as finished, so that whoever sees it finished sees its tenant's health too.
+    await afterRun(finished, attempt.log);
+    await runs.saveRun(finished);
     await leases.releaseLease(run.environment, run.runId, { owner });
+    attempt.run = finished;
+    attempt.log(RUN_SUMMARY_MESSAGE, runSummary(finished, attempt.timer.phases));
+  }
+
+  /** Health and mails follow the run's outcome; their trouble is logged and never changes the run's outcome. */
+  async function afterRun(run: StoredRun, log: Attempt['log']): Promise<void> {
+    if (!deps.onRunFinished) return;
+    try {
+      await deps.onRunFinished(run);
+    } catch (error) {
+      log('sync run follow-up failed', { runId: run.runId, code: toAppError(error).code });
+    }
   }
 
   /** Takes the run's lease and marks it running; an outcome instead when this worker must not run it. */
-  async function begin(stored: StoredRun): Promise<Attempt | WorkerOutcome> {
+  async function begin(stored: StoredRun, options: WorkerOptions): Promise<Attempt | WorkerOutcome> {
     const owner = randomBytes(8).toString('hex');
     const start = await leases.startLease(stored.environment, stored.runId, owner, deps.clock.now());
     if (start.kind === 'held') return 'skipped';
@@ -117,13 +123,16 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     }
     const run: StoredRun = { ...stored, status: 'running', startedAt: deps.clock.now().toISOString() };
     await runs.saveRun(run);
-    return { run, owner, heartbeat: heartbeatOf(run, owner) };
+    const log = options.log ?? (() => undefined);
+    return { run, owner, heartbeat: heartbeatOf(run, owner), timer: phaseTimer(), log };
   }
 
   /** The environment's settings and tenant; the run fails when either is gone. */
   async function openSource(attempt: Attempt): Promise<Source | undefined> {
     const environment = await deps.environments.get(attempt.run.environment);
-    const settings = environment?.externalUsersIntegration ? environment.externalUsers : undefined;
+    const stored = environment?.externalUsersIntegration ? environment.externalUsers : undefined;
+    // A dry run tries its proposed settings in place of the stored ones.
+    const settings = stored && { ...stored, ...attempt.run.preview };
     if (!settings) {
       const message = 'The external users integration is off or not configured.';
       await finish(attempt, { status: 'failed', error: { code: 'integration-disabled', message } });
@@ -135,7 +144,13 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
       await finish(attempt, { status: 'failed', error: { code: 'not-found', message } });
       return undefined;
     }
-    return { settings, directoryId: tenant.directoryId.toLowerCase(), reader: deps.openDirectory(tenant) };
+    attempt.run = { ...attempt.run, tenant: settings.tenant };
+    return {
+      settings,
+      directoryId: tenant.directoryId.toLowerCase(),
+      reader: deps.openDirectory(tenant),
+      groups: [],
+    };
   }
 
   async function readDirectory(
@@ -144,7 +159,8 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   ): Promise<Map<string, ListedUser>> {
     const listed = new Map<string, ListedUser>();
     for (const group of source.settings.groupsToSync) {
-      await source.reader.readGroup(group);
+      const { displayName } = await source.reader.readGroup(group);
+      source.groups.push({ id: group, displayName });
       for await (const page of source.reader.listGroupUsers(group)) {
         collectListedUsers(listed, group, page);
         await heartbeat();
@@ -212,24 +228,31 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     attempt.run = { ...run, counts: result.counts, changePages };
   }
 
+  /**
+   * A dry run records what the plan would change and nothing else: no user, access or session, no
+   * group names. It never halts; it says that a run would.
+   */
+  async function preview(attempt: Attempt, result: Plan): Promise<WorkerOutcome> {
+    const changePages = await changes.writeChanges(attempt.run.runId, result.changes);
+    attempt.timer.mark('changesMs');
+    attempt.run = { ...attempt.run, counts: result.counts, changePages };
+    await finish(attempt, { status: 'succeeded', wouldHalt: result.halted });
+    return 'succeeded';
+  }
+
   async function runAttempt(attempt: Attempt, options: WorkerOptions): Promise<WorkerOutcome> {
+    const { timer } = attempt;
     const source = await openSource(attempt);
     if (!source) return 'failed';
-    const timer = phaseTimer();
     const result = await plan(attempt, source, timer);
+    if (attempt.run.dryRun === true) return preview(attempt, result);
+    await deps.groupNames?.record(source.directoryId, source.groups, deps.clock.now());
     await apply(attempt, source, result, options, timer);
     if (result.halted) {
       await finish(attempt, { status: 'halted', haltReason: 'deactivation-limit' });
       return 'halted';
     }
     await finish(attempt, { status: 'succeeded' });
-    const { run } = attempt;
-    options.log?.('sync run finished', {
-      runId: run.runId,
-      environment: run.environment,
-      counts: result.counts,
-      ...timer.phases,
-    });
     return 'succeeded';
   }
 
@@ -238,16 +261,11 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
    * the queue, which retries the message and, after 5 failures, moves it to the poison queue where
    * it is marked failed.
    */
-  async function handleFailure(
-    attempt: Attempt,
-    error: unknown,
-    options: WorkerOptions,
-  ): Promise<WorkerOutcome> {
+  async function handleFailure(attempt: Attempt, error: unknown): Promise<WorkerOutcome> {
     const { run, owner } = attempt;
     const appError = toAppError(error);
     if (DIRECTORY_CODES.includes(appError.code)) {
       await finish(attempt, { status: 'failed', error: { code: appError.code, message: appError.message } });
-      options.log?.('sync run failed on the directory', { runId: run.runId, code: appError.code });
       return 'failed';
     }
     await runs.saveRun({ ...run, status: 'queued' });
@@ -263,12 +281,12 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
       return 'skipped';
     }
     if (stored.status !== 'queued' && stored.status !== 'running') return 'skipped';
-    const attempt = await begin(stored);
+    const attempt = await begin(stored, options);
     if (typeof attempt === 'string') return attempt;
     try {
       return await runAttempt(attempt, options);
     } catch (error) {
-      return handleFailure(attempt, error, options);
+      return handleFailure(attempt, error);
     }
   }
 

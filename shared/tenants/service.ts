@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import { parseWith } from '../validation.js';
 import type { TenantRecord, TenantsRepository } from './repository.js';
 import { tenantNameSchema, type TenantBody } from './schemas.js';
+import { UNKNOWN_STATUS, type TenantHealth, type TenantStatus } from './health.js';
 
 /** The API's view of a tenant: everything but the secret. */
 export interface TenantView {
@@ -19,9 +20,11 @@ export interface TenantView {
   readonly hasClientSecret: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** Health as the last run or check found it. */
+  readonly status: TenantStatus;
 }
 
-export function toTenantView(tenant: TenantRecord): TenantView {
+export function toTenantView(tenant: TenantRecord, status: TenantStatus = UNKNOWN_STATUS): TenantView {
   return {
     name: tenant.name,
     directoryId: tenant.directoryId,
@@ -33,6 +36,7 @@ export function toTenantView(tenant: TenantRecord): TenantView {
     hasClientSecret: tenant.hasClientSecret,
     createdAt: tenant.createdAt,
     updatedAt: tenant.updatedAt,
+    status,
   };
 }
 
@@ -71,9 +75,13 @@ export interface TenantsDeps {
   readonly tenants: TenantsRepository;
   readonly environments: { findUsingTenant(tenant: string): Promise<string[]> };
   readonly audit: Pick<AuditTrail, 'record'>;
+  readonly health?: Pick<TenantHealth, 'get' | 'list' | 'forget'>;
 }
 
-export function createTenantsService({ tenants, environments, audit }: TenantsDeps): TenantsService {
+export function createTenantsService({ tenants, environments, audit, health }: TenantsDeps): TenantsService {
+  const statusOf = (name: string): Promise<TenantStatus> =>
+    health?.get(name) ?? Promise.resolve(UNKNOWN_STATUS);
+
   /** Found and visible to the caller, else not-found / forbidden. */
   async function tenantFor(principal: Principal, name: string): Promise<TenantRecord> {
     authorize(principal, 'tenant:list');
@@ -105,17 +113,20 @@ export function createTenantsService({ tenants, environments, audit }: TenantsDe
         target: { kind: 'tenant', id: name },
         changes,
       });
-      return { tenant: toTenantView(result.tenant), created: result.created };
+      if (result.created) await health?.forget(name);
+      return { tenant: toTenantView(result.tenant, await statusOf(name)), created: result.created };
     },
 
     async read(principal, name) {
-      return toTenantView(await tenantFor(principal, name));
+      const tenant = await tenantFor(principal, name);
+      return toTenantView(tenant, await statusOf(tenant.name));
     },
 
     async list(principal) {
       authorize(principal, 'tenant:list');
       const found = await tenants.list(tenantListScope(principal) === 'all' ? undefined : principal.sub);
-      return found.map(toTenantView);
+      const statuses = (await health?.list()) ?? new Map<string, TenantStatus>();
+      return found.map((tenant) => toTenantView(tenant, statuses.get(tenant.name)));
     },
 
     async remove(principal, name) {
@@ -129,6 +140,7 @@ export function createTenantsService({ tenants, environments, audit }: TenantsDe
         );
       }
       await tenants.delete(tenant.name);
+      await health?.forget(tenant.name);
       await audit.record({
         actor: principal.sub,
         action: 'tenant.deleted',

@@ -185,6 +185,7 @@ describe('PUT /api/environments/{envId}/external-users', () => {
       defaultMenus: [],
       periodicSync: false,
       deactivationLimit: 50,
+      notificationEmails: [],
     });
     expect((await testRepositories().environments.get(envId))?.externalUsers?.groupsToSync).toEqual([
       a.toLowerCase(),
@@ -201,6 +202,7 @@ describe('PUT /api/environments/{envId}/external-users', () => {
       defaultMenus: ['Home', 'Projects'],
       periodicSync: true,
       deactivationLimit: 0,
+      notificationEmails: ['ops@partner.example', 'oncall@partner.example'],
     };
     const response = await putSettings(envId, body, operator);
     expect(response.status).toBe(200);
@@ -211,6 +213,21 @@ describe('PUT /api/environments/{envId}/external-users', () => {
       tenant: { from: null, to: tenant },
       deactivationLimit: { from: null, to: 0 },
     });
+  });
+
+  it('refuses more than 5 notification addresses or a malformed one, naming the field', async () => {
+    const { envId, tenant } = await readyEnvironment();
+    const six = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => `${n}@partner.example`);
+    for (const notificationEmails of [six, ['not an address'], 'ops@partner.example']) {
+      const response = await putSettings(
+        envId,
+        { tenant, groupsToSync: guid(), notificationEmails },
+        operator,
+      );
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ errors: { notificationEmails: expect.any(String) as string } });
+    }
+    expect((await testRepositories().environments.get(envId))?.externalUsers).toBeUndefined();
   });
 
   it('answers 409 integration-disabled while the integration is off', async () => {
@@ -323,7 +340,9 @@ describe('GET /api/environments/{envId}/external-users', () => {
       defaultMenus: ['Home'],
       periodicSync: false,
       deactivationLimit: 50,
+      notificationEmails: [],
       latestRun: null,
+      groups: [{ id: group, displayName: null }],
     });
     // Through the sync service, as POST .../sync does: a run record plus its lease and message.
     const { runId } = await testServices().sync.requestSync({

@@ -87,6 +87,23 @@ const ROUTES: Route[] = [
     },
   },
   {
+    name: 'tenantCheck',
+    method: 'POST',
+    prepare: async () => {
+      const name = await freshTenant();
+      return { path: `tenants/${name}/check`, params: { name } };
+    },
+    expected: {
+      anonymous: 401,
+      'no-role': 403,
+      operator: 'allow',
+      'owner-partner': 'allow',
+      'other-partner': 403,
+      'env-admin': 403,
+      'other-admin': 403,
+    },
+  },
+  {
     name: 'tenantDelete',
     method: 'DELETE',
     prepare: async () => {

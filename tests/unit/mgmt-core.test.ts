@@ -114,6 +114,7 @@ describe('settings validation', () => {
       defaultMenus: [],
       periodicSync: false,
       deactivationLimit: 50,
+      notificationEmails: [],
     });
     const error = (() => {
       try {

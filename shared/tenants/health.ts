@@ -1,0 +1,100 @@
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import type { StorageAccount } from '../storage/account.js';
+import { statusOf, storageError } from '../storage/errors.js';
+
+/**
+ * A tenant's health as its last run or check found it. Kept apart from the tenant's configuration
+ * so that a run recording it never races an owner saving the tenant. Table `tenanthealth`:
+ * PartitionKey = `tenant`, RowKey = tenant name.
+ */
+export const TENANT_HEALTH_TABLE = 'tenanthealth';
+const PARTITION = 'tenant';
+
+export interface TenantStatus {
+  readonly state: 'ok' | 'failing' | 'unknown';
+  readonly checkedAt?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export const UNKNOWN_STATUS: TenantStatus = Object.freeze({ state: 'unknown' });
+
+/** What a run or a check found: the directory answered, or it failed with this error. */
+export type HealthObservation =
+  { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string };
+
+interface HealthEntity extends TableEntity {
+  state: string;
+  checkedAt: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+function fromHealthEntity(entity: HealthEntity): TenantStatus {
+  return {
+    state: entity.state === 'ok' || entity.state === 'failing' ? entity.state : 'unknown',
+    checkedAt: entity.checkedAt,
+    ...(entity.errorCode ? { error: { code: entity.errorCode, message: entity.errorMessage ?? '' } } : {}),
+  };
+}
+
+export interface TenantHealth {
+  get(name: string): Promise<TenantStatus>;
+  /** Every tenant's status that is known, by name. */
+  list(): Promise<Map<string, TenantStatus>>;
+  record(name: string, observation: HealthObservation, at: Date): Promise<void>;
+  /** A deleted tenant's status must not greet a new tenant of the same name. */
+  forget(name: string): Promise<void>;
+}
+
+export function createTenantHealth(storage: StorageAccount): TenantHealth {
+  const table = (): Promise<TableClient> => storage.table(TENANT_HEALTH_TABLE);
+  return {
+    async get(name) {
+      const client = await table();
+      try {
+        return fromHealthEntity(await client.getEntity<HealthEntity>(PARTITION, name));
+      } catch (error) {
+        if (statusOf(error) === 404) return UNKNOWN_STATUS;
+        throw storageError('Tenant health could not be read.', error);
+      }
+    },
+    async list() {
+      const client = await table();
+      const found = new Map<string, TenantStatus>();
+      try {
+        const entities = client.listEntities<HealthEntity>({
+          queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
+        });
+        for await (const entity of entities) found.set(entity.rowKey, fromHealthEntity(entity));
+      } catch (error) {
+        throw storageError('Tenant health could not be listed.', error);
+      }
+      return found;
+    },
+    async record(name, observation, at) {
+      const client = await table();
+      const entity: HealthEntity = {
+        partitionKey: PARTITION,
+        rowKey: name,
+        state: observation.ok ? 'ok' : 'failing',
+        checkedAt: at.toISOString(),
+        errorCode: observation.ok ? '' : observation.code,
+        errorMessage: observation.ok ? '' : observation.message,
+      };
+      try {
+        await client.upsertEntity(entity, 'Replace');
+      } catch (error) {
+        throw storageError('Tenant health could not be stored.', error);
+      }
+    },
+    async forget(name) {
+      const client = await table();
+      try {
+        await client.deleteEntity(PARTITION, name);
+      } catch (error) {
+        if (statusOf(error) === 404) return;
+        throw storageError('Tenant health could not be removed.', error);
+      }
+    },
+  };
+}
