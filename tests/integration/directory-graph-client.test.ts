@@ -4,6 +4,9 @@ import type { DirectoryConnection } from '../../shared/directory/token.js';
 import { PAGE_SIZE, USER_SELECT } from '../../shared/directory/reader.js';
 import { readerFor, readGroup, virtualTime } from './directory-support.js';
 
+/** A production timeout: on a busy machine the fast one would retry slow answers and log extra requests. */
+const PATIENT = { requestTimeoutMs: 30_000 };
+
 /** The reader's requests as the Graph SDK builds them, seen from the dev directory's side. */
 describe('Graph requests of the directory reader', () => {
   let directory: TestDirectory;
@@ -28,7 +31,7 @@ describe('Graph requests of the directory reader', () => {
     await directory.capPageSize(1);
     try {
       await directory.resetRequestLog();
-      const result = await readGroup(readerFor(connection), groupId);
+      const result = await readGroup(readerFor(connection, { limits: PATIENT }), groupId);
       expect(result.users?.map((u) => u.displayName).sort()).toEqual(['Sdk 1', 'Sdk 2', 'Sdk 3']);
       const graph = await directory.requestLog('graph');
       expect(graph.map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -53,7 +56,7 @@ describe('Graph requests of the directory reader', () => {
 
   it('retries only in the bounded HTTP: six throttled answers are six requests and five waits', async () => {
     const time = virtualTime();
-    const reader = readerFor(connection, time);
+    const reader = readerFor(connection, { ...time, limits: PATIENT });
     await reader.readGroup(groupId);
     await directory.resetRequestLog();
     await directory.throttle({ requests: 6, retryAfterSeconds: 0.5 });
@@ -71,7 +74,7 @@ describe('Graph requests of the directory reader', () => {
   it('the token from the msal token source reaches Graph on the tenant’s own (non-Microsoft) host', async () => {
     expect(new URL(connection.graphBaseUrl).hostname).not.toMatch(/microsoft/);
     await directory.resetRequestLog();
-    const reader = readerFor(connection);
+    const reader = readerFor(connection, { limits: PATIENT });
     await expect(reader.readGroup(groupId)).resolves.toEqual({ id: groupId, displayName: 'Sdk' });
     await expect(reader.readGroup(groupId)).resolves.toMatchObject({ id: groupId });
     // One token for both reads, and no Graph request refused for a missing bearer.
