@@ -131,11 +131,3 @@ export async function call(name: string, input: CallInput): Promise<CallResult> 
     text,
   };
 }
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-export function guid(): string {
-  return crypto.randomUUID();
-}
