@@ -6,7 +6,7 @@ import {
   testRepositories,
   testServices,
 } from '../support/storage.js';
-import { call, capturedLogs, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
+import { call, capturedLogs, useManagementKeys, type ManagementKeys } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
 
 let keys: ManagementKeys;

@@ -5,7 +5,7 @@ import { mailMessages, mailSinkUrl } from '../support/dev-directory.js';
 import { useTestEnvironment, testRepositories, testClock, testServices } from '../support/storage.js';
 import { drainQueue } from '../support/queues.js';
 import { seedEnvironmentUser } from '../support/users.js';
-import { call, newContext } from './mgmt-support.js';
+import { call, newContext } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
 
 const MAIL_FROM = 'BizzStream Test <no-reply@bizzstream.test>';

@@ -1,6 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testRepositories, testServices } from '../support/storage.js';
-import { call, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
+import { call, useManagementKeys, type ManagementKeys } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
 
 let keys: ManagementKeys;

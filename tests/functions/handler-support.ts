@@ -6,7 +6,7 @@ import { testServices, useManagementKeySource } from '../support/storage.js';
 
 const { HttpRequest, InvocationContext } = azureFunctions;
 
-/** Helpers for MGMT's handler tests: local signing keys, requests, captured logs. */
+/** Calling registered handlers directly: local management signing keys, requests, captured logs. */
 export interface TokenClaims {
   sub?: string;
   roles?: Role[] | string[];

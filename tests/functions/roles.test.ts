@@ -1,7 +1,7 @@
 import { managementOperations } from '../../shared/host/registry.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testRepositories } from '../support/storage.js';
-import { call, useManagementKeys } from './mgmt-support.js';
+import { call, useManagementKeys } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
 
 /**

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testRepositories } from '../support/storage.js';
 import { uniqueId } from '../support/ids.js';
 import { seedEnvironmentUser } from '../support/users.js';
-import { call, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
+import { call, useManagementKeys, type ManagementKeys } from './handler-support.js';
 
 let keys: ManagementKeys;
 
