@@ -91,14 +91,8 @@ export async function startSigninWorld(): Promise<SigninWorld> {
   const environmentId = uniqueId('signin');
   const tenantName = uniqueId('signin');
   await testRepositories().tenants.save({
-    name: tenantName,
+    ...directory.tenantConnection(tenantName, [environmentId]),
     owner: 'signin-tests',
-    directoryId: directory.id,
-    clientId: directory.app.clientId,
-    clientSecret: directory.app.clientSecret,
-    environments: [environmentId],
-    authorityHost: directory.authorityHost,
-    graphBaseUrl: directory.graphBaseUrl,
   });
   await testRepositories().environments.save({
     id: environmentId,
