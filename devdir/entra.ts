@@ -13,7 +13,7 @@ import {
 } from './http.js';
 import { takeFailure } from './faults.js';
 import type { Directory, StoredApplication } from './model.js';
-import { issueAccessToken, issueIdToken, v2Issuer } from './tokens.js';
+import { issueAccessToken, issueIdToken, v2Issuer, type AccessTokenInput } from './tokens.js';
 
 const CODE_LIFETIME_MS = 10 * 60 * 1000;
 const LOGIN_LIFETIME_MS = 30 * 60 * 1000;
@@ -507,6 +507,23 @@ export async function token(core: Core, tenantId: string, request: IncomingMessa
     : authorizationCode(core, directory, app, form);
 }
 
+/** A Graph access token for `app`: app-only, or delegated for `delegation`. */
+function graphAccessToken(
+  core: Core,
+  directory: Directory,
+  app: StoredApplication,
+  delegation?: AccessTokenInput['user'],
+): Promise<string> {
+  return issueAccessToken({
+    origin: core.origin,
+    directory,
+    application: app,
+    audience: core.graphAudience,
+    expiresInSeconds: ACCESS_TOKEN_SECONDS,
+    ...(delegation === undefined ? {} : { user: delegation }),
+  });
+}
+
 async function clientCredentials(
   core: Core,
   directory: Directory,
@@ -544,13 +561,7 @@ async function clientCredentials(
       `The resource principal named ${resource} was not found in the tenant named ${directory.displayName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
     );
   }
-  const accessToken = await issueAccessToken({
-    origin: core.origin,
-    directory,
-    application: app,
-    audience: core.graphAudience,
-    expiresInSeconds: ACCESS_TOKEN_SECONDS,
-  });
+  const accessToken = await graphAccessToken(core, directory, app);
   return jsonReply(
     200,
     {
@@ -643,14 +654,7 @@ async function authorizationCode(
     ...record.scopes.filter((s) => ['openid', 'profile', 'email'].includes(s)),
     'User.Read',
   ];
-  const accessToken = await issueAccessToken({
-    origin: core.origin,
-    directory,
-    application: app,
-    audience: core.graphAudience,
-    expiresInSeconds: ACCESS_TOKEN_SECONDS,
-    user: { user, scopes: grantedScopes },
-  });
+  const accessToken = await graphAccessToken(core, directory, app, { user, scopes: grantedScopes });
   const body: Record<string, unknown> = {
     token_type: 'Bearer',
     scope: grantedScopes.join(' '),

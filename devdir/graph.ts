@@ -138,58 +138,55 @@ function userType(user: StoredUser): 'Guest' | 'Member' {
   return user.userPrincipalName.includes('#EXT#') ? 'Guest' : 'Member';
 }
 
+/** Properties the dev directory stores under their Graph names. */
+const USER_STORED = [
+  'id',
+  'accountEnabled',
+  'createdDateTime',
+  'displayName',
+  'givenName',
+  'mail',
+  'surname',
+  'userPrincipalName',
+] as const satisfies readonly (keyof StoredUser)[];
+const GROUP_STORED = [
+  'id',
+  'createdDateTime',
+  'description',
+  'displayName',
+] as const satisfies readonly (keyof StoredGroup)[];
+
+function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
+  return (list as readonly string[]).includes(value);
+}
+
+/** Properties Graph computes from what is stored. */
+const USER_COMPUTED = new Map<string, (user: StoredUser) => unknown>([
+  ['businessPhones', () => []],
+  ['mailNickname', (user) => user.userPrincipalName.split('@')[0] ?? null],
+  ['otherMails', (user) => [...user.otherMails]],
+  ['userType', userType],
+]);
+const GROUP_COMPUTED = new Map<string, (group: StoredGroup) => unknown>([
+  ['groupTypes', () => []],
+  ['mailEnabled', () => false],
+  [
+    'mailNickname',
+    (group) => group.displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || group.id.slice(0, 8),
+  ],
+  ['securityEnabled', () => true],
+]);
+
 function userValue(user: StoredUser, property: string): unknown {
-  switch (property) {
-    case 'id':
-      return user.id;
-    case 'accountEnabled':
-      return user.accountEnabled;
-    case 'businessPhones':
-      return [];
-    case 'createdDateTime':
-      return user.createdDateTime;
-    case 'displayName':
-      return user.displayName;
-    case 'givenName':
-      return user.givenName;
-    case 'mail':
-      return user.mail;
-    case 'mailNickname':
-      return user.userPrincipalName.split('@')[0] ?? null;
-    case 'otherMails':
-      return [...user.otherMails];
-    case 'surname':
-      return user.surname;
-    case 'userPrincipalName':
-      return user.userPrincipalName;
-    case 'userType':
-      return userType(user);
-    default:
-      return null;
-  }
+  if (isOneOf(USER_STORED, property)) return user[property];
+  const compute = USER_COMPUTED.get(property);
+  return compute === undefined ? null : compute(user);
 }
 
 function groupValue(group: StoredGroup, property: string): unknown {
-  switch (property) {
-    case 'id':
-      return group.id;
-    case 'createdDateTime':
-      return group.createdDateTime;
-    case 'description':
-      return group.description;
-    case 'displayName':
-      return group.displayName;
-    case 'groupTypes':
-      return [];
-    case 'mailEnabled':
-      return false;
-    case 'mailNickname':
-      return group.displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || group.id.slice(0, 8);
-    case 'securityEnabled':
-      return true;
-    default:
-      return null;
-  }
+  if (isOneOf(GROUP_STORED, property)) return group[property];
+  const compute = GROUP_COMPUTED.get(property);
+  return compute === undefined ? null : compute(group);
 }
 
 function render(

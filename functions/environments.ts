@@ -1,33 +1,21 @@
 import { environmentBodySchema } from '../shared/environments/schemas.js';
-import { registerHttp } from '../shared/host/registry.js';
-import { json, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
+import { registerEnvironmentManagement, registerManagement } from '../shared/http/management-endpoints.js';
+import { json, putAnswer, readJsonBody, routeParam } from '../shared/http/respond.js';
 
-registerHttp('environmentPut', {
+registerManagement('environmentPut', {
   methods: ['PUT'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'environments/{envId}',
-  handler: ({ management, environments }) =>
-    withProblems(async (request) => {
-      const principal = await management.authenticate(request);
-      const { environment, created } = await environments.put(principal, routeParam(request, 'envId'), () =>
-        readJsonBody(request, environmentBodySchema),
-      );
-      return created
-        ? json(201, environment, { location: `/api/environments/${encodeURIComponent(environment.id)}` })
-        : json(200, environment);
-    }),
+  handle: async ({ environments }, request, principal) => {
+    const { environment, created } = await environments.put(principal, routeParam(request, 'envId'), () =>
+      readJsonBody(request, environmentBodySchema),
+    );
+    return putAnswer(created, environment, `/api/environments/${encodeURIComponent(environment.id)}`);
+  },
 });
 
-registerHttp('environmentGet', {
+registerEnvironmentManagement('environmentGet', {
   methods: ['GET'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'environments/{envId}',
-  handler: ({ management, environments }) =>
-    withProblems(async (request) => {
-      const environmentId = routeParam(request, 'envId');
-      await management.authorizeEnvironment(request, environmentId);
-      return json(200, await environments.read(environmentId));
-    }),
+  handle: async ({ environments }, _request, { environmentId }) =>
+    json(200, await environments.read(environmentId)),
 });

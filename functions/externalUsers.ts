@@ -1,30 +1,19 @@
 import { settingsBodySchema } from '../shared/environments/schemas.js';
-import { registerHttp } from '../shared/host/registry.js';
-import { json, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
+import { registerEnvironmentManagement } from '../shared/http/management-endpoints.js';
+import { json, readJsonBody } from '../shared/http/respond.js';
 
-registerHttp('externalUsersPut', {
+registerEnvironmentManagement('externalUsersPut', {
   methods: ['PUT'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'environments/{envId}/external-users',
-  handler: ({ management, environments }) =>
-    withProblems(async (request) => {
-      const environmentId = routeParam(request, 'envId');
-      const principal = await management.authorizeEnvironment(request, environmentId);
-      const body = await readJsonBody(request, settingsBodySchema);
-      return json(200, await environments.putSettings(principal, environmentId, body));
-    }),
+  handle: async ({ environments }, request, { environmentId, principal }) => {
+    const body = await readJsonBody(request, settingsBodySchema);
+    return json(200, await environments.putSettings(principal, environmentId, body));
+  },
 });
 
-registerHttp('externalUsersGet', {
+registerEnvironmentManagement('externalUsersGet', {
   methods: ['GET'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'environments/{envId}/external-users',
-  handler: ({ management, environments }) =>
-    withProblems(async (request) => {
-      const environmentId = routeParam(request, 'envId');
-      await management.authorizeEnvironment(request, environmentId);
-      return json(200, await environments.readSettings(environmentId));
-    }),
+  handle: async ({ environments }, _request, { environmentId }) =>
+    json(200, await environments.readSettings(environmentId)),
 });

@@ -1,5 +1,5 @@
-import { registerHttp } from '../shared/host/registry.js';
-import { json, parseWith, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
+import { registerEnvironmentManagement } from '../shared/http/management-endpoints.js';
+import { json, parseQuery, readJsonBody, routeParam } from '../shared/http/respond.js';
 import {
   changesQuerySchema,
   DEFAULT_RUNS_LIMIT,
@@ -9,74 +9,51 @@ import {
 } from '../shared/sync/schemas.js';
 import { dryRunOf } from '../shared/sync/preview.js';
 
-registerHttp('syncRequest', {
+registerEnvironmentManagement('syncRequest', {
   methods: ['POST'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'environments/{envId}/sync',
-  handler: ({ management, sync }) =>
-    withProblems(async (request) => {
-      const environmentId = routeParam(request, 'envId');
-      const principal = await management.authorizeEnvironment(request, environmentId);
-      const body = await readJsonBody(request, syncBodySchema, { optional: true });
-      const run = await sync.requestSync({
-        environmentId,
-        trigger: 'manual',
-        requestedBy: principal.sub,
-        confirmDeactivations: body.confirmDeactivations === true,
-        ...dryRunOf(body),
-      });
-      return json(
-        202,
-        { runId: run.runId, status: run.status, trigger: run.trigger },
-        { location: `/api/environments/${encodeURIComponent(environmentId)}/sync-runs/${run.runId}` },
-      );
-    }),
+  handle: async ({ sync }, request, { environmentId, principal }) => {
+    const body = await readJsonBody(request, syncBodySchema, { optional: true });
+    const run = await sync.requestSync({
+      environmentId,
+      trigger: 'manual',
+      requestedBy: principal.sub,
+      confirmDeactivations: body.confirmDeactivations === true,
+      ...dryRunOf(body),
+    });
+    return json(
+      202,
+      { runId: run.runId, status: run.status, trigger: run.trigger },
+      { location: `/api/environments/${encodeURIComponent(environmentId)}/sync-runs/${run.runId}` },
+    );
+  },
 });
 
-registerHttp('syncRunsList', {
+registerEnvironmentManagement('syncRunsList', {
   methods: ['GET'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'environments/{envId}/sync-runs',
-  handler: ({ management, sync }) =>
-    withProblems(async (request) => {
-      const environmentId = routeParam(request, 'envId');
-      await management.authorizeEnvironment(request, environmentId);
-      const query = parseWith(runsQuerySchema, { limit: request.query.get('limit') ?? undefined });
-      const limit = Math.min(query.limit ?? DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT);
-      return json(200, { runs: await sync.listSyncRuns(environmentId, limit) });
-    }),
+  handle: async ({ sync }, request, { environmentId }) => {
+    const query = parseQuery(request, runsQuerySchema, ['limit']);
+    const limit = Math.min(query.limit ?? DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT);
+    return json(200, { runs: await sync.listSyncRuns(environmentId, limit) });
+  },
 });
 
-registerHttp('syncRunGet', {
+registerEnvironmentManagement('syncRunGet', {
   methods: ['GET'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'environments/{envId}/sync-runs/{runId}',
-  handler: ({ management, sync }) =>
-    withProblems(async (request) => {
-      const environmentId = routeParam(request, 'envId');
-      await management.authorizeEnvironment(request, environmentId);
-      return json(200, await sync.getSyncRun(environmentId, routeParam(request, 'runId')));
-    }),
+  handle: async ({ sync }, request, { environmentId }) =>
+    json(200, await sync.getSyncRun(environmentId, routeParam(request, 'runId'))),
 });
 
-registerHttp('syncRunChanges', {
+registerEnvironmentManagement('syncRunChanges', {
   methods: ['GET'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'environments/{envId}/sync-runs/{runId}/changes',
-  handler: ({ management, sync }) =>
-    withProblems(async (request) => {
-      const environmentId = routeParam(request, 'envId');
-      await management.authorizeEnvironment(request, environmentId);
-      const query = parseWith(changesQuerySchema, {
-        continuationToken: request.query.get('continuationToken') ?? undefined,
-      });
-      return json(
-        200,
-        await sync.getRunChanges(environmentId, routeParam(request, 'runId'), query.continuationToken),
-      );
-    }),
+  handle: async ({ sync }, request, { environmentId }) => {
+    const query = parseQuery(request, changesQuerySchema, ['continuationToken']);
+    return json(
+      200,
+      await sync.getRunChanges(environmentId, routeParam(request, 'runId'), query.continuationToken),
+    );
+  },
 });

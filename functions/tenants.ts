@@ -1,73 +1,49 @@
-import { registerHttp } from '../shared/host/registry.js';
-import { json, noContent, readJsonBody, routeParam, withProblems } from '../shared/http/respond.js';
+import { registerManagement } from '../shared/http/management-endpoints.js';
+import { json, noContent, putAnswer, readJsonBody, routeParam } from '../shared/http/respond.js';
 import { tenantBodySchema } from '../shared/tenants/schemas.js';
 import { checkBodySchema } from '../shared/tenants/check.js';
 
-registerHttp('tenantsList', {
+registerManagement('tenantsList', {
   methods: ['GET'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'tenants',
-  handler: ({ management, tenants }) =>
-    withProblems(async (request) => {
-      const principal = await management.authenticate(request);
-      return json(200, { tenants: await tenants.list(principal) });
-    }),
+  handle: async ({ tenants }, _request, principal) => json(200, { tenants: await tenants.list(principal) }),
 });
 
-registerHttp('tenantPut', {
+registerManagement('tenantPut', {
   methods: ['PUT'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'tenants/{name}',
-  handler: ({ management, tenants }) =>
-    withProblems(async (request) => {
-      const principal = await management.authenticate(request);
-      const { tenant, created } = await tenants.put(principal, routeParam(request, 'name'), () =>
-        readJsonBody(request, tenantBodySchema),
-      );
-      return created
-        ? json(201, tenant, { location: `/api/tenants/${encodeURIComponent(tenant.name)}` })
-        : json(200, tenant);
-    }),
+  handle: async ({ tenants }, request, principal) => {
+    const { tenant, created } = await tenants.put(principal, routeParam(request, 'name'), () =>
+      readJsonBody(request, tenantBodySchema),
+    );
+    return putAnswer(created, tenant, `/api/tenants/${encodeURIComponent(tenant.name)}`);
+  },
 });
 
-registerHttp('tenantGet', {
+registerManagement('tenantGet', {
   methods: ['GET'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'tenants/{name}',
-  handler: ({ management, tenants }) =>
-    withProblems(async (request) => {
-      const principal = await management.authenticate(request);
-      return json(200, await tenants.read(principal, routeParam(request, 'name')));
-    }),
+  handle: async ({ tenants }, request, principal) =>
+    json(200, await tenants.read(principal, routeParam(request, 'name'))),
 });
 
-registerHttp('tenantDelete', {
+registerManagement('tenantDelete', {
   methods: ['DELETE'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'tenants/{name}',
-  handler: ({ management, tenants }) =>
-    withProblems(async (request) => {
-      const principal = await management.authenticate(request);
-      await tenants.remove(principal, routeParam(request, 'name'));
-      return noContent();
-    }),
+  handle: async ({ tenants }, request, principal) => {
+    await tenants.remove(principal, routeParam(request, 'name'));
+    return noContent();
+  },
 });
 
-registerHttp('tenantCheck', {
+registerManagement('tenantCheck', {
   methods: ['POST'],
-  authLevel: 'anonymous',
-  caller: 'management',
   route: 'tenants/{name}/check',
-  handler: ({ management, tenantCheck }) =>
-    withProblems(async (request) => {
-      const principal = await management.authenticate(request);
-      const result = await tenantCheck.check(principal, routeParam(request, 'name'), () =>
+  handle: async ({ tenantCheck }, request, principal) =>
+    json(
+      200,
+      await tenantCheck.check(principal, routeParam(request, 'name'), () =>
         readJsonBody(request, checkBodySchema, { optional: true }),
-      );
-      return json(200, result);
-    }),
+      ),
+    ),
 });

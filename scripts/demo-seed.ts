@@ -3,6 +3,7 @@ import type { Principal } from '../shared/auth/policy.js';
 import { environmentBodySchema } from '../shared/environments/schemas.js';
 import type { SettingsView } from '../shared/environments/service.js';
 import { tenantBodySchema } from '../shared/tenants/schemas.js';
+import type { TenantConnection } from '../shared/tenants/repository.js';
 import type { TenantView } from '../shared/tenants/service.js';
 import { parseWith } from '../shared/validation.js';
 
@@ -11,14 +12,10 @@ export const DEMO_ENVIRONMENT = 'demo';
 export const DEMO_PARTNER = 'demo-partner';
 export const DEMO_OPERATOR = 'demo-seed';
 
-export interface SeedDemoInput {
-  readonly directoryId: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly authorityHost: string;
-  readonly graphBaseUrl: string;
+/** The demo directory's app registration, and the groups the demo environment syncs. */
+export type SeedDemoInput = Omit<TenantConnection, 'name' | 'environments'> & {
   readonly groupsToSync: readonly string[];
-}
+};
 
 export interface SeededDemo {
   readonly tenant: TenantView;

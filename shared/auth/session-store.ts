@@ -1,7 +1,7 @@
 import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
-import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
-import { statusOf } from '../storage/errors.js';
+import { getEntityOrNone } from '../storage/entities.js';
+import { statusOf, storageError } from '../storage/errors.js';
 
 /**
  * Sessions at rest. The table never holds a session id, only its SHA-256, so reading storage does
@@ -31,10 +31,6 @@ interface SessionEntity extends TableEntity {
 
 interface IndexEntity extends TableEntity {
   expiresAt: Date;
-}
-
-function storageError(message: string, cause: unknown): AppError {
-  return new AppError('storage-unavailable', message, { cause });
 }
 
 /** Keys may not hold '/', '\', '#', '?' or control characters; ids of others are not ours to trust. */
@@ -123,13 +119,13 @@ export function createSessionStore(storage: StorageAccount): SessionStore {
     },
 
     async read(idHash) {
-      const client = await table();
-      try {
-        return fromSessionEntity(await client.getEntity<SessionEntity>(idHash, SESSION_ROW));
-      } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw storageError('The session could not be read.', error);
-      }
+      const entity = await getEntityOrNone<SessionEntity>(
+        await table(),
+        idHash,
+        SESSION_ROW,
+        'The session could not be read.',
+      );
+      return entity && fromSessionEntity(entity);
     },
 
     async delete(session) {

@@ -2,7 +2,7 @@ import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
-import { statusOf } from '../storage/errors.js';
+import { getEntityOrNone, writeIfUnchanged } from '../storage/entities.js';
 
 /**
  * Environments and their external users settings. All environments share one partition so that
@@ -130,13 +130,12 @@ export function createEnvironmentsRepository(deps: {
   const table = (): Promise<TableClient> => deps.storage.table(ENVIRONMENTS_TABLE);
 
   async function readEntity(id: string): Promise<StoredEntity | undefined> {
-    const client = await table();
-    try {
-      return await client.getEntity<EnvironmentEntity>(PARTITION, id);
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw new AppError('storage-unavailable', 'Environments could not be read.', { cause: error });
-    }
+    return getEntityOrNone<EnvironmentEntity>(
+      await table(),
+      PARTITION,
+      id,
+      'Environments could not be read.',
+    );
   }
 
   /** Writes with the etag of `existing` (or insert-only); false when another writer won the race. */
@@ -145,16 +144,7 @@ export function createEnvironmentsRepository(deps: {
     existing: StoredEntity | undefined,
     what: string,
   ): Promise<boolean> {
-    const client = await table();
-    try {
-      if (existing) await client.updateEntity(entity, 'Replace', { etag: existing.etag });
-      else await client.createEntity(entity);
-      return true;
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 409 || status === 412) return false;
-      throw new AppError('storage-unavailable', `The ${what} could not be stored.`, { cause: error });
-    }
+    return writeIfUnchanged(await table(), entity, existing, `The ${what} could not be stored.`);
   }
 
   return {

@@ -25,6 +25,23 @@ export function routeParam(request: HttpRequest, name: string): string {
   return request.params[name] ?? '';
 }
 
+/** The answer to a PUT: 201 with the new resource's location, or 200 where it existed already. */
+export function putAnswer(created: boolean, body: unknown, location: string): HttpResponseInit {
+  return created ? json(201, body, { location }) : json(200, body);
+}
+
+/** The query parameters `names` (absent ones undefined), validated by `schema`. */
+export function parseQuery<S extends z.ZodType>(
+  request: HttpRequest,
+  schema: S,
+  names: readonly string[],
+): z.output<S> {
+  return parseWith(
+    schema,
+    Object.fromEntries(names.map((name) => [name, request.query.get(name) ?? undefined])),
+  );
+}
+
 export function noContent(): HttpResponseInit {
   return { status: 204, headers: { 'cache-control': 'no-store' } };
 }

@@ -14,7 +14,7 @@ import {
   type UserInfo,
 } from '../support/dev-directory.js';
 import { testServices, useManagementKeySource, useTestEnvironment } from '../support/storage.js';
-import { uid } from './contract-support.js';
+import { uid } from '../support/ids.js';
 
 /**
  * The console in a real browser (Debian's Chromium driven by playwright-core) through the whole

@@ -1,12 +1,14 @@
 import { managementOperations } from '../../shared/host/registry.js';
 import { randomUUID, generateKeyPairSync } from 'node:crypto';
-import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
-import { devDirectoryOrigin, devDirectorySettings, managementToken } from '../support/dev-directory.js';
-import { useTestEnvironment, testServices, testClock, useManagementKeySource } from '../support/storage.js';
-import { client, expectProblem, uid, until } from './contract-support.js';
+import type { LocalHost } from '../../scripts/local-host/local-host.js';
+import { apiClient, expectProblem } from '../support/api.js';
+import { devDirectoryOrigin, managementToken } from '../support/dev-directory.js';
+import { startTestHost } from '../support/host.js';
+import { uid } from '../support/ids.js';
+import { testClock } from '../support/storage.js';
+import { until } from '../support/wait.js';
 
 /**
  * Tenants, environments, health and the timer (through the admin endpoint), as an outside tester
@@ -14,21 +16,12 @@ import { client, expectProblem, uid, until } from './contract-support.js';
  * queued run stays queued and "busy" is deterministic.
  */
 let host: LocalHost;
-const api = client(() => host);
+const api = apiClient(() => host);
 const run = uid();
 let operator: string;
 
 beforeAll(async () => {
-  useTestEnvironment(devDirectorySettings());
-  useManagementKeySource(undefined);
-  host = await startLocalHost({
-    port: 0,
-    functionsDir: path.resolve('functions'),
-    services: testServices(),
-    timers: false,
-    queues: false,
-    log: () => undefined,
-  });
+  host = await startTestHost();
   operator = await managementToken('platform-operator', undefined, `op-${run}`);
 });
 

@@ -1,20 +1,19 @@
-import { freePort } from '../../scripts/azurite.js';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../shared/auth/signin-http.js';
-import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
+import type { LocalHost } from '../../scripts/local-host/local-host.js';
+import { apiClient, expectProblem } from '../support/api.js';
 import {
   createTestDirectory,
-  devDirectorySettings,
   mailMessages,
   managementToken,
   waitForMail,
   type TestDirectory,
   type UserInfo,
 } from '../support/dev-directory.js';
-import { useTestEnvironment, testServices, useManagementKeySource } from '../support/storage.js';
-import { client, expectProblem, uid, until } from './contract-support.js';
-import { Browser, sessionOf, signIn, startLogin, type SigninWorld } from './signin-harness.js';
+import { startTestHost } from '../support/host.js';
+import { uid } from '../support/ids.js';
+import { until } from '../support/wait.js';
+import { Browser, sessionOf, signIn, startLogin, type SigninWorld } from './signin-support.js';
 
 /**
  * Sign-in and password reset end to end with nothing seeded behind the API: the users come in through a
@@ -24,7 +23,7 @@ import { Browser, sessionOf, signIn, startLogin, type SigninWorld } from './sign
 let host: LocalHost;
 let directory: TestDirectory;
 let world: SigninWorld;
-const api = client(() => host);
+const api = apiClient(() => host);
 const run = uid();
 const env = `csr-${run}`;
 const otherEnv = `csr-other-${run}`;
@@ -49,18 +48,11 @@ async function sync(environment: string): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  // The redirect URI names the host's port, so the port is chosen before the services are built.
-  const port = await freePort();
-  useTestEnvironment({ ...devDirectorySettings(), MAIL_FROM, PUBLIC_BASE_URL: `http://localhost:${port}` });
-  useManagementKeySource(undefined);
   const logs: string[] = [];
-  host = await startLocalHost({
-    port,
-    functionsDir: path.resolve('functions'),
-    services: testServices(),
-    timers: false,
-    queues: true,
-    queueSettings: { maxPollingIntervalMs: 200 },
+  host = await startTestHost({
+    settings: { MAIL_FROM },
+    publicBaseUrl: true,
+    queues: { maxPollingIntervalMs: 200 },
     log: (line) => logs.push(line),
   });
   const callbackUrl = `${host.url}/api/auth/callback`;

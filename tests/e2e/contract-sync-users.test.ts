@@ -1,17 +1,18 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
+import type { LocalHost } from '../../scripts/local-host/local-host.js';
 import { newRunId, ZERO_COUNTS } from '../../shared/sync/runs.js';
 import { createSyncStores } from '../../shared/sync/stores.js';
+import { apiClient, expectProblem } from '../support/api.js';
 import {
   createTestDirectory,
-  devDirectorySettings,
   managementToken,
   type TestDirectory,
   type UserInfo,
 } from '../support/dev-directory.js';
-import { useTestEnvironment, testServices, useManagementKeySource } from '../support/storage.js';
-import { client, expectProblem, uid, until } from './contract-support.js';
+import { startTestHost } from '../support/host.js';
+import { uid } from '../support/ids.js';
+import { testServices } from '../support/storage.js';
+import { until } from '../support/wait.js';
 
 /**
  * Sync runs and users as an outside tester drives them: runs requested over HTTP and executed
@@ -19,7 +20,7 @@ import { client, expectProblem, uid, until } from './contract-support.js';
  * page with their continuation tokens.
  */
 let host: LocalHost;
-const api = client(() => host);
+const api = apiClient(() => host);
 const run = uid();
 let directory: TestDirectory;
 let operator: string;
@@ -53,17 +54,7 @@ interface Change {
 }
 
 beforeAll(async () => {
-  useTestEnvironment(devDirectorySettings());
-  useManagementKeySource(undefined);
-  host = await startLocalHost({
-    port: 0,
-    functionsDir: path.resolve('functions'),
-    services: testServices(),
-    timers: false,
-    queues: true,
-    queueSettings: { maxPollingIntervalMs: 200 },
-    log: () => undefined,
-  });
+  host = await startTestHost({ queues: { maxPollingIntervalMs: 200 } });
   directory = await createTestDirectory({ displayName: 'Contract sync' });
   operator = await managementToken('platform-operator');
   admin = await managementToken('environment-admin', [envBig, envSmall], ADMIN_SUB);

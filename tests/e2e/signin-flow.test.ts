@@ -1,4 +1,5 @@
 import { testClock, testServices, testRepositories } from '../support/storage.js';
+import { uniqueId } from '../support/ids.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE, TRANSACTION_COOKIE } from '../../shared/auth/signin-http.js';
 import {
@@ -11,7 +12,7 @@ import {
   startLogin,
   startSigninWorld,
   type SigninWorld,
-} from './signin-harness.js';
+} from './signin-support.js';
 
 let world: SigninWorld;
 
@@ -100,7 +101,7 @@ describe('login', () => {
 
 describe('login: tenants that cannot sign anyone in', () => {
   async function environmentWithTenant(tenant: { authorityHost?: string; listsEnvironment?: boolean }) {
-    const id = `signin-t-${Math.random().toString(36).slice(2, 8)}`;
+    const id = uniqueId('signin-t');
     const name = `tenant-${id}`;
     await testRepositories().tenants.save({
       name,

@@ -9,7 +9,7 @@ import {
   signIn,
   startSigninWorld,
   type SigninWorld,
-} from './signin-harness.js';
+} from './signin-support.js';
 
 let world: SigninWorld;
 

@@ -5,7 +5,7 @@ import { bindHandler, httpRegistrations } from '../../shared/host/registry.js';
 import { testPorts, testServices, useTestEnvironment } from '../support/storage.js';
 import { StorageAccount } from '../../shared/storage/account.js';
 import { freePort } from '../../scripts/azurite.js';
-import { bodyOf } from '../support/http.js';
+import { bodyOf } from '../support/api.js';
 
 const { HttpRequest, InvocationContext } = azureFunctions;
 

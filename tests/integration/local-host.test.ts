@@ -7,34 +7,26 @@ import {
   type LocalHost,
   type LocalHostOptions,
 } from '../../scripts/local-host/local-host.js';
-import { testServices, useTestEnvironment } from '../support/storage.js';
+import { startTestHost } from '../support/host.js';
+import { uniqueId } from '../support/ids.js';
+import { testServices } from '../support/storage.js';
+import { until } from '../support/wait.js';
 import { fixtureEvents } from '../fixtures/functions/events.js';
 
-const queueName = `fixture-${randomUUID().slice(0, 8)}`;
+const queueName = uniqueId('fixture');
 let host: LocalHost;
 const logs: string[] = [];
 
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  return until('the fixture functions', probe, { timeoutMs, intervalMs: 50 });
 }
 
 beforeAll(async () => {
-  useTestEnvironment();
-  host = await startLocalHost({
-    port: 0,
+  host = await startTestHost({
     functionsDir: path.resolve('tests/fixtures/functions'),
-    services: testServices(),
     env: { FIXTURE_QUEUE: queueName, FIXTURE_SCHEDULE: '0 0 0 1 1 *' },
-    queueSettings: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 },
+    timers: true,
+    queues: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 },
     log: (line) => logs.push(line),
   });
 });

@@ -12,6 +12,7 @@ import {
 } from '../../shared/auth/signin-transactions.js';
 import { SigninError } from '../../shared/auth/signin-errors.js';
 import { testClock, testPorts, testServices, useTestEnvironment } from '../support/storage.js';
+import { uniqueId } from '../support/ids.js';
 import { seedEnvironmentUser } from '../support/users.js';
 
 const { InvocationContext } = azureFunctions;
@@ -63,7 +64,7 @@ async function rowsOf(table: string): Promise<Array<Record<string, unknown>>> {
 
 describe('session store', () => {
   it('keeps only a hash of the session id', async () => {
-    const env = `env-${randomUUID().slice(0, 8)}`;
+    const env = uniqueId('env');
     const user = await person(env);
     const session = await createSession(env, user.id, new Date());
     expect(session.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -72,7 +73,7 @@ describe('session store', () => {
   });
 
   it('lives 8 hours to the millisecond, then is refused and deleted', async () => {
-    const env = `env-${randomUUID().slice(0, 8)}`;
+    const env = uniqueId('env');
     const user = await person(env);
     const t0 = new Date('2026-11-28T09:00:00.000Z');
     const { secret, expiresAt } = await createSession(env, user.id, t0);
@@ -97,7 +98,7 @@ describe('session store', () => {
   });
 
   it('refuses a session whose user lost access, and one whose user never had any', async () => {
-    const env = `env-${randomUUID().slice(0, 8)}`;
+    const env = uniqueId('env');
     const inactive = await person(env, false);
     const now = new Date();
     const a = await createSession(env, inactive.id, now);
@@ -107,7 +108,7 @@ describe('session store', () => {
   });
 
   it('logout ends only that session', async () => {
-    const env = `env-${randomUUID().slice(0, 8)}`;
+    const env = uniqueId('env');
     const user = await person(env);
     const now = new Date();
     const a = await createSession(env, user.id, now);
@@ -120,8 +121,8 @@ describe('session store', () => {
   });
 
   it('revokeUser ends the user’s sessions in that environment only', async () => {
-    const envA = `env-${randomUUID().slice(0, 8)}`;
-    const envB = `env-${randomUUID().slice(0, 8)}`;
+    const envA = uniqueId('env');
+    const envB = uniqueId('env');
     const user = await person(envA);
     await seedEnvironmentUser({
       environmentId: envB,
@@ -186,7 +187,7 @@ describe('sign-in transactions', () => {
 
 describe('purge', () => {
   it('removes expired sessions, their index rows and abandoned transactions; keeps the rest', async () => {
-    const env = `env-${randomUUID().slice(0, 8)}`;
+    const env = uniqueId('env');
     const user = await person(env);
     const t0 = new Date(Date.now() - 20 * HOUR);
     const old = await createSession(env, user.id, t0);
@@ -214,7 +215,7 @@ describe('purge', () => {
   });
 
   it('runs on the clock the shell is given', async () => {
-    const env = `env-${randomUUID().slice(0, 8)}`;
+    const env = uniqueId('env');
     const user = await person(env);
     const fresh = await createSession(env, user.id, new Date());
     testClock.use({ now: () => new Date(Date.now() + 9 * HOUR) });

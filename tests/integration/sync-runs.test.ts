@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { useTestEnvironment, testRepositories, testServices } from '../support/storage.js';
+import { useTestEnvironment, testClock, testRepositories } from '../support/storage.js';
+import { takeMessage } from '../support/queues.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { isAppError } from '../../shared/errors.js';
 import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import type { SyncService } from '../../shared/sync/service.js';
@@ -12,7 +12,6 @@ import {
   setupSyncEnvironment,
   syncNow,
   TableRequestCounter,
-  testClock,
   testSyncService,
   testSyncStores,
 } from './sync-support.js';
@@ -27,7 +26,7 @@ beforeAll(() => {
 });
 
 afterEach(() => {
-  testClock.reset();
+  testClock.use(undefined);
 });
 
 function manual(environmentId: string, confirmDeactivations = false) {
@@ -37,19 +36,6 @@ function manual(environmentId: string, confirmDeactivations = false) {
     requestedBy: 'test-admin',
     confirmDeactivations,
   });
-}
-
-/** Takes the next message of the sync queue off it (as a host instance would) without running it. */
-async function takeMessage(): Promise<unknown> {
-  const queue = await testServices().storage.queue(SYNC_QUEUE);
-  const { receivedMessageItems } = await queue.receiveMessages({
-    numberOfMessages: 1,
-    visibilityTimeout: 60,
-  });
-  const message = receivedMessageItems[0];
-  if (!message) throw new Error('no message queued');
-  await queue.deleteMessage(message.messageId, message.popReceipt);
-  return decodeQueueMessage(message.messageText);
 }
 
 describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
@@ -86,7 +72,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     expect(isAppError(error, 'sync-in-progress')).toBe(true);
     expect(isAppError(error) && error.extensions).toEqual({ runId });
 
-    const message = await takeMessage();
+    const message = await takeMessage(SYNC_QUEUE);
     const outcomes = await Promise.all([sync.executeSyncRun(message), sync.executeSyncRun(message)]);
     expect(outcomes.sort()).toEqual(['skipped', 'succeeded']);
     expect(await runs.getRun(environmentId, runId)).toMatchObject({
@@ -103,7 +89,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     await directory.generateUsers(group.id, 350, { prefix: 'Killed' });
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     const first = await manual(environmentId);
-    const message = await takeMessage();
+    const message = await takeMessage(SYNC_QUEUE);
     let batches = 0;
     let reachedDeath!: () => void;
     const died = new Promise<void>((resolve) => (reachedDeath = resolve));
@@ -122,7 +108,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     await expect(manual(environmentId)).rejects.toMatchObject({ code: 'sync-in-progress' });
 
     const later = new Date(Date.now() + 10 * 60_000 + 1000);
-    testClock.set(() => later);
+    testClock.use({ now: () => later });
     const second = await manual(environmentId);
     expect(await sync.getSyncRun(environmentId, first.runId)).toMatchObject({
       status: 'failed',
@@ -143,7 +129,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     await directory.generateUsers(group.id, 250, { prefix: 'Crashed' });
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     const run = await manual(environmentId);
-    const message = await takeMessage();
+    const message = await takeMessage(SYNC_QUEUE);
     let batches = 0;
     await expect(
       sync.executeSyncRun(message, {
@@ -187,7 +173,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     const group = await directory.addGroup('Poison');
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     const run = await manual(environmentId);
-    const message = await takeMessage();
+    const message = await takeMessage(SYNC_QUEUE);
     await sync.failPoisonedRun(message);
     expect(await runs.getRun(environmentId, run.runId)).toMatchObject({
       status: 'failed',
@@ -246,7 +232,7 @@ describe('lease renewal', () => {
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     let now = Date.now();
     // Every look at the clock is 20 s later: the lease is due for renewal at almost every batch.
-    testClock.set(() => new Date((now += 20_000)));
+    testClock.use({ now: () => new Date((now += 20_000)) });
     const run = await syncNow(environmentId, { concurrency: 4 });
     expect(run).toMatchObject({ status: 'succeeded', counts: { added: 900 } });
   });

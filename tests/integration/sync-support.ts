@@ -1,9 +1,7 @@
-import { testRepositories, testServices } from '../support/storage.js';
+import { testClock, testRepositories, testServices } from '../support/storage.js';
 import { randomUUID } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { systemClock } from '../../shared/clock.js';
 import { createDirectoryReader, type ReaderOptions } from '../../shared/directory/reader.js';
-import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import { createSyncStores, type SyncStores } from '../../shared/sync/stores.js';
 import {
@@ -20,28 +18,13 @@ import {
   type UsersRepository,
 } from '../../shared/users/repository.js';
 import type { TestDirectory } from '../support/dev-directory.js';
+import { uniqueId } from '../support/ids.js';
+import { drainQueue } from '../support/queues.js';
 
 /** Retries without real waiting, so throttling tests take milliseconds. */
 export const FAST_READER: ReaderOptions = {
   sleep: async () => {},
   retry: { maxRetries: 5, giveUpAfterMs: 5 * 60_000, baseDelayMs: 1, maxDelayMs: 5 },
-};
-
-/**
- * The clock of the sync services these tests build: the system's, until a test moves it
- * (`testClock.set`); `testClock.reset()` in an afterEach puts it back.
- */
-export const testClock = {
-  source: systemClock,
-  now(): Date {
-    return this.source.now();
-  },
-  set(now: () => Date): void {
-    this.source = { now };
-  },
-  reset(): void {
-    this.source = systemClock;
-  },
 };
 
 export interface TestSyncOptions {
@@ -87,8 +70,8 @@ export interface SyncEnvironmentInput {
 
 /** A tenant for the directory and an environment configured to sync `groups`, straight in storage. */
 export async function setupSyncEnvironment(input: SyncEnvironmentInput): Promise<string> {
-  const environmentId = input.environmentId ?? `env-${randomUUID().slice(0, 8)}`;
-  const tenantName = input.tenantName ?? `t-${randomUUID().slice(0, 12)}`;
+  const environmentId = input.environmentId ?? uniqueId('env');
+  const tenantName = input.tenantName ?? uniqueId('t');
   const connection = input.directory.tenantConnection(tenantName, [environmentId]);
   await testRepositories().tenants.save({
     ...connection,
@@ -118,22 +101,14 @@ export async function configureSync(
   });
 }
 
-/** Receives every message of the sync queue and runs the worker on it, as the host would. */
+/** Runs the worker on every message of the sync queue, as the host would. */
 export async function drainSyncQueue(options: DrainOptions = {}): Promise<WorkerOutcome[]> {
   const sync = testSyncService(options);
-  const queue = await testServices().storage.queue(SYNC_QUEUE);
   const outcomes: WorkerOutcome[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({
-      numberOfMessages: 32,
-      visibilityTimeout: 60,
-    });
-    if (receivedMessageItems.length === 0) return outcomes;
-    for (const message of receivedMessageItems) {
-      outcomes.push(await sync.executeSyncRun(decodeQueueMessage(message.messageText), options));
-      await queue.deleteMessage(message.messageId, message.popReceipt);
-    }
-  }
+  await drainQueue(SYNC_QUEUE, async (message) => {
+    outcomes.push(await sync.executeSyncRun(message, options));
+  });
+  return outcomes;
 }
 
 /** A manual run, queued and executed; returns the finished run. */

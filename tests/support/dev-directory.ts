@@ -3,6 +3,8 @@ import { inject } from 'vitest';
 import { createAdminClient } from '../../devdir/client.js';
 import type { DevDirectoryAdmin } from '../../devdir/admin.js';
 import { readMailbox } from '../../devdir/mail-sink.js';
+import { uid } from './ids.js';
+import { until } from './wait.js';
 import type {
   AccessTokenRequest,
   ApplicationInfo,
@@ -53,7 +55,7 @@ export function devDirectoryAdmin(): DevDirectoryAdmin {
 export type TestTenantConnection = TenantConnection;
 
 function label(test: string | undefined): string {
-  return test ?? `Test directory ${Math.random().toString(36).slice(2, 8)}`;
+  return test ?? `Test directory ${uid()}`;
 }
 
 /**
@@ -390,12 +392,12 @@ export async function mailMessages(filter: { to?: string } = {}): Promise<MailMe
 
 /** Waits until `count` messages to `to` have arrived (mail is delivered asynchronously). */
 export async function waitForMail(to: string, count = 1, timeoutMs = 10_000): Promise<MailMessage[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const messages = await mailMessages({ to });
-    if (messages.length >= count) return messages;
-    if (Date.now() > deadline)
-      throw new Error(`expected ${count} message(s) to ${to}; got ${messages.length}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return until(
+    `${count} message(s) to ${to}`,
+    async () => {
+      const messages = await mailMessages({ to });
+      return messages.length >= count ? messages : undefined;
+    },
+    { timeoutMs },
+  );
 }

@@ -6,14 +6,8 @@ import {
   testRepositories,
   testServices,
 } from '../support/storage.js';
-import {
-  call,
-  capturedLogs,
-  guid,
-  uniqueName,
-  useManagementKeys,
-  type ManagementKeys,
-} from './mgmt-support.js';
+import { call, capturedLogs, useManagementKeys, type ManagementKeys } from './handler-support.js';
+import { guid, uniqueId } from '../support/ids.js';
 
 let keys: ManagementKeys;
 let operator: string;
@@ -51,7 +45,7 @@ async function put(name: string, body: unknown, token: string) {
 
 describe('PUT /api/tenants/{name}', () => {
   it('creates (201, owner = sub, no secret) then updates (200) keeping the secret when omitted', async () => {
-    const name = uniqueName('t');
+    const name = uniqueId('t');
     const body = tenantBody();
     const created = await put(name, body, partnerA);
     expect(created.status).toBe(201);
@@ -88,7 +82,7 @@ describe('PUT /api/tenants/{name}', () => {
   });
 
   it('replaces the secret when a new one is given', async () => {
-    const name = uniqueName('t');
+    const name = uniqueId('t');
     await put(name, tenantBody(), partnerA);
     const next = tenantBody({ clientSecret: 'the-new-secret' });
     expect((await put(name, next, partnerA)).status).toBe(200);
@@ -123,7 +117,7 @@ describe('PUT /api/tenants/{name}', () => {
   });
 
   it('requires directoryId, clientId, environments, and the secret on create', async () => {
-    const missing = await put(uniqueName('t'), {}, partnerA);
+    const missing = await put(uniqueId('t'), {}, partnerA);
     expect(missing.status).toBe(400);
     expect((missing.body as { errors: Record<string, string> }).errors).toMatchObject({
       directoryId: 'is required',
@@ -132,7 +126,7 @@ describe('PUT /api/tenants/{name}', () => {
     });
     const noSecret = tenantBody();
     delete noSecret.clientSecret;
-    const noSecretResponse = await put(uniqueName('t'), noSecret, partnerA);
+    const noSecretResponse = await put(uniqueId('t'), noSecret, partnerA);
     expect(noSecretResponse.status).toBe(400);
     expect((noSecretResponse.body as { errors: Record<string, string> }).errors).toEqual({
       clientSecret: 'is required when creating a tenant',
@@ -152,12 +146,12 @@ describe('PUT /api/tenants/{name}', () => {
 
   it('lets several tenants use the same directory', async () => {
     const directoryId = guid();
-    expect((await put(uniqueName('t'), tenantBody({ directoryId }), partnerA)).status).toBe(201);
-    expect((await put(uniqueName('t'), tenantBody({ directoryId }), partnerB)).status).toBe(201);
+    expect((await put(uniqueId('t'), tenantBody({ directoryId }), partnerA)).status).toBe(201);
+    expect((await put(uniqueId('t'), tenantBody({ directoryId }), partnerB)).status).toBe(201);
   });
 
   it('answers problem+json for malformed JSON, a wrong content type and an oversized body', async () => {
-    const name = uniqueName('t');
+    const name = uniqueId('t');
     const malformed = await call('tenantPut', {
       method: 'PUT',
       path: `tenants/${name}`,
@@ -192,7 +186,7 @@ describe('PUT /api/tenants/{name}', () => {
 
 describe('ownership', () => {
   it("forbids a partner another's tenant; lets the operator change it without taking it over", async () => {
-    const name = uniqueName('t');
+    const name = uniqueId('t');
     await put(name, tenantBody(), partnerA);
     const params = { name };
     expect(
@@ -212,9 +206,9 @@ describe('ownership', () => {
   });
 
   it('refuses tenants to environment admins and anonymous callers', async () => {
-    const name = uniqueName('t');
+    const name = uniqueId('t');
     await put(name, tenantBody(), partnerA);
-    expect((await put(uniqueName('t'), tenantBody(), admin)).status).toBe(403);
+    expect((await put(uniqueId('t'), tenantBody(), admin)).status).toBe(403);
     expect(
       (await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params: { name }, token: admin }))
         .status,
@@ -226,10 +220,10 @@ describe('ownership', () => {
   });
 
   it('lists all tenants for the operator and only its own for a partner', async () => {
-    const sub = uniqueName('p');
+    const sub = uniqueId('p');
     const partner = await keys.token({ sub, roles: ['partner'] });
-    const mine = uniqueName('mine');
-    const theirs = uniqueName('theirs');
+    const mine = uniqueId('mine');
+    const theirs = uniqueId('theirs');
     await put(mine, tenantBody(), partner);
     await put(theirs, tenantBody(), partnerB);
     const own = await call('tenantsList', { method: 'GET', path: 'tenants', token: partner });
@@ -246,7 +240,7 @@ describe('ownership', () => {
 
 describe('DELETE /api/tenants/{name}', () => {
   it('answers 204, then 404', async () => {
-    const name = uniqueName('t');
+    const name = uniqueId('t');
     await put(name, tenantBody(), partnerA);
     const params = { name };
     expect(
@@ -263,8 +257,8 @@ describe('DELETE /api/tenants/{name}', () => {
   });
 
   it('answers 409 while an environment uses it', async () => {
-    const name = uniqueName('t');
-    const environmentId = uniqueName('env');
+    const name = uniqueId('t');
+    const environmentId = uniqueId('env');
     await put(name, tenantBody({ environments: [environmentId] }), partnerA);
     await testRepositories().environments.save({
       id: environmentId,
@@ -293,7 +287,7 @@ describe('DELETE /api/tenants/{name}', () => {
 describe('the client secret', () => {
   it('is never in a response, a log line or any table, and the audit trail records only that it changed', async () => {
     const secret = `never-show-${guid()}`;
-    const name = uniqueName('t');
+    const name = uniqueId('t');
     const responses = [
       await put(name, tenantBody({ clientSecret: secret }), partnerA),
       await put(name, tenantBody({ clientSecret: secret, environments: ['other'] }), operator),

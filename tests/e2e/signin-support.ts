@@ -1,12 +1,11 @@
-import { freePort } from '../../scripts/azurite.js';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
-import { useTestEnvironment, testRepositories, testServices } from '../support/storage.js';
+import type { LocalHost } from '../../scripts/local-host/local-host.js';
+import { startTestHost } from '../support/host.js';
+import { uid, uniqueId } from '../support/ids.js';
+import { testRepositories } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 import {
   createTestDirectory,
-  devDirectorySettings,
   signInWithPage,
   type SignInResult,
   type TestDirectory,
@@ -86,30 +85,14 @@ export interface SigninWorld {
 
 export async function startSigninWorld(): Promise<SigninWorld> {
   const logs: string[] = [];
-  // The redirect URI names the host's port, so the port is chosen before the services are built.
-  const port = await freePort();
-  useTestEnvironment({ ...devDirectorySettings(), PUBLIC_BASE_URL: `http://localhost:${port}` });
-  const host = await startLocalHost({
-    port,
-    functionsDir: path.resolve('functions'),
-    services: testServices(),
-    timers: false,
-    queues: false,
-    log: (line) => logs.push(line),
-  });
+  const host = await startTestHost({ publicBaseUrl: true, log: (line) => logs.push(line) });
   const callbackUrl = `${host.url}/api/auth/callback`;
   const directory = await createTestDirectory({ applications: [{ redirectUris: [callbackUrl] }] });
-  const environmentId = `signin-${randomUUID().slice(0, 8)}`;
-  const tenantName = `signin-${randomUUID().slice(0, 8)}`;
+  const environmentId = uniqueId('signin');
+  const tenantName = uniqueId('signin');
   await testRepositories().tenants.save({
-    name: tenantName,
+    ...directory.tenantConnection(tenantName, [environmentId]),
     owner: 'signin-tests',
-    directoryId: directory.id,
-    clientId: directory.app.clientId,
-    clientSecret: directory.app.clientSecret,
-    environments: [environmentId],
-    authorityHost: directory.authorityHost,
-    graphBaseUrl: directory.graphBaseUrl,
   });
   await testRepositories().environments.save({
     id: environmentId,
@@ -134,10 +117,10 @@ export async function addPerson(
   options: { synced?: boolean; active?: boolean; accountEnabled?: boolean } = {},
 ): Promise<UserInfo> {
   userCounter++;
-  const displayName = `Person ${userCounter} ${randomUUID().slice(0, 4)}`;
+  const displayName = `Person ${userCounter} ${uid().slice(0, 4)}`;
   const user = await world.directory.addUser({
     displayName,
-    mail: `person${userCounter}.${randomUUID().slice(0, 6)}@example.com`,
+    mail: `person${userCounter}.${uid()}@example.com`,
     accountEnabled: options.accountEnabled ?? true,
   });
   if (options.synced ?? true) {

@@ -1,11 +1,12 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bindHandler, listRegistrations } from '../../shared/host/registry.js';
-import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { PASSWORD_RESET_QUEUE } from '../../shared/password-reset/service.js';
 import { mailMessages, mailSinkUrl } from '../support/dev-directory.js';
 import { useTestEnvironment, testRepositories, testClock, testServices } from '../support/storage.js';
+import { drainQueue } from '../support/queues.js';
 import { seedEnvironmentUser } from '../support/users.js';
-import { call, guid, newContext, uniqueName } from './mgmt-support.js';
+import { call, newContext } from './handler-support.js';
+import { guid, uniqueId } from '../support/ids.js';
 
 const MAIL_FROM = 'BizzStream Test <no-reply@bizzstream.test>';
 
@@ -24,20 +25,13 @@ afterEach(() => {
 });
 
 /** Runs the queue worker over every queued password reset request, as the host would. */
-async function drainQueue(): Promise<number> {
+async function drainResetQueue(): Promise<number> {
   const registration = listRegistrations().find((r) => r.name === 'passwordResetMailer');
   if (registration?.kind !== 'storageQueue') throw new Error('passwordResetMailer is not registered');
-  const queue = await testServices().storage.queue(PASSWORD_RESET_QUEUE);
-  let handled = 0;
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
-    if (receivedMessageItems.length === 0) return handled;
-    for (const message of receivedMessageItems) {
-      await bindHandler(registration, testServices())(decodeQueueMessage(message.messageText), newContext());
-      await queue.deleteMessage(message.messageId, message.popReceipt);
-      handled++;
-    }
-  }
+  const handler = bindHandler(registration, testServices());
+  return drainQueue(PASSWORD_RESET_QUEUE, async (message) => {
+    await handler(message, newContext());
+  });
 }
 
 async function requestReset(body: unknown) {
@@ -45,13 +39,13 @@ async function requestReset(body: unknown) {
 }
 
 async function environmentWithUser(options: { active?: boolean } = {}) {
-  const environmentId = uniqueName('pr');
+  const environmentId = uniqueId('pr');
   await testRepositories().environments.save({
     id: environmentId,
     name: `Acme ${environmentId}`,
     externalUsersIntegration: true,
   });
-  const email = `${uniqueName('Ann')}@Example.test`;
+  const email = `${uniqueId('Ann')}@Example.test`;
   await seedEnvironmentUser({
     environmentId,
     directoryId: guid(),
@@ -68,7 +62,7 @@ describe('POST /api/password-reset', () => {
     const { environmentId, email } = await environmentWithUser();
     const response = await requestReset({ email: email.toUpperCase(), environment: environmentId });
     expect(response.status).toBe(202);
-    expect(await drainQueue()).toBe(1);
+    expect(await drainResetQueue()).toBe(1);
     const mails = await mailMessages({ to: email });
     expect(mails).toHaveLength(1);
     const mail = mails[0]!;
@@ -87,7 +81,7 @@ describe('POST /api/password-reset', () => {
     const active = await environmentWithUser();
     const inactive = await environmentWithUser({ active: false });
     const other = await environmentWithUser();
-    const unknownEmail = `${uniqueName('nobody')}@example.test`;
+    const unknownEmail = `${uniqueId('nobody')}@example.test`;
     const responses = [
       await requestReset({ email: active.email, environment: active.environmentId }),
       await requestReset({ email: unknownEmail, environment: active.environmentId }),
@@ -100,7 +94,7 @@ describe('POST /api/password-reset', () => {
       expect(response.text).toBe(responses[0]!.text);
       expect(response.headers).toEqual(responses[0]!.headers);
     }
-    expect(await drainQueue()).toBe(5);
+    expect(await drainResetQueue()).toBe(5);
     expect(await mailMessages({ to: active.email })).toHaveLength(1);
     expect(await mailMessages({ to: unknownEmail })).toHaveLength(0);
     expect(await mailMessages({ to: inactive.email })).toHaveLength(0);
@@ -114,13 +108,13 @@ describe('POST /api/password-reset', () => {
     for (let i = 0; i < 7; i++) {
       expect((await requestReset({ email, environment: environmentId })).status).toBe(202);
     }
-    await drainQueue();
+    await drainResetQueue();
     expect(await mailMessages({ to: email })).toHaveLength(5);
 
     const later = new Date(start.getTime() + 61 * 60 * 1000);
     testClock.use({ now: () => later });
     await requestReset({ email, environment: environmentId });
-    await drainQueue();
+    await drainResetQueue();
     expect(await mailMessages({ to: email })).toHaveLength(6);
   });
 

@@ -1,9 +1,9 @@
+import type { HttpResponseInit } from '@azure/functions';
 import { expect } from 'vitest';
-import type { LocalHost } from '../../scripts/local-host/local-host.js';
 
 /**
- * The outside tester's view of the management API: raw HTTP against the local host, and
- * the promises every problem answer makes.
+ * The outside tester's view of the HTTP API: raw requests against a running host, and the
+ * promises every problem answer makes.
  */
 
 export interface ApiAnswer {
@@ -20,13 +20,16 @@ export interface ApiOptions {
   readonly headers?: Record<string, string>;
 }
 
-export function client(host: () => LocalHost) {
-  return async function api(method: string, route: string, options: ApiOptions = {}): Promise<ApiAnswer> {
+export type Api = (method: string, route: string, options?: ApiOptions) => Promise<ApiAnswer>;
+
+/** A client of the API under `/api` of the host `base()` names (read at each call). */
+export function apiClient(base: () => { readonly url: string }): Api {
+  return async function api(method, route, options = {}) {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     if (options.body !== undefined || options.raw !== undefined)
       headers['content-type'] ??= 'application/json';
-    const response = await fetch(`${host().url}/api/${route}`, {
+    const response = await fetch(`${base().url}/api/${route}`, {
       method,
       headers,
       ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
@@ -45,7 +48,7 @@ export function client(host: () => LocalHost) {
 }
 
 /**
- * RFC 9457 as the contract states it: `application/problem+json` with type, title, status and
+ * RFC 9457 as the service promises it: `application/problem+json` with type, title, status and
  * detail; `errors` naming each bad field for validation problems.
  */
 export function expectProblem(
@@ -69,18 +72,8 @@ export function expectProblem(
   return problem;
 }
 
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** The JSON body of a handler's response (handlers here always answer with a string body). */
+export function bodyOf(response: HttpResponseInit): unknown {
+  if (typeof response.body !== 'string') throw new Error('the response body is not a string');
+  return JSON.parse(response.body) as unknown;
 }
-
-export const uid = (): string => Math.random().toString(36).slice(2, 10);

@@ -1,14 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
-import { useTestEnvironment, testServices } from '../support/storage.js';
-import {
-  createTestDirectory,
-  devDirectorySettings,
-  managementToken,
-  type TestDirectory,
-} from '../support/dev-directory.js';
+import type { LocalHost } from '../../scripts/local-host/local-host.js';
+import { apiClient } from '../support/api.js';
+import { startTestHost } from '../support/host.js';
+import { uniqueId } from '../support/ids.js';
+import { until } from '../support/wait.js';
+import { createTestDirectory, managementToken, type TestDirectory } from '../support/dev-directory.js';
 
 /**
  * The sync end to end: the local host serving every function with its queue listeners, configured
@@ -18,48 +14,26 @@ import {
 let host: LocalHost;
 let directory: TestDirectory;
 let operator: string;
-const environmentId = `e2e-sync-${randomUUID().slice(0, 8)}`;
-const tenantName = `e2e-sync-${randomUUID().slice(0, 8)}`;
+const environmentId = uniqueId('e2e-sync');
+const tenantName = uniqueId('e2e-sync');
+const client = apiClient(() => host);
 
-async function api(method: string, route: string, token: string, body?: unknown) {
-  const response = await fetch(`${host.url}/api/${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text ? (JSON.parse(text) as unknown) : undefined,
-  };
+function api(method: string, route: string, token: string, body?: unknown) {
+  return client(method, route, { token, ...(body === undefined ? {} : { body }) });
 }
 
 async function waitForRun(runId: string, token: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const run = await api('GET', `environments/${environmentId}/sync-runs/${runId}`, token);
-    const body = run.body as Record<string, unknown>;
-    if (body.status !== 'queued' && body.status !== 'running') return body;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return until(`run ${runId}`, async () => {
+    const body = (await api('GET', `environments/${environmentId}/sync-runs/${runId}`, token)).body as Record<
+      string,
+      unknown
+    >;
+    return body.status === 'queued' || body.status === 'running' ? undefined : body;
+  });
 }
 
 beforeAll(async () => {
-  useTestEnvironment(devDirectorySettings());
-  host = await startLocalHost({
-    port: 0,
-    functionsDir: path.resolve('functions'),
-    services: testServices(),
-    timers: false,
-    queues: true,
-    queueSettings: { maxPollingIntervalMs: 200 },
-    log: () => {},
-  });
+  host = await startTestHost({ queues: { maxPollingIntervalMs: 200 } });
   directory = await createTestDirectory({ displayName: 'Sync e2e' });
   operator = await managementToken('platform-operator');
 });
@@ -124,14 +98,13 @@ describe('sync through the local host', () => {
     });
     expect(tick.status).toBe(202);
     let latest: Record<string, unknown> | null = null;
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
+    await until('the periodic run', async () => {
       const view = await api('GET', `environments/${environmentId}/external-users`, admin);
       latest = (view.body as { latestRun: Record<string, unknown> | null }).latestRun;
-      if (latest && latest.runId !== runId && latest.status !== 'queued' && latest.status !== 'running')
-        break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      const done =
+        latest && latest.runId !== runId && latest.status !== 'queued' && latest.status !== 'running';
+      return done ? true : undefined;
+    }).catch(() => undefined);
     expect(latest).toMatchObject({
       trigger: 'periodic',
       requestedBy: 'schedule',

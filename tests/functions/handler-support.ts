@@ -6,7 +6,7 @@ import { testServices, useManagementKeySource } from '../support/storage.js';
 
 const { HttpRequest, InvocationContext } = azureFunctions;
 
-/** Helpers for MGMT's handler tests: local signing keys, requests, captured logs. */
+/** Calling registered handlers directly: local management signing keys, requests, captured logs. */
 export interface TokenClaims {
   sub?: string;
   roles?: Role[] | string[];
@@ -130,12 +130,4 @@ export async function call(name: string, input: CallInput): Promise<CallResult> 
     body: text === '' ? undefined : (JSON.parse(text) as unknown),
     text,
   };
-}
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-export function guid(): string {
-  return crypto.randomUUID();
 }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import { call, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
+import { call, useManagementKeys, type ManagementKeys } from './handler-support.js';
 import { drainSyncQueue, FAST_READER, setupSyncEnvironment } from '../integration/sync-support.js';
 
 let keys: ManagementKeys;

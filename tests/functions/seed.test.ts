@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seedDemo } from '../../scripts/demo-seed.js';
 import { testRepositories, testServices, useTestEnvironment } from '../support/storage.js';
-import { guid } from './mgmt-support.js';
+import { guid } from '../support/ids.js';
 
 describe('seedDemo', () => {
   it('creates tenant and environment "demo" through the services, and converges when run again', async () => {

@@ -1,7 +1,8 @@
 import { managementOperations } from '../../shared/host/registry.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testRepositories } from '../support/storage.js';
-import { call, guid, uniqueName, useManagementKeys } from './mgmt-support.js';
+import { call, useManagementKeys } from './handler-support.js';
+import { guid, uniqueId } from '../support/ids.js';
 
 /**
  * The role matrix: every role against every MGMT route. "allow" means the policy let the request
@@ -11,7 +12,7 @@ type Caller =
   'anonymous' | 'no-role' | 'operator' | 'owner-partner' | 'other-partner' | 'env-admin' | 'other-admin';
 type Outcome = 'allow' | 401 | 403;
 
-const ENV = uniqueName('matrix');
+const ENV = uniqueId('matrix');
 const OWNER = 'owner-partner-sub';
 
 interface Route {
@@ -23,7 +24,7 @@ interface Route {
 }
 
 async function freshTenant(): Promise<string> {
-  const name = uniqueName('mt');
+  const name = uniqueId('mt');
   await testRepositories().tenants.save({
     name,
     owner: OWNER,

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment } from '../support/storage.js';
-import { call } from './mgmt-support.js';
+import { call } from './handler-support.js';
 
 beforeAll(async () => {
   await import('../../functions/tenants.js');

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testRepositories } from '../support/storage.js';
+import { uniqueId } from '../support/ids.js';
 import { seedEnvironmentUser } from '../support/users.js';
-import { call, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
+import { call, useManagementKeys, type ManagementKeys } from './handler-support.js';
 
 let keys: ManagementKeys;
 
@@ -13,7 +14,7 @@ beforeAll(async () => {
 });
 
 async function environmentWithUsers(count: number) {
-  const environmentId = `env-${randomUUID().slice(0, 8)}`;
+  const environmentId = uniqueId('env');
   await testRepositories().environments.save({
     id: environmentId,
     name: environmentId,

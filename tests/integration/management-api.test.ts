@@ -1,20 +1,16 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
+import type { LocalHost } from '../../scripts/local-host/local-host.js';
+import { apiClient } from '../support/api.js';
 import {
   createTestDirectory,
-  devDirectorySettings,
   managementToken,
   waitForMail,
   mailMessages,
   type TestDirectory,
 } from '../support/dev-directory.js';
-import {
-  useTestEnvironment,
-  testRepositories,
-  testServices,
-  useManagementKeySource,
-} from '../support/storage.js';
+import { startTestHost } from '../support/host.js';
+import { uid } from '../support/ids.js';
+import { testRepositories } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 
 /**
@@ -23,52 +19,24 @@ import { seedEnvironmentUser } from '../support/users.js';
  */
 let host: LocalHost;
 let directory: TestDirectory;
-const suffix = Math.random().toString(36).slice(2, 8);
+const suffix = uid();
 const ENV = `mgmt-int-${suffix}`;
 const TENANT = `mgmt-int-${suffix}`;
 const MAIL_FROM = 'BizzStream <no-reply@bizzstream.local>';
 
 beforeAll(async () => {
-  useTestEnvironment({ ...devDirectorySettings(), MAIL_FROM });
-  useManagementKeySource(undefined);
-  directory = await createTestDirectory();
-  host = await startLocalHost({
-    port: 0,
-    functionsDir: path.resolve('functions'),
-    services: testServices(),
-    timers: false,
-    queues: true,
-    queueSettings: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 },
-    log: () => undefined,
+  host = await startTestHost({
+    settings: { MAIL_FROM },
+    queues: { visibilityTimeoutMs: 0, maxPollingIntervalMs: 200 },
   });
+  directory = await createTestDirectory();
 });
 
 afterAll(async () => {
   await host?.stop();
 });
 
-async function api(
-  method: string,
-  route: string,
-  options: { token?: string; body?: unknown; raw?: string } = {},
-) {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined || options.raw !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${host.url}/api/${route}`, {
-    method,
-    headers,
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    ...(options.raw !== undefined ? { body: options.raw } : {}),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    text,
-    body: text ? (JSON.parse(text) as unknown) : undefined,
-  };
-}
+const api = apiClient(() => host);
 
 describe('management API through the local host with dev-directory tokens', () => {
   it('walks operator → partner → environment admin', async () => {

@@ -4,7 +4,7 @@ import { base64url, SignJWT } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../../shared/errors.js';
 import { testServices, useTestEnvironment } from '../support/storage.js';
-import { useManagementKeys, type ManagementKeys } from './mgmt-support.js';
+import { useManagementKeys, type ManagementKeys } from './handler-support.js';
 
 const { HttpRequest } = azureFunctions;
 

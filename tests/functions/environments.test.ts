@@ -1,6 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testRepositories, testServices } from '../support/storage.js';
-import { call, guid, uniqueName, useManagementKeys, type ManagementKeys } from './mgmt-support.js';
+import { call, useManagementKeys, type ManagementKeys } from './handler-support.js';
+import { guid, uniqueId } from '../support/ids.js';
 
 let keys: ManagementKeys;
 let operator: string;
@@ -51,8 +52,8 @@ async function getSettings(envId: string, token: string) {
 
 /** An environment with the integration on and a tenant that allows it. */
 async function readyEnvironment(): Promise<{ envId: string; tenant: string }> {
-  const envId = uniqueName('Env');
-  const tenant = uniqueName('t');
+  const envId = uniqueId('Env');
+  const tenant = uniqueId('t');
   expect(
     (await putEnvironment(envId, { name: 'Acme production', externalUsersIntegration: true }, operator))
       .status,
@@ -70,7 +71,7 @@ async function readyEnvironment(): Promise<{ envId: string; tenant: string }> {
 
 describe('PUT /api/environments/{envId}', () => {
   it('creates (201) and updates (200), operator only; settings survive an update', async () => {
-    const envId = uniqueName('Env_x');
+    const envId = uniqueId('Env_x');
     const created = await putEnvironment(
       envId,
       { name: 'Acme production', externalUsersIntegration: true },
@@ -78,7 +79,7 @@ describe('PUT /api/environments/{envId}', () => {
     );
     expect(created.status).toBe(201);
     expect(created.body).toEqual({ id: envId, name: 'Acme production', externalUsersIntegration: true });
-    const tenant = uniqueName('t');
+    const tenant = uniqueId('t');
     await testRepositories().tenants.save({
       name: tenant,
       owner: 'p',
@@ -126,7 +127,7 @@ describe('PUT /api/environments/{envId}', () => {
     const tooLong = await putEnvironment('a'.repeat(65), { name: 'x' }, operator);
     expect(tooLong.status).toBe(400);
     const badBody = await putEnvironment(
-      uniqueName('e'),
+      uniqueId('e'),
       { name: '', externalUsersIntegration: 'yes' },
       operator,
     );
@@ -291,7 +292,7 @@ describe('PUT /api/environments/{envId}/external-users', () => {
 
   it('refuses a tenant that does not list this environment', async () => {
     const { envId } = await readyEnvironment();
-    const other = uniqueName('t');
+    const other = uniqueId('t');
     await testRepositories().tenants.save({
       name: other,
       owner: 'p',

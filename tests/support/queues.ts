@@ -1,0 +1,40 @@
+import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
+import { testServices } from './storage.js';
+
+/**
+ * Receives every message of `queueName` on this worker's account and hands each (decoded as the
+ * host decodes it) to `handle`, deleting it after; returns how many were handled. This is what the
+ * host's queue listener does, minus the polling, so a test runs queued work at a moment it chooses.
+ */
+export async function drainQueue(
+  queueName: string,
+  handle: (message: unknown) => Promise<void>,
+): Promise<number> {
+  const queue = await testServices().storage.queue(queueName);
+  let handled = 0;
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({
+      numberOfMessages: 32,
+      visibilityTimeout: 60,
+    });
+    if (receivedMessageItems.length === 0) return handled;
+    for (const message of receivedMessageItems) {
+      await handle(decodeQueueMessage(message.messageText));
+      await queue.deleteMessage(message.messageId, message.popReceipt);
+      handled++;
+    }
+  }
+}
+
+/** Takes the next message off `queueName` (as a host instance would) without running it. */
+export async function takeMessage(queueName: string): Promise<unknown> {
+  const queue = await testServices().storage.queue(queueName);
+  const { receivedMessageItems } = await queue.receiveMessages({
+    numberOfMessages: 1,
+    visibilityTimeout: 60,
+  });
+  const message = receivedMessageItems[0];
+  if (!message) throw new Error(`no message queued on ${queueName}`);
+  await queue.deleteMessage(message.messageId, message.popReceipt);
+  return decodeQueueMessage(message.messageText);
+}
