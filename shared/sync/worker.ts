@@ -1,13 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { toAppError, type ErrorCode } from '../errors.js';
+import { isAppError, toAppError, type ErrorCode } from '../errors.js';
 import type { DirectoryReader } from '../directory/reader.js';
 import type { ExternalUsersSettings } from '../environments/repository.js';
 import type { EnvironmentUser } from '../users/model.js';
+import { countChanges, mergeChanges } from './changes.js';
 import type { SyncDeps } from './deps.js';
-import { executePlan, planWriterOf, type BatchInfo } from './executor.js';
-import { RENEW_AFTER_MS } from './lease.js';
+import { executePlan, planWriterOf, type BatchInfo, type PlanWriter } from './executor.js';
+import { DEFAULT_LEASE_TIMING, keepLease, type LeaseKeeper, type LeaseTiming } from './lease-keeper.js';
 import { parseSyncMessage } from './messages.js';
-import { collectListedUsers, identitiesNeeded, planSync, type ListedUser, type Plan } from './planner.js';
+import {
+  collectListedUsers,
+  identitiesNeeded,
+  planSync,
+  type Change,
+  type ListedUser,
+  type Plan,
+} from './planner.js';
 import { failedRun, type StoredRun } from './runs.js';
 import type { SyncStores } from './stores.js';
 
@@ -16,6 +24,8 @@ export interface WorkerOptions {
   readonly afterBatch?: (info: BatchInfo) => Promise<void>;
   readonly concurrency?: number;
   readonly log?: (message: string, data: Record<string, unknown>) => void;
+  /** How long the running lease lasts and how often it is renewed (tests shorten both). */
+  readonly leaseTiming?: LeaseTiming;
 }
 
 export type WorkerOutcome = 'succeeded' | 'failed' | 'halted' | 'skipped';
@@ -43,11 +53,11 @@ const DIRECTORY_CODES: readonly ErrorCode[] = [
 
 const LEASE_EXPIRED = 'The run stopped without finishing (its lease expired).';
 
-/** What one attempt holds while it runs: the run, its lease owner and the lease's heartbeat. */
+/** What one attempt holds while it runs: the run as last saved, and its lease. */
 interface Attempt {
   run: StoredRun;
   readonly owner: string;
-  readonly heartbeat: () => Promise<void>;
+  readonly lease: LeaseKeeper;
 }
 
 /** A run's source once checked: its settings and how to read its directory. */
@@ -74,55 +84,78 @@ function phaseTimer(): { mark(name: string): void; readonly phases: Record<strin
 // Long only as a factory: its body is the short functions below, closed over the deps.
 export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker {
   const { leases, runs, changes, users } = stores;
-  const writer = planWriterOf(users);
 
-  /**
-   * Renews the lease at most every RENEW_AFTER_MS. Batches run concurrently; they share one renewal
-   * in flight, since a second conditional write would lose to the first and read as a lost lease.
-   */
-  function heartbeatOf(run: StoredRun, owner: string): () => Promise<void> {
-    let renewedAt = deps.clock.now().getTime();
-    let pending: Promise<void> | undefined;
-    return () => {
-      if (pending) return pending;
-      const now = deps.clock.now();
-      if (now.getTime() - renewedAt < RENEW_AFTER_MS) return Promise.resolve();
-      pending = leases
-        .renewLease(run.environment, run.runId, owner, now)
-        .then(() => {
-          renewedAt = now.getTime();
-        })
-        .finally(() => {
-          pending = undefined;
-        });
-      return pending;
-    };
+  /** Saves the run only while this attempt still owns it; a run changed by anyone else is lost. */
+  async function save(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
+    attempt.lease.check();
+    try {
+      attempt.run = await runs.saveRun({ ...attempt.run, ...update });
+    } catch (error) {
+      if (isAppError(error, 'conflict')) attempt.lease.lose('the run was settled by someone else');
+      throw error;
+    }
   }
 
   async function finish(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
-    const { run, owner } = attempt;
-    await runs.saveRun({ ...run, ...update, finishedAt: deps.clock.now().toISOString() });
-    await leases.releaseLease(run.environment, run.runId, { owner });
+    await save(attempt, { ...update, finishedAt: deps.clock.now().toISOString() });
+    attempt.lease.stop();
+    await leases.releaseLease(attempt.run.environment, attempt.run.runId, { owner: attempt.owner });
   }
 
   /** Takes the run's lease and marks it running; an outcome instead when this worker must not run it. */
-  async function begin(stored: StoredRun): Promise<Attempt | WorkerOutcome> {
+  async function begin(stored: StoredRun, options: WorkerOptions): Promise<Attempt | WorkerOutcome> {
     const owner = randomBytes(8).toString('hex');
-    const start = await leases.startLease(stored.environment, stored.runId, owner, deps.clock.now());
+    const timing = options.leaseTiming ?? DEFAULT_LEASE_TIMING;
+    const startedAt = deps.clock.now();
+    const start = await leases.startLease(
+      stored.environment,
+      stored.runId,
+      owner,
+      startedAt,
+      timing.durationMs,
+    );
     if (start.kind === 'held') return 'skipped';
     if (start.kind === 'lost') {
       const reason = start.expired ? LEASE_EXPIRED : 'Another run of this environment took over.';
-      await runs.saveRun(failedRun(stored, 'internal', reason, deps.clock.now()));
+      try {
+        await runs.saveRun(failedRun(stored, 'internal', reason, deps.clock.now()));
+      } catch (error) {
+        if (!isAppError(error, 'conflict')) throw error;
+      }
       return 'failed';
     }
-    const run: StoredRun = { ...stored, status: 'running', startedAt: deps.clock.now().toISOString() };
-    await runs.saveRun(run);
-    return { run, owner, heartbeat: heartbeatOf(run, owner) };
+    const lease = keepLease({
+      leases,
+      clock: deps.clock,
+      environmentId: stored.environment,
+      runId: stored.runId,
+      owner,
+      expiresAt: new Date(startedAt.getTime() + timing.durationMs),
+      timing,
+      onRenewalFailed: (error) =>
+        options.log?.('sync lease renewal failed; retrying', {
+          runId: stored.runId,
+          code: toAppError(error).code,
+        }),
+    });
+    const attempt: Attempt = { run: stored, owner, lease };
+    try {
+      await save(attempt, { status: 'running', startedAt: stored.startedAt ?? startedAt.toISOString() });
+    } catch (error) {
+      lease.stop();
+      if (lease.signal.aborted) return 'skipped';
+      throw error;
+    }
+    return attempt;
   }
 
-  /** The environment's settings and tenant; the run fails when either is gone. */
+  /**
+   * The environment's settings and tenant; the run fails when either is gone, or when the tenant no
+   * longer lists the environment (docs/sync-rules.md, "The tenant must allow the environment").
+   */
   async function openSource(attempt: Attempt): Promise<Source | undefined> {
-    const environment = await deps.environments.get(attempt.run.environment);
+    const environmentId = attempt.run.environment;
+    const environment = await deps.environments.get(environmentId);
     const settings = environment?.externalUsersIntegration ? environment.externalUsers : undefined;
     if (!settings) {
       const message = 'The external users integration is off or not configured.';
@@ -135,19 +168,21 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
       await finish(attempt, { status: 'failed', error: { code: 'not-found', message } });
       return undefined;
     }
+    if (!tenant.environments.includes(environmentId)) {
+      const message = `Tenant "${settings.tenant}" no longer lists environment "${environmentId}"; add it to the tenant's environments.`;
+      await finish(attempt, { status: 'failed', error: { code: 'tenant-not-allowed', message } });
+      return undefined;
+    }
     return { settings, directoryId: tenant.directoryId.toLowerCase(), reader: deps.openDirectory(tenant) };
   }
 
-  async function readDirectory(
-    source: Source,
-    heartbeat: () => Promise<void>,
-  ): Promise<Map<string, ListedUser>> {
+  async function readDirectory(source: Source, lease: LeaseKeeper): Promise<Map<string, ListedUser>> {
     const listed = new Map<string, ListedUser>();
     for (const group of source.settings.groupsToSync) {
       await source.reader.readGroup(group);
       for await (const page of source.reader.listGroupUsers(group)) {
         collectListedUsers(listed, group, page);
-        await heartbeat();
+        lease.check();
       }
     }
     return listed;
@@ -165,7 +200,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
    */
   async function plan(attempt: Attempt, source: Source, timer: ReturnType<typeof phaseTimer>): Promise<Plan> {
     const { run } = attempt;
-    const listed = await readDirectory(source, attempt.heartbeat);
+    const listed = await readDirectory(source, attempt.lease);
     timer.mark('readDirectoryMs');
     const access = await readAccess(run.environment);
     timer.mark('readAccessMs');
@@ -188,7 +223,63 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     return result;
   }
 
-  /** Writes the plan, ends the deactivated users' sessions and records the changes. */
+  /** Stores the run's change list and counts, before anything is applied or finished. */
+  async function record(attempt: Attempt, list: readonly Change[], unchanged: number): Promise<void> {
+    attempt.lease.check();
+    const changePages = await changes.writeChanges(attempt.run.runId, list);
+    await save(attempt, { counts: countChanges(list, unchanged), changePages });
+  }
+
+  /** Every write checks the lease first, so a worker that lost it stops at its next batch. */
+  function guardedWriter(lease: LeaseKeeper): PlanWriter {
+    const writer = planWriterOf(users);
+    return {
+      async writeUsers(directoryId, rows) {
+        lease.check();
+        await writer.writeUsers(directoryId, rows);
+      },
+      async writeAccess(environmentId, rows) {
+        lease.check();
+        await writer.writeAccess(environmentId, rows);
+      },
+    };
+  }
+
+  /**
+   * The new identities are created insert-only (docs/sync-rules.md, "One `added` per identity"):
+   * where another run created one first, this run records `granted` instead. Returns the list
+   * as it now stands and the rows left for the ordinary writes.
+   */
+  async function createIdentities(
+    attempt: Attempt,
+    source: Source,
+    result: Plan,
+    list: Change[],
+    unchanged: number,
+  ): Promise<{ list: Change[]; userWrites: Plan['userWrites'] }> {
+    const added = new Set(
+      result.changes.filter((c) => c.action === 'added').map((c) => c.objectId.toLowerCase()),
+    );
+    if (added.size === 0) return { list, userWrites: result.userWrites };
+    const creates = result.userWrites.filter((row) => added.has(row.objectId.toLowerCase()));
+    attempt.lease.check();
+    const lost = await users.createUsers(source.directoryId, creates);
+    const userWrites = result.userWrites.filter((row) => !added.has(row.objectId.toLowerCase()));
+    if (lost.size === 0) return { list, userWrites };
+    const settled = list.map((change) =>
+      change.action === 'added' && lost.has(change.objectId.toLowerCase())
+        ? { ...change, action: 'granted' as const }
+        : change,
+    );
+    await record(attempt, settled, unchanged);
+    return { list: settled, userWrites };
+  }
+
+  /**
+   * Records the plan, then applies it: the history names every change before it is made, and a
+   * retry of this run adds to what an earlier attempt recorded instead of replacing it
+   * (docs/sync-rules.md, "History of runs and changes").
+   */
   async function apply(
     attempt: Attempt,
     source: Source,
@@ -196,20 +287,40 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     options: WorkerOptions,
     timer: ReturnType<typeof phaseTimer>,
   ): Promise<void> {
-    const { run } = attempt;
+    const { run, lease } = attempt;
+    const recorded = run.changePages > 0 ? await changes.readAllChanges(run.runId) : [];
+    const merged = mergeChanges(recorded, result.changes);
+    // Users an earlier attempt already changed look unchanged now; they count once, as changed.
+    const unchanged = Math.max(0, result.counts.unchanged - (merged.length - result.changes.length));
+    if (merged.length > 0 || recorded.length > 0) await record(attempt, merged, unchanged);
+    else attempt.run = { ...attempt.run, counts: countChanges(merged, unchanged) };
+    timer.mark('recordMs');
+    const { userWrites } = await createIdentities(attempt, source, result, merged, unchanged);
     const afterBatch = async (info: BatchInfo): Promise<void> => {
-      await attempt.heartbeat();
+      lease.check();
       await options.afterBatch?.(info);
     };
     const concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
-    await executePlan(run.environment, source.directoryId, result, { ...concurrency, afterBatch }, writer);
+    const remaining = { ...result, userWrites };
+    await executePlan(
+      run.environment,
+      source.directoryId,
+      remaining,
+      { ...concurrency, afterBatch },
+      guardedWriter(lease),
+    );
     timer.mark('writeMs');
     if (result.deactivatedUserIds.length > 0) {
+      lease.check();
       await deps.onAccessDeactivated(run.environment, result.deactivatedUserIds);
     }
-    const changePages = await changes.writeChanges(run.runId, result.changes);
-    timer.mark('changesMs');
-    attempt.run = { ...run, counts: result.counts, changePages };
+  }
+
+  /** A halted run applies nothing; its counts and changes say what it would have done. */
+  async function halt(attempt: Attempt, result: Plan): Promise<WorkerOutcome> {
+    await record(attempt, result.changes, result.counts.unchanged);
+    await finish(attempt, { status: 'halted', haltReason: 'deactivation-limit' });
+    return 'halted';
   }
 
   async function runAttempt(attempt: Attempt, options: WorkerOptions): Promise<WorkerOutcome> {
@@ -217,40 +328,42 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     if (!source) return 'failed';
     const timer = phaseTimer();
     const result = await plan(attempt, source, timer);
+    if (result.halted) return halt(attempt, result);
     await apply(attempt, source, result, options, timer);
-    if (result.halted) {
-      await finish(attempt, { status: 'halted', haltReason: 'deactivation-limit' });
-      return 'halted';
-    }
     await finish(attempt, { status: 'succeeded' });
     const { run } = attempt;
     options.log?.('sync run finished', {
       runId: run.runId,
       environment: run.environment,
-      counts: result.counts,
+      counts: run.counts,
       ...timer.phases,
     });
     return 'succeeded';
   }
 
   /**
-   * A directory error fails the run. Anything else may be transient (storage): the run goes back to
-   * the queue, which retries the message and, after 5 failures, moves it to the poison queue where
-   * it is marked failed.
+   * A directory error fails the run. A lost lease ends the attempt without another write. Anything
+   * else may be transient (storage): the run goes back to the queue, which retries the message and,
+   * after 5 failures, moves it to the poison queue where it is marked failed.
    */
   async function handleFailure(
     attempt: Attempt,
     error: unknown,
     options: WorkerOptions,
   ): Promise<WorkerOutcome> {
-    const { run, owner } = attempt;
+    const { run, owner, lease } = attempt;
+    if (lease.signal.aborted) {
+      options.log?.('sync run lost its lease; this worker stopped writing', { runId: run.runId });
+      return 'skipped';
+    }
     const appError = toAppError(error);
     if (DIRECTORY_CODES.includes(appError.code)) {
       await finish(attempt, { status: 'failed', error: { code: appError.code, message: appError.message } });
       options.log?.('sync run failed on the directory', { runId: run.runId, code: appError.code });
       return 'failed';
     }
-    await runs.saveRun({ ...run, status: 'queued' });
+    lease.stop();
+    await save(attempt, { status: 'queued' });
     await leases.releaseLease(run.environment, run.runId, { owner, requeueAt: deps.clock.now() });
     throw error;
   }
@@ -263,12 +376,14 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
       return 'skipped';
     }
     if (stored.status !== 'queued' && stored.status !== 'running') return 'skipped';
-    const attempt = await begin(stored);
+    const attempt = await begin(stored, options);
     if (typeof attempt === 'string') return attempt;
     try {
       return await runAttempt(attempt, options);
     } catch (error) {
-      return handleFailure(attempt, error, options);
+      return await handleFailure(attempt, error, options);
+    } finally {
+      attempt.lease.stop();
     }
   }
 
@@ -277,7 +392,13 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     const run = await runs.getStoredRun(message.environmentId, message.runId);
     if (!run || (run.status !== 'queued' && run.status !== 'running')) return;
     const abandoned = 'The run failed repeatedly and was abandoned.';
-    await runs.saveRun(failedRun(run, 'internal', abandoned, deps.clock.now()));
+    try {
+      await runs.saveRun(failedRun(run, 'internal', abandoned, deps.clock.now()));
+    } catch (error) {
+      // Someone settled the run meanwhile: theirs is the last word.
+      if (!isAppError(error, 'conflict')) throw error;
+      return;
+    }
     await leases.releaseLease(run.environment, run.runId);
   }
 
