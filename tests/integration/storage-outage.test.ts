@@ -18,6 +18,13 @@ let proxy: StorageProxy;
 let host: LocalHost;
 let storage: StorageAccount;
 
+function accountAt(ports: { tablePort: number; queuePort: number }): StorageAccount {
+  return new StorageAccount({
+    kind: 'connection-string',
+    connectionString: accountConnectionString(testAccountName(), ports),
+  });
+}
+
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -55,6 +62,17 @@ afterAll(async () => {
 });
 
 describe('storage unreachable at start, then back', () => {
+  it('building the services makes no storage call', async () => {
+    const own = await startStorageProxy(inject('azurite'));
+    try {
+      buildServices(useTestEnvironment(), testPorts({ storage: accountAt(own) }));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(own.connections).toBe(0);
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('serves health 503 while down and 200 once back; queued work then runs', async () => {
     const down = await fetch(`${host.url}/api/health`);
     expect(down.status).toBe(503);
