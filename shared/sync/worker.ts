@@ -51,6 +51,10 @@ const DIRECTORY_CODES: readonly ErrorCode[] = [
   'directory-malformed-answer',
 ];
 
+/** A failed attempt hands its run back to the queue, tried this many times this far apart. */
+const HAND_BACK_ATTEMPTS = 4;
+const HAND_BACK_PAUSE_MS = 2_000;
+
 const LEASE_EXPIRED = 'The run stopped without finishing (its lease expired).';
 
 /** What one attempt holds while it runs: the run as last saved, and its lease. */
@@ -351,7 +355,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     error: unknown,
     options: WorkerOptions,
   ): Promise<WorkerOutcome> {
-    const { run, owner, lease } = attempt;
+    const { run, lease } = attempt;
     if (lease.signal.aborted) {
       options.log?.('sync run lost its lease; this worker stopped writing', { runId: run.runId });
       return 'skipped';
@@ -363,9 +367,33 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
       return 'failed';
     }
     lease.stop();
-    await save(attempt, { status: 'queued' });
-    await leases.releaseLease(run.environment, run.runId, { owner, requeueAt: deps.clock.now() });
+    await handBack(attempt, options);
     throw error;
+  }
+
+  /**
+   * Gives the run back to the queue: marked queued, its lease queued again for the message's next
+   * delivery. Storage trouble is often short, so this is tried a few times; if it still fails, the
+   * run blocks until its lease expires and then reads as failed.
+   */
+  async function handBack(attempt: Attempt, options: WorkerOptions): Promise<void> {
+    const { run, owner } = attempt;
+    for (let attemptNo = 1; ; attemptNo++) {
+      try {
+        if (attempt.run.status !== 'queued') await save(attempt, { status: 'queued' });
+        await leases.releaseLease(run.environment, run.runId, { owner, requeueAt: deps.clock.now() });
+        return;
+      } catch (error) {
+        if (attemptNo >= HAND_BACK_ATTEMPTS || !isAppError(error, 'storage-unavailable')) {
+          options.log?.('sync run could not be handed back; it fails when its lease expires', {
+            runId: run.runId,
+            code: toAppError(error).code,
+          });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, HAND_BACK_PAUSE_MS));
+      }
+    }
   }
 
   async function executeSyncRun(entry: unknown, options: WorkerOptions = {}): Promise<WorkerOutcome> {

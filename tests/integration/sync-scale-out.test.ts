@@ -250,3 +250,52 @@ describe('leases across instances', () => {
     expect(await stores.leases.getLeaseState(environmentId)).toBeUndefined();
   }, 40_000);
 });
+
+describe('storage faults mid-run', () => {
+  for (const mode of ['reset', '503'] as const) {
+    it(`storage that ${mode === 'reset' ? 'resets connections' : 'answers 503'} between batches: the run is retried, converges, and lists each change once`, async () => {
+      const group = await directory.addGroup(`Faulty ${mode}`);
+      await directory.generateUsers(group.id, 250, { prefix: `Fault${mode}` });
+      const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
+      proxy.mode = 'pass';
+      const faulty = instance(accountAt(proxy));
+      const run = await manual(faulty, environmentId);
+      const [message] = await takeMessages([environmentId]);
+      let batches = 0;
+      const attempt = faulty.executeSyncRun(message, {
+        concurrency: 1,
+        afterBatch: async () => {
+          if (++batches !== 2) return;
+          proxy.mode = mode;
+          // Storage comes back while the worker is handing the run back to the queue.
+          setTimeout(() => (proxy.mode = 'pass'), 2_500);
+          await Promise.resolve();
+        },
+      });
+      // Either the storage client's own retries ride the fault out, or the attempt hands the run back.
+      const outcome = await attempt.catch((error: unknown) => error);
+      if (outcome !== 'succeeded') {
+        expect(outcome).toMatchObject({ code: 'storage-unavailable' });
+        expect(await faulty.getSyncRun(environmentId, run.runId)).toMatchObject({ status: 'queued' });
+        // The queue delivers the message again.
+        expect(await faulty.executeSyncRun(message)).toBe('succeeded');
+      }
+      expect(mode === '503' || outcome !== 'succeeded').toBe(true);
+      const finished = await faulty.getSyncRun(environmentId, run.runId);
+      expect(finished.counts).toMatchObject({ added: 250, granted: 0 });
+      const changes = await allChanges(faulty, environmentId, run.runId);
+      expect(changes).toHaveLength(250);
+      expect(new Set(changes.map((c) => c.userId)).size).toBe(250);
+      const users = await allUsers(environmentId);
+      expect(users).toHaveLength(250);
+      expect(users.every((u) => u.active)).toBe(true);
+      // A rerun finds nothing left to do.
+      const rerun = await manual(faulty, environmentId);
+      await drainSyncQueue();
+      expect(await faulty.getSyncRun(environmentId, rerun.runId)).toMatchObject({
+        status: 'succeeded',
+        counts: { added: 0, granted: 0, unchanged: 250 },
+      });
+    }, 60_000);
+  }
+});
