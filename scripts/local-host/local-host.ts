@@ -137,7 +137,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     if (options.queues !== false) {
       const settings = { ...hostJson.queues, ...options.queueSettings };
       const openQueue = (name: string) => options.services.storage.queue(name);
-      listeners.push(...(await startQueueListeners(registrations, env, settings, openQueue, invoker)));
+      listeners.push(...startQueueListeners(registrations, env, settings, openQueue, invoker));
     }
   } catch (error) {
     await stop();

@@ -43,21 +43,24 @@ export function decodeQueueMessage(messageText: string): unknown {
 
 /**
  * Polls one queue the way the Functions queue extension does: batches, a lease per message while
- * the function runs, back-off when the queue is empty, and after `maxDequeueCount` failed attempts
- * the message moves to `<queue>-poison`.
+ * the function runs, back-off when the queue is empty or storage fails, and after `maxDequeueCount`
+ * failed attempts the message moves to `<queue>-poison`. The queue is opened (and created) by the
+ * loop itself, so a host started while storage is down listens as soon as storage is back.
  */
 export class QueueListener {
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private queue: QueueClient | undefined;
 
   constructor(
-    private readonly queue: QueueClient,
+    private readonly openQueue: () => Promise<QueueClient>,
     private readonly poisonQueue: () => Promise<QueueClient>,
     private readonly settings: QueueListenerSettings,
     private readonly handler: QueueMessageHandler,
     private readonly onError: (error: unknown) => void,
+    private readonly onRecovered?: () => void,
   ) {}
 
   start(): void {
@@ -84,38 +87,48 @@ export class QueueListener {
 
   private async run(): Promise<void> {
     let delay = MIN_POLL_MS;
+    let failing = false;
     while (!this.stopped) {
       let received = 0;
       try {
+        this.queue ??= await this.openQueue();
+        const queue = this.queue;
         const capacity = this.settings.batchSize - this.inFlight.size;
         if (capacity > 0) {
-          const response = await this.queue.receiveMessages({
+          const response = await queue.receiveMessages({
             numberOfMessages: Math.min(32, capacity),
             visibilityTimeout: PROCESSING_LEASE_SECONDS,
           });
           received = response.receivedMessageItems.length;
           for (const message of response.receivedMessageItems) {
-            const work = this.process(message).finally(() => this.inFlight.delete(work));
+            const work = this.process(queue, message).finally(() => this.inFlight.delete(work));
             this.inFlight.add(work);
           }
         }
+        if (failing) this.onRecovered?.();
+        failing = false;
       } catch (error) {
-        this.onError(error);
+        // One line per outage, not one per poll: the loop keeps backing off until storage answers.
+        if (!failing) this.onError(error);
+        failing = true;
       }
       delay = received > 0 ? MIN_POLL_MS : Math.min(delay * 2, this.settings.maxPollingIntervalMs);
       if (!this.stopped) await this.sleep(received > 0 ? 0 : delay);
     }
   }
 
-  private async process(message: {
-    messageId: string;
-    popReceipt: string;
-    messageText: string;
-    dequeueCount: number;
-    insertedOn: Date;
-    expiresOn: Date;
-    nextVisibleOn: Date;
-  }): Promise<void> {
+  private async process(
+    queue: QueueClient,
+    message: {
+      messageId: string;
+      popReceipt: string;
+      messageText: string;
+      dequeueCount: number;
+      insertedOn: Date;
+      expiresOn: Date;
+      nextVisibleOn: Date;
+    },
+  ): Promise<void> {
     const metadata: QueueMessageMetadata = {
       id: message.messageId,
       popReceipt: message.popReceipt,
@@ -133,13 +146,13 @@ export class QueueListener {
     }
     try {
       if (!failed) {
-        await this.queue.deleteMessage(message.messageId, message.popReceipt);
+        await queue.deleteMessage(message.messageId, message.popReceipt);
       } else if (message.dequeueCount >= this.settings.maxDequeueCount) {
         const poison = await this.poisonQueue();
         await poison.sendMessage(message.messageText);
-        await this.queue.deleteMessage(message.messageId, message.popReceipt);
+        await queue.deleteMessage(message.messageId, message.popReceipt);
       } else {
-        await this.queue.updateMessage(
+        await queue.updateMessage(
           message.messageId,
           message.popReceipt,
           undefined,

@@ -71,14 +71,17 @@ export function startTimers(
   return crons;
 }
 
-/** A listener per storage-queue function, polling like the queue extension; all started. */
-export async function startQueueListeners(
+/**
+ * A listener per storage-queue function, polling like the queue extension; all started. No storage
+ * call happens here: each listener opens its queue when it first polls, backing off while it fails.
+ */
+export function startQueueListeners(
   registrations: readonly Registration[],
   env: Env,
   settings: QueueListenerSettings,
   openQueue: (name: string) => Promise<QueueClient>,
   invoker: Invoker,
-): Promise<QueueListener[]> {
+): QueueListener[] {
   const listeners: QueueListener[] = [];
   for (const registration of registrations) {
     if (registration.kind !== 'storageQueue') continue;
@@ -88,7 +91,7 @@ export async function startQueueListeners(
     const queueName = resolveSettingReferences(registration.options.queueName, env);
     const reason = `New queue message detected on '${queueName}'.`;
     const listener = new QueueListener(
-      await openQueue(queueName),
+      () => openQueue(queueName),
       () => openQueue(`${queueName}-poison`),
       settings,
       async (payload, metadata) => {
@@ -103,6 +106,7 @@ export async function startQueueListeners(
         );
       },
       (error) => invoker.log(`queue ${queueName}: ${formatLogArgs([error])}`),
+      () => invoker.log(`queue ${queueName}: storage answers again, polling resumed`),
     );
     listener.start();
     listeners.push(listener);

@@ -1,5 +1,6 @@
 import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
-import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { QueueClient, QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { AppError } from '../errors.js';
 import type { StorageSettings } from '../config.js';
@@ -19,6 +20,36 @@ function expandDevelopmentStorage(connectionString: string): string {
     `QueueEndpoint=http://127.0.0.1:10001/${DEVSTORE_ACCOUNT}`,
   ].join(';');
 }
+
+/**
+ * A storage request that hangs must not hold a run or a health check: each try ends after this
+ * long and is retried a few times with short pauses, so a call gives up within about a minute.
+ */
+export const STORAGE_TRY_TIMEOUT_MS = 15_000;
+const STORAGE_RETRIES = 2;
+const STORAGE_MAX_RETRY_DELAY_MS = 2_000;
+
+/** Every table request gets a timeout unless its caller set one. */
+const tryTimeoutPolicy: PipelinePolicy = {
+  name: 'storageTryTimeout',
+  sendRequest(request, next) {
+    if (!request.timeout) request.timeout = STORAGE_TRY_TIMEOUT_MS;
+    return next(request);
+  },
+};
+
+const TABLE_OPTIONS: TableServiceClientOptions = {
+  retryOptions: { maxRetries: STORAGE_RETRIES, maxRetryDelayInMs: STORAGE_MAX_RETRY_DELAY_MS },
+  additionalPolicies: [{ policy: tryTimeoutPolicy, position: 'perRetry' }],
+};
+
+const QUEUE_OPTIONS: StoragePipelineOptions = {
+  retryOptions: {
+    maxTries: STORAGE_RETRIES + 1,
+    tryTimeoutInMs: STORAGE_TRY_TIMEOUT_MS,
+    maxRetryDelayInMs: STORAGE_MAX_RETRY_DELAY_MS,
+  },
+};
 
 function isLoopback(connectionString: string): boolean {
   return /Endpoint=https?:\/\/(127\.0\.0\.1|localhost|\[::1\])/i.test(connectionString);
@@ -40,18 +71,19 @@ export class StorageAccount {
       const connectionString = expandDevelopmentStorage(settings.connectionString);
       // Azurite speaks plain http on loopback; the SDK refuses that unless told.
       const options: TableServiceClientOptions = isLoopback(connectionString)
-        ? { allowInsecureConnection: true }
-        : {};
+        ? { ...TABLE_OPTIONS, allowInsecureConnection: true }
+        : TABLE_OPTIONS;
       this.tableService = TableServiceClient.fromConnectionString(connectionString, options);
-      this.queueService = QueueServiceClient.fromConnectionString(connectionString);
+      this.queueService = QueueServiceClient.fromConnectionString(connectionString, QUEUE_OPTIONS);
       this.makeTableClient = (name) => TableClient.fromConnectionString(connectionString, name, options);
     } else {
       const credential: TokenCredential = settings.managedIdentityClientId
         ? new ManagedIdentityCredential({ clientId: settings.managedIdentityClientId })
         : new DefaultAzureCredential();
-      this.tableService = new TableServiceClient(settings.tableServiceUrl, credential);
-      this.queueService = new QueueServiceClient(settings.queueServiceUrl, credential);
-      this.makeTableClient = (name) => new TableClient(settings.tableServiceUrl, name, credential);
+      this.tableService = new TableServiceClient(settings.tableServiceUrl, credential, TABLE_OPTIONS);
+      this.queueService = new QueueServiceClient(settings.queueServiceUrl, credential, QUEUE_OPTIONS);
+      this.makeTableClient = (name) =>
+        new TableClient(settings.tableServiceUrl, name, credential, TABLE_OPTIONS);
     }
   }
 

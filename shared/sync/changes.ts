@@ -3,6 +3,7 @@ import type { StorageAccount } from '../storage/account.js';
 import { invalidContinuation } from '../storage/continuation.js';
 import { storageError } from '../storage/errors.js';
 import type { Change } from './planner.js';
+import { ZERO_COUNTS, type RunCounts } from './runs.js';
 
 /**
  * The per-user changes of a run. Table `syncchanges`: PartitionKey = runId, RowKey = page number.
@@ -41,6 +42,44 @@ export function packChanges(changes: readonly Change[]): string[] {
   return [...packChangePages(changes)];
 }
 
+/** What a change does to a user's access here: a retry's `granted` is the same grant as an earlier `added`. */
+function changeKey(change: Change): string {
+  const kind = change.action === 'added' || change.action === 'granted' ? 'access' : change.action;
+  return `${change.userId}|${kind}`;
+}
+
+/**
+ * Pure: the history of a run that is retried (docs/sync-rules.md, "History of runs and changes").
+ * What an earlier attempt recorded stays, in its order; the retry adds only what it changes that
+ * was not recorded yet, so every applied change is listed exactly once. An update recorded twice
+ * lists the fields of both.
+ */
+export function mergeChanges(recorded: readonly Change[], fresh: readonly Change[]): Change[] {
+  const merged = [...recorded];
+  const index = new Map(merged.map((change, i) => [changeKey(change), i]));
+  for (const change of fresh) {
+    const at = index.get(changeKey(change));
+    if (at === undefined) {
+      index.set(changeKey(change), merged.length);
+      merged.push(change);
+      continue;
+    }
+    const earlier = merged[at]!;
+    if (change.fields && earlier.fields) {
+      const fields = [...new Set([...earlier.fields, ...change.fields])];
+      merged[at] = { ...earlier, fields };
+    }
+  }
+  return merged;
+}
+
+/** Pure: a run's counts from its changes, with `unchanged` as the latest plan saw it. */
+export function countChanges(changes: readonly Change[], unchanged: number): RunCounts {
+  const counts = { ...ZERO_COUNTS, unchanged };
+  for (const change of changes) counts[change.action]++;
+  return counts;
+}
+
 export interface ChangesPage {
   readonly changes: Change[];
   readonly continuationToken?: string;
@@ -52,6 +91,8 @@ export interface ChangesStore {
   writeChanges(runId: string, changes: readonly Change[]): Promise<number>;
   /** One page of a run's changes; the token is the next page's number. */
   readChanges(runId: string, continuationToken: string | undefined): Promise<ChangesPage>;
+  /** Every change a run recorded, in order. */
+  readAllChanges(runId: string): Promise<Change[]>;
 }
 
 export function createChangesStore(storage: StorageAccount): ChangesStore {
@@ -105,5 +146,19 @@ export function createChangesStore(storage: StorageAccount): ChangesStore {
     }
   }
 
-  return { writeChanges, readChanges };
+  async function readAllChanges(runId: string): Promise<Change[]> {
+    const client = await table();
+    const all: Change[] = [];
+    try {
+      const rows = client.listEntities<{ items: string }>({
+        queryOptions: { filter: odata`PartitionKey eq ${runId}` },
+      });
+      for await (const row of rows) all.push(...(JSON.parse(row.items) as Change[]));
+    } catch (error) {
+      throw storageError('The changes of the run could not be read.', error);
+    }
+    return all;
+  }
+
+  return { writeChanges, readChanges, readAllChanges };
 }

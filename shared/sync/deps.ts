@@ -11,9 +11,12 @@ export interface SyncEnvironmentsPort {
   list(): AsyncIterable<EnvironmentRecord>;
 }
 
+/** A tenant's connection and the environments it allows (docs/sync-rules.md, "The tenant must allow the environment"). */
+export type SyncTenantConnection = DirectoryConnection & { readonly environments: readonly string[] };
+
 /** The tenants domain, as far as the sync needs it: how to reach a tenant's directory. */
 export interface SyncTenantsPort {
-  getConnection(name: string): Promise<DirectoryConnection | undefined>;
+  getConnection(name: string): Promise<SyncTenantConnection | undefined>;
   /** Which environments the tenant allows (a dry run's proposed tenant is checked against it). */
   get(name: string): Promise<{ readonly environments: readonly string[] } | undefined>;
 }

@@ -15,8 +15,8 @@ export const STATE_TABLE = 'syncstate';
 const ROW = 'state';
 export const QUEUED_LEASE_MS = 10 * 60_000;
 export const RUNNING_LEASE_MS = 5 * 60_000;
-/** Renew a running lease once this much of it has passed. */
-export const RENEW_AFTER_MS = 60_000;
+/** A running lease is renewed this often, on a timer, for as long as its worker runs. */
+export const RENEW_EVERY_MS = 60_000;
 
 export type LeaseStatus = 'queued' | 'running';
 
@@ -99,10 +99,25 @@ export type StartResult =
 export interface Leases {
   /** Reserves the environment for a new queued run, unless a live run holds it. */
   claimForQueuedRun(environmentId: string, runId: string, now: Date): Promise<ClaimResult>;
-  /** Moves the environment's lease from "queued" to "running" for this worker. */
-  startLease(environmentId: string, runId: string, owner: string, now: Date): Promise<StartResult>;
-  /** Extends a running lease; AppError 'conflict' when the worker no longer holds it. */
-  renewLease(environmentId: string, runId: string, owner: string, now: Date): Promise<void>;
+  /**
+   * Moves the environment's lease from "queued" to "running" for this worker, for `durationMs`
+   * from `now` (however long the message waited in the queue).
+   */
+  startLease(
+    environmentId: string,
+    runId: string,
+    owner: string,
+    now: Date,
+    durationMs?: number,
+  ): Promise<StartResult>;
+  /** Extends a running lease to `now + durationMs`; AppError 'conflict' when the worker no longer holds it. */
+  renewLease(
+    environmentId: string,
+    runId: string,
+    owner: string,
+    now: Date,
+    durationMs?: number,
+  ): Promise<Date>;
   /**
    * Frees the environment if `runId` still holds it (with `owner`, when given). `requeueAt` keeps it
    * reserved for the same run, queued, for the queue's next delivery of its message.
@@ -146,6 +161,7 @@ export function createLeases(storage: StorageAccount): Leases {
     runId: string,
     owner: string,
     now: Date,
+    durationMs = RUNNING_LEASE_MS,
   ): Promise<StartResult> {
     const client = await table();
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -163,7 +179,7 @@ export function createLeases(storage: StorageAccount): Leases {
         runId,
         status: 'running',
         owner,
-        expiresAt: new Date(now.getTime() + RUNNING_LEASE_MS).toISOString(),
+        expiresAt: new Date(now.getTime() + durationMs).toISOString(),
       };
       if (await write(client, environmentId, etag, next)) return { kind: 'started' };
     }
@@ -171,15 +187,23 @@ export function createLeases(storage: StorageAccount): Leases {
   }
 
   /** Extends a running lease; AppError 'conflict' when the worker no longer holds it. */
-  async function renewLease(environmentId: string, runId: string, owner: string, now: Date): Promise<void> {
+  async function renewLease(
+    environmentId: string,
+    runId: string,
+    owner: string,
+    now: Date,
+    durationMs = RUNNING_LEASE_MS,
+  ): Promise<Date> {
     const client = await table();
     const { state, etag } = await read(client, environmentId);
     if (state?.runId !== runId || state.owner !== owner || isExpired(state, now)) {
       throw new AppError('conflict', 'The sync lost its lease.');
     }
-    const next = { ...state, expiresAt: new Date(now.getTime() + RUNNING_LEASE_MS).toISOString() };
+    const expiresAt = new Date(now.getTime() + durationMs);
+    const next = { ...state, expiresAt: expiresAt.toISOString() };
     if (!(await write(client, environmentId, etag, next)))
       throw new AppError('conflict', 'The sync lost its lease.');
+    return expiresAt;
   }
 
   /**

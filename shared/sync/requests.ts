@@ -49,11 +49,26 @@ function assertSyncable(environment: EnvironmentRecord | undefined, environmentI
   }
 }
 
+/** docs/sync-rules.md, "The tenant must allow the environment": refused before anything is queued. */
+function assertTenantAllows(
+  tenant: { readonly environments: readonly string[] } | undefined,
+  tenantName: string,
+  environmentId: string,
+): void {
+  if (tenant && !tenant.environments.includes(environmentId)) {
+    throw new AppError(
+      'tenant-not-allowed',
+      `Tenant "${tenantName}" no longer lists environment "${environmentId}"; add it to the tenant's environments.`,
+    );
+  }
+}
+
 /** Why a periodic request found nothing to queue: claimed meanwhile, or switched off since the scan. */
 function isSkippable(error: unknown): boolean {
   return (
     isAppError(error, 'sync-in-progress') ||
     isAppError(error, 'integration-disabled') ||
+    isAppError(error, 'tenant-not-allowed') ||
     isAppError(error, 'not-found')
   );
 }
@@ -65,9 +80,14 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
   async function failStaleRun(environmentId: string, runId: string, now: Date): Promise<void> {
     const run = await runs.getStoredRun(environmentId, runId);
     if (run && (run.status === 'queued' || run.status === 'running')) {
-      await runs.saveRun(
-        failedRun(run, 'internal', 'The run stopped without finishing (its lease expired).', now),
-      );
+      try {
+        await runs.saveRun(
+          failedRun(run, 'internal', 'The run stopped without finishing (its lease expired).', now),
+        );
+      } catch (error) {
+        // Its worker or a reader wrote the run meanwhile: theirs is the last word.
+        if (!isAppError(error, 'conflict')) throw error;
+      }
     }
   }
 
@@ -93,8 +113,14 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
   }
 
   async function requestSync(input: RequestSyncInput): Promise<SyncRun> {
-    assertSyncable(await deps.environments.get(input.environmentId), input.environmentId);
+    const environment = await deps.environments.get(input.environmentId);
+    assertSyncable(environment, input.environmentId);
     const preview = await previewOf(input);
+    // A preview of another tenant was checked against that tenant's list instead.
+    if (preview?.tenant === undefined) {
+      const tenantName = environment!.externalUsers!.tenant;
+      assertTenantAllows(await deps.tenants.get(tenantName), tenantName, input.environmentId);
+    }
     const now = deps.clock.now();
     const runId = newRunId(now);
     const claim = await leases.claimForQueuedRun(input.environmentId, runId, now);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
-import type { ErrorCode } from '../errors.js';
+import { AppError, isAppError, type ErrorCode } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { StorageAccount } from '../storage/account.js';
 import { statusOf, storageError } from '../storage/errors.js';
@@ -58,6 +58,8 @@ export interface StoredRun extends SyncRun {
   readonly tenant?: string;
   /** Number of change pages written (see changes.ts). */
   readonly changePages: number;
+  /** The record's version as read: a save with it fails if anyone wrote the run since. */
+  readonly etag?: string;
 }
 
 export const ZERO_COUNTS: Readonly<RunCounts> = Object.freeze({
@@ -125,7 +127,7 @@ function parsePreview(value: unknown): RunPreview | undefined {
   };
 }
 
-function fromRunEntity(entity: RunEntity): StoredRun {
+function fromRunEntity(entity: RunEntity & { etag?: unknown }): StoredRun {
   const preview = parsePreview(entity.preview);
   return {
     runId: entity.rowKey,
@@ -144,6 +146,7 @@ function fromRunEntity(entity: RunEntity): StoredRun {
     changePages: typeof entity.changePages === 'number' ? entity.changePages : 0,
     ...(preview ? { preview } : {}),
     ...(entity.tenant ? { tenant: entity.tenant } : {}),
+    ...(typeof entity.etag === 'string' ? { etag: entity.etag } : {}),
   };
 }
 
@@ -209,8 +212,12 @@ export interface RunsRepository {
   /** A queued or running run whose lease is gone is stored, and answered, as failed. */
   settleRun(run: StoredRun): Promise<StoredRun>;
   createRun(run: StoredRun): Promise<void>;
-  /** Replaces the run record (the worker owns the run while it holds the lease). */
-  saveRun(run: StoredRun): Promise<void>;
+  /**
+   * Replaces the run record, only if nobody wrote it since `run.etag` was read (AppError
+   * 'conflict' otherwise): a worker that lost its run never overwrites, or revives, what another
+   * worker or a reader settled meanwhile. Returns the run with its new version.
+   */
+  saveRun(run: StoredRun): Promise<StoredRun>;
 }
 
 export interface RunsDeps {
@@ -293,8 +300,13 @@ export function createRunsRepository(deps: RunsDeps): RunsRepository {
     if (state?.runId === run.runId && !isExpired(state, now)) return run;
     if (state?.runId === run.runId) await deps.leases.releaseLease(run.environment, run.runId);
     const failed = failedRun(run, 'internal', 'The run stopped without finishing (its lease expired).', now);
-    await saveRun(failed);
-    return failed;
+    try {
+      return await saveRun(failed);
+    } catch (error) {
+      if (!isAppError(error, 'conflict')) throw error;
+      // Its worker wrote the run meanwhile (it finished, or renewed just in time): that write stands.
+      return (await getStoredRun(run.environment, run.runId)) ?? run;
+    }
   }
 
   async function createRun(run: StoredRun): Promise<void> {
@@ -306,12 +318,19 @@ export function createRunsRepository(deps: RunsDeps): RunsRepository {
     }
   }
 
-  /** Replaces the run record (the worker owns the run while it holds the lease). */
-  async function saveRun(run: StoredRun): Promise<void> {
+  async function saveRun(run: StoredRun): Promise<StoredRun> {
     const client = await table();
     try {
-      await client.upsertEntity(toRunEntity(run), 'Replace');
+      const response =
+        run.etag === undefined
+          ? await client.upsertEntity(toRunEntity(run), 'Replace')
+          : await client.updateEntity(toRunEntity(run), 'Replace', { etag: run.etag });
+      return response.etag ? { ...run, etag: response.etag } : run;
     } catch (error) {
+      const status = statusOf(error);
+      if (status === 412 || status === 404) {
+        throw new AppError('conflict', 'The sync run was changed by another worker.', { cause: error });
+      }
       throw storageError('The sync run could not be stored.', error);
     }
   }

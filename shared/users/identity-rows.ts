@@ -13,6 +13,8 @@ import type { Identity, IdentityUser } from './model.js';
  */
 const POINT_READ_LIMIT = 2000;
 const POINT_READS_IN_FLIGHT = 8;
+/** Azure Tables: a transaction holds at most 100 entities of one partition. */
+const CREATE_BATCH = 100;
 
 /** The `users` rows: one per identity (directoryId, objectId), shared by every environment. */
 export interface IdentityRows {
@@ -22,6 +24,11 @@ export interface IdentityRows {
   readIdentities(directoryId: string, objectIds: readonly string[]): Promise<Map<string, Identity>>;
   /** One transaction of ≤ 100 user rows of one partition of a directory (upserts: reruns converge). */
   writeUserBatch(directoryId: string, identities: readonly Identity[]): Promise<void>;
+  /**
+   * Creates user rows that must not exist yet (insert only): returns the objectIds whose row
+   * someone else created first (docs/sync-rules.md, "One `added` per identity").
+   */
+  createUsers(directoryId: string, identities: readonly Identity[]): Promise<Set<string>>;
 }
 
 // Long only as a factory: its body is the short functions below, closed over the deps.
@@ -110,5 +117,55 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
     }
   }
 
-  return { findUserByIdentity, readIdentities, writeUserBatch };
+  /** One partition's rows in one transaction; row by row only when one of them exists already. */
+  async function createPartition(
+    client: TableClient,
+    directoryId: string,
+    rows: readonly Identity[],
+    lost: Set<string>,
+  ): Promise<void> {
+    const entities = rows.map((identity) => toUserEntity(directoryId, identity));
+    try {
+      await client.submitTransaction(entities.map((entity): TransactionAction => ['create', entity]));
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+    for (const entity of entities) {
+      try {
+        await client.createEntity(entity);
+      } catch (error) {
+        if (statusOf(error) !== 409) throw error;
+        lost.add(entity.rowKey);
+      }
+    }
+  }
+
+  async function createUsers(directoryId: string, identities: readonly Identity[]): Promise<Set<string>> {
+    const lost = new Set<string>();
+    if (identities.length === 0) return lost;
+    const client = await table();
+    const byPartition = new Map<string, Identity[]>();
+    for (const identity of identities) {
+      const partition = userPartitionOf(directoryId, identity.objectId);
+      const rows = byPartition.get(partition) ?? [];
+      if (rows.length === 0) byPartition.set(partition, rows);
+      rows.push(identity);
+    }
+    const chunks = [...byPartition.values()].flatMap((rows) =>
+      Array.from({ length: Math.ceil(rows.length / CREATE_BATCH) }, (_, i) =>
+        rows.slice(i * CREATE_BATCH, (i + 1) * CREATE_BATCH),
+      ),
+    );
+    try {
+      await forEachLimited(chunks, POINT_READS_IN_FLIGHT, (rows) =>
+        createPartition(client, directoryId, rows, lost),
+      );
+    } catch (error) {
+      throw storageError('Users could not be stored.', error);
+    }
+    return lost;
+  }
+
+  return { findUserByIdentity, readIdentities, writeUserBatch, createUsers };
 }
