@@ -1,4 +1,3 @@
-import type { TableEntity } from '@azure/data-tables';
 import { InterningCache } from '../interning.js';
 import { bucketPartition } from '../storage/partitions.js';
 import { userIdOf } from './identity.js';
@@ -24,13 +23,18 @@ import {
 export const USERS_TABLE = 'users';
 export const ACCESS_TABLE = 'useraccess';
 
-export interface UserEntity extends TableEntity {
+/** Only strings and booleans, so that transactions can write rows without type annotations. */
+export interface UserEntity {
+  partitionKey: string;
+  rowKey: string;
   userId: string;
   displayName: string;
   email: string;
 }
 
-export interface AccessEntity extends TableEntity {
+export interface AccessEntity {
+  partitionKey: string;
+  rowKey: string;
   directoryId: string;
   objectId: string;
   displayName: string;
