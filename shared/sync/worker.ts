@@ -7,7 +7,7 @@ import type { SyncDeps } from './deps.js';
 import { executePlan, planWriterOf, type BatchInfo } from './executor.js';
 import { RENEW_AFTER_MS } from './lease.js';
 import { parseSyncMessage } from './messages.js';
-import { collectListedUsers, identitiesNeeded, planSync, type ListedUser, type Plan } from './planner.js';
+import { identitiesNeeded, planSync, readListedUsers, type ListedUser, type Plan } from './planner.js';
 import { failedRun, type StoredRun } from './runs.js';
 import type { SyncStores } from './stores.js';
 
@@ -142,15 +142,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     source: Source,
     heartbeat: () => Promise<void>,
   ): Promise<Map<string, ListedUser>> {
-    const listed = new Map<string, ListedUser>();
-    for (const group of source.settings.groupsToSync) {
-      await source.reader.readGroup(group);
-      for await (const page of source.reader.listGroupUsers(group)) {
-        collectListedUsers(listed, group, page);
-        await heartbeat();
-      }
-    }
-    return listed;
+    return readListedUsers(source.reader, source.directoryId, source.settings.groupsToSync, heartbeat);
   }
 
   async function readAccess(environmentId: string): Promise<Map<string, EnvironmentUser>> {
@@ -169,7 +161,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     timer.mark('readDirectoryMs');
     const access = await readAccess(run.environment);
     timer.mark('readAccessMs');
-    const needed = identitiesNeeded(source.directoryId, listed, access);
+    const needed = identitiesNeeded(listed, access);
     const identities = await users.readIdentities(source.directoryId, needed);
     timer.mark('readIdentitiesMs');
     const result = planSync({

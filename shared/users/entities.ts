@@ -59,7 +59,12 @@ export function accessPartitionOf(environmentId: string, userId: string): string
  * the objectId, so that ids sharing a prefix still spread evenly.
  */
 export function userPartitionOf(directoryId: string, objectId: string): string {
-  return bucketPartition(directoryId.toLowerCase(), userIdOf(directoryId, objectId));
+  return userPartitionOfId(directoryId, userIdOf(directoryId, objectId));
+}
+
+/** The same partition, from the identity's user id where it is known (no second hash). */
+export function userPartitionOfId(directoryId: string, userId: string): string {
+  return bucketPartition(directoryId.toLowerCase(), userId);
 }
 
 /**
@@ -132,7 +137,7 @@ export function toAccessEntity(environmentId: string, patch: AccessPatch): Acces
 
 export function toUserEntity(directoryId: string, identity: Identity): UserEntity {
   return {
-    partitionKey: userPartitionOf(directoryId, identity.objectId),
+    partitionKey: userPartitionOfId(directoryId, identity.userId),
     rowKey: identity.objectId,
     userId: identity.userId,
     displayName: identity.displayName,
