@@ -45,7 +45,8 @@ function phaseOfRequest(
   if (table === '$batch') {
     const text = typeof body === 'string' ? body : '';
     if (text.includes('/syncchanges(')) return 'change log';
-    if (text.includes('/users(') || text.includes('/useraccess(')) return 'writes';
+    // Merges name the row (`/users(PartitionKey=…)`), inserts the table (`POST …/users HTTP/1.1`).
+    if (/\/(users|useraccess)[( ]/.test(text)) return 'writes';
     return undefined;
   }
   if (method === 'GET' && (table === 'users' || table === 'useraccess')) return 'storage reads';

@@ -89,8 +89,8 @@ export function collectListedUsers(
  * Every user the configured groups list, folded page by page as they arrive. The groups' page
  * chains run side by side (each page of a chain needs the previous one's link, so one chain at a
  * time leaves both ends idle); the first group is opened alone so that the run's token is
- * acquired once. The first failure fails the whole read, and the other chains stop at their next
- * page: nothing reads as an empty group.
+ * acquired once. The first failure fails the whole read once the other chains have stopped (at
+ * their next page): nothing reads as an empty group.
  */
 export async function readListedUsers(
   reader: DirectoryReader,
@@ -99,23 +99,24 @@ export async function readListedUsers(
   afterPage: () => Promise<void>,
 ): Promise<Map<string, ListedUser>> {
   const listed = new Map<string, ListedUser>();
-  let failed = false;
+  let failure: { readonly error: unknown } | undefined;
   const readChain = async (group: string, opened: boolean): Promise<void> => {
     try {
       if (!opened) await reader.readGroup(group);
       for await (const page of reader.listGroupUsers(group)) {
-        if (failed) return;
+        if (failure) return;
         collectListedUsers(listed, directoryId, group, page);
         await afterPage();
       }
     } catch (error) {
-      failed = true;
-      throw error;
+      failure ??= { error };
     }
   };
   const [first] = groups;
   if (first === undefined) return listed;
   await reader.readGroup(first);
+  // Every chain settles before the run goes on, so none is still reading when it fails or writes.
   await Promise.all(groups.map((group, i) => readChain(group, i === 0)));
+  if (failure) throw failure.error;
   return listed;
 }

@@ -157,10 +157,12 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
    */
   async function plan(attempt: Attempt, source: Source, timer: ReturnType<typeof phaseTimer>): Promise<Plan> {
     const { run } = attempt;
-    const listed = await readDirectory(source, attempt.heartbeat);
-    timer.mark('readDirectoryMs');
-    const access = await readAccess(run.environment);
-    timer.mark('readAccessMs');
+    // Both are reads: the access rows come in while the directory pages. Both settle before
+    // anything else happens, a failure of either included.
+    const reads = [readDirectory(source, attempt.heartbeat), readAccess(run.environment)] as const;
+    await Promise.allSettled(reads);
+    const [listed, access] = await Promise.all(reads);
+    timer.mark('readDirectoryAndAccessMs');
     const needed = identitiesNeeded(listed, access);
     const identities = await users.readIdentities(source.directoryId, needed);
     timer.mark('readIdentitiesMs');
