@@ -1,9 +1,13 @@
 /**
- * `npm run bench`: the sync benchmark (issue 4). Starts Azurite and the dev directory, then runs
- * bench/sync-bench.ts once per size in a child process (trusting the dev CA, peak RSS its own) and
- * prints the figures as a Markdown table. Sizes: BENCH_SIZES (default "10000,100000");
- * BENCH_FLOORS=0 skips the floor measurements (at 100,000 they take most of the time);
- * BENCH_NODE_OPTIONS sets NODE_OPTIONS of the measured process only.
+ * `npm run bench`: the sync benchmark. Starts Azurite and the dev directory, then for each size
+ * runs the storage floor (bench/floor-bench.ts), the sync (bench/sync-bench.ts) and the floor
+ * again, each in its own process (trusting the dev CA, peak RSS its own; each floor into a fresh
+ * Azurite account), and prints the figures as Markdown tables with the ratios against the floor.
+ * Sizes: BENCH_SIZES (default "10000,20000,100000"); BENCH_FLOORS=0 skips the floors;
+ * BENCH_FLOOR_MODES (default "merge,insert"): the first brackets the sync, the others are measured
+ * once before it for reference (see bench/floor-bench.ts);
+ * BENCH_NODE_OPTIONS sets NODE_OPTIONS of the measured processes only; BENCH_RUNS=initial and
+ * BENCH_PROFILE_DIR are passed to the sync's process (see bench/sync-bench.ts).
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -13,6 +17,14 @@ import { startAzurite } from '../scripts/azurite.js';
 import { ensureDevCa, startDevDirectory } from '../devdir/index.js';
 
 type Result = Record<string, unknown> & { n: number; scenario: string };
+
+interface Phase {
+  phase: string;
+  wallMs: number;
+  cpuMs: Record<string, number>;
+  peakRssMiB: number;
+  peakHeapUsedMiB: number;
+}
 
 async function caFile(caCertPath: string, stateDir: string): Promise<string> {
   const existing = process.env.NODE_EXTRA_CA_CERTS;
@@ -50,6 +62,10 @@ function runChild(script: string, env: NodeJS.ProcessEnv): Promise<Result[]> {
   });
 }
 
+function seconds(ms: unknown): string {
+  return typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : '–';
+}
+
 function table(results: Result[]): string {
   const lines = [
     '| N | run | status | Graph + token requests (minimum) | storage writes | storage reads | storage requests by kind | wall time | peak RSS |',
@@ -66,12 +82,44 @@ function table(results: Result[]): string {
   }
   lines.push(
     '',
-    '| N | floor: entities | partitions | batches in flight | requests | wall time |',
-    '|---|---|---|---|---|---|',
+    '| N | floor | mode | entities | partitions | batches in flight | requests | wall time | CPU: own / Azurite | peak RSS |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const r of results.filter((x) => x.scenario === 'floor')) {
+    const cpu = (r.cpuMs ?? {}) as Record<string, number>;
     lines.push(
-      `| ${r.n.toLocaleString('en')} | ${Number(r.entities).toLocaleString('en')} | ${String(r.partitions)} | ${String(r.concurrency)} | ${String(r.requests)} | ${(Number(r.wallMs) / 1000).toFixed(1)} s |`,
+      `| ${r.n.toLocaleString('en')} | ${String(r.when)} | ${String(r.mode)} | ${Number(r.entities).toLocaleString('en')} | ${String(r.partitions)} | ${String(r.concurrency)} | ${String(r.requests)} | ${seconds(r.wallMs)} | ${seconds(cpu.self)} / ${seconds(cpu.azurite)} | ${String(r.peakRssMiB)} MiB |`,
+    );
+  }
+  lines.push(
+    '',
+    '| N | run | phase | wall time | CPU: sync / Azurite / dev directory | peak RSS | peak heap used |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const r of results.filter((x) => Array.isArray(x.phases))) {
+    for (const p of r.phases as Phase[]) {
+      lines.push(
+        `| ${r.n.toLocaleString('en')} | ${r.scenario} | ${p.phase} | ${seconds(p.wallMs)} | ${seconds(p.cpuMs.self)} / ${seconds(p.cpuMs.azurite)} / ${seconds(p.cpuMs.devdir)} | ${p.peakRssMiB} MiB | ${p.peakHeapUsedMiB} MiB |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    '| N | initial wall / floor (each floor of the run) | initial Azurite CPU / floor | initial writes / floor requests | initial peak RSS |',
+    '|---|---|---|---|---|',
+  );
+  for (const initial of results.filter((x) => x.scenario === 'initial')) {
+    const floors = results.filter((x) => x.scenario === 'floor' && x.n === initial.n);
+    const azurite = (r: Result): number =>
+      Array.isArray(r.phases)
+        ? (r.phases as Phase[]).reduce((sum, p) => sum + (p.cpuMs.azurite ?? 0), 0)
+        : Number((r.cpuMs as Record<string, number> | undefined)?.azurite);
+    const ratios = (value: (r: Result) => number): string =>
+      floors
+        .map((f) => `${(value(initial) / value(f)).toFixed(2)} (${String(f.when)}, ${String(f.mode)})`)
+        .join('; ') || 'no floor';
+    lines.push(
+      `| ${initial.n.toLocaleString('en')} | ${ratios((r) => Number(r.wallMs))} | ${ratios(azurite)} | ${(Number(initial.storageWrites) / Number(floors[0]?.requests)).toFixed(2)} | ${String(initial.scenarioPeakRssMiB)} MiB |`,
     );
   }
   return lines.join('\n');
@@ -79,7 +127,10 @@ function table(results: Result[]): string {
 
 async function main(): Promise<void> {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map((s) => Number(s.trim()));
+  const floors = process.env.BENCH_FLOORS !== '0';
+  // `merge` writes as the sync does; `insert` (create) is what Azurite charges least for.
+  const floorModes = (process.env.BENCH_FLOOR_MODES ?? 'merge,insert').split(',').map((m) => m.trim());
+  const sizes = (process.env.BENCH_SIZES ?? '10000,20000,100000').split(',').map((s) => Number(s.trim()));
   const stateDir = path.resolve('.dev/bench');
   const { caCertPath } = await ensureDevCa(stateDir);
   const devDirectory = await startDevDirectory({ port: 0, stateDir });
@@ -91,18 +142,35 @@ async function main(): Promise<void> {
       const azurite = await startAzurite();
       try {
         process.stderr.write(`N = ${n}\n`);
-        all.push(
-          ...(await runChild(path.join(here, 'sync-bench.js'), {
-            ...process.env,
-            NODE_EXTRA_CA_CERTS: extraCa,
-            // Node options for the measured process only (Azurite and the dev directory keep theirs).
-            ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
-            BENCH_N: String(n),
-            BENCH_DEVDIR_ORIGIN: devDirectory.origin,
-            BENCH_TABLE_PORT: String(azurite.tablePort),
-            BENCH_QUEUE_PORT: String(azurite.queuePort),
-          })),
-        );
+        const env = (account: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+          ...process.env,
+          NODE_EXTRA_CA_CERTS: extraCa,
+          // Node options for the measured process only (Azurite and the dev directory keep theirs).
+          ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+          BENCH_N: String(n),
+          BENCH_ACCOUNT: account,
+          BENCH_DEVDIR_ORIGIN: devDirectory.origin,
+          BENCH_TABLE_PORT: String(azurite.tablePort),
+          BENCH_QUEUE_PORT: String(azurite.queuePort),
+          // The dev directory serves Graph from this process.
+          BENCH_WATCH_PIDS: `azurite:${String(azurite.pid)},devdir:${process.pid}`,
+          ...extra,
+        });
+        // The floor brackets the sync (the machine is shared), each time into a fresh account.
+        // Only the first mode brackets the sync; the others are references measured before it.
+        const [bracket = 'merge', ...references] = floorModes;
+        let account = 2;
+        const floor = (mode: string, when: string) =>
+          runChild(
+            path.join(here, 'floor-bench.js'),
+            env(`worker${account++}`, { BENCH_FLOOR_WHEN: when, BENCH_FLOOR_MODE: mode }),
+          );
+        if (floors) {
+          for (const mode of references) all.push(...(await floor(mode, 'reference')));
+          all.push(...(await floor(bracket, 'before')));
+        }
+        all.push(...(await runChild(path.join(here, 'sync-bench.js'), env('worker1'))));
+        if (floors) all.push(...(await floor(bracket, 'after')));
       } finally {
         await azurite.stop();
       }

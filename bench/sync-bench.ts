@@ -1,11 +1,15 @@
 /**
  * One benchmark size (BENCH_N) in its own process, so that peak RSS belongs to it alone. Started by
  * bench/run.ts with NODE_EXTRA_CA_CERTS trusting the dev directory. Prints one JSON line per
- * scenario on stdout, prefixed `RESULT `.
+ * scenario on stdout, prefixed `RESULT `. Each scenario reports its phases (reading the directory,
+ * reading storage, planning, writing rows, writing the change log, finishing) with wall time, CPU
+ * time of this process and of the watched ones (BENCH_WATCH_PIDS) and peak RSS / heap. The phases
+ * are marked from the edges the sync exposes: the directory reader it is given and the storage
+ * requests it sends. BENCH_RUNS=initial runs the initial sync only; BENCH_PROFILE_DIR=<dir> writes
+ * a CPU and an allocation profile of the initial sync there (see bench/profile-summary.ts).
  */
-import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { loadConfig } from '../shared/config.js';
 import { StorageAccount } from '../shared/storage/account.js';
 import { accountConnectionString } from '../scripts/azurite.js';
@@ -18,15 +22,44 @@ import {
   type EnvironmentsRepository,
 } from '../shared/environments/repository.js';
 import { systemClock } from '../shared/clock.js';
-import { createDirectoryReader } from '../shared/directory/reader.js';
+import { createDirectoryReader, type DirectoryReader } from '../shared/directory/reader.js';
+import type { DirectoryConnection } from '../shared/directory/token.js';
 import { createSyncService, SYNC_QUEUE, type SyncService } from '../shared/sync/service.js';
 import type { RunCounts } from '../shared/sync/runs.js';
 import { decodeQueueMessage } from '../scripts/local-host/queue-listener.js';
+import { PhaseProbe, Profiler, watchedPids, type PhaseFigures } from './probe.js';
 
 const TABLES = ['users', 'useraccess', 'syncruns', 'syncstate', 'syncchanges', 'environments', 'tenants'];
 
+/**
+ * Which phase a storage request starts: row transactions start the writes, the change log's
+ * table its own phase, and a run record written after those the finish. Reads of rows end when
+ * their response arrives, so the planning starts at the last one (see `lastRowRead`).
+ */
+function phaseOfRequest(
+  method: string,
+  table: string,
+  body: unknown,
+  current: string | undefined,
+): string | undefined {
+  if (table === '$batch') {
+    const text = typeof body === 'string' ? body : '';
+    if (text.includes('/syncchanges(')) return 'change log';
+    // Merges name the row (`/users(PartitionKey=…)`), inserts the table (`POST …/users HTTP/1.1`).
+    if (/\/(users|useraccess)[( ]/.test(text)) return 'writes';
+    return undefined;
+  }
+  if (method === 'GET' && (table === 'users' || table === 'useraccess')) return 'storage reads';
+  if (table === 'syncruns' && method !== 'GET' && (current === 'writes' || current === 'change log')) {
+    return 'finish';
+  }
+  return undefined;
+}
+
 class Counter {
   counts = new Map<string, number>();
+  probe: PhaseProbe | undefined;
+  lastRowRead = 0;
   readonly policy: PipelinePolicy = {
     name: 'bench-counter',
     sendRequest: async (request, next) => {
@@ -34,7 +67,18 @@ class Counter {
       const table = /^\/[^/]+\/(\$batch|[A-Za-z0-9]+)/.exec(url.pathname)?.[1] ?? url.pathname;
       const kind = `${request.method} ${table}`;
       this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
-      return next(request);
+      const phase = this.probe && phaseOfRequest(request.method, table, request.body, this.probe.current);
+      if (this.probe && phase !== undefined && phase !== this.probe.current) {
+        if (phase === 'writes' && this.probe.current === 'storage reads') {
+          this.probe.enter('plan', this.lastRowRead);
+        }
+        this.probe.enter(phase);
+      }
+      try {
+        return await next(request);
+      } finally {
+        if (phase === 'storage reads') this.lastRowRead = performance.now();
+      }
     },
   };
   add(kind: string, n = 1): void {
@@ -61,7 +105,12 @@ interface ScenarioResult {
   storage: Record<string, number>;
   storageWrites: number;
   storageReads: number;
+  /** The process's peak RSS so far (it never goes down: later scenarios include earlier peaks). */
   peakRssMb: number;
+  /** This scenario's own peak of sampled RSS. */
+  scenarioPeakRssMiB: number;
+  phases: PhaseFigures[];
+  workerPhases: Record<string, unknown>;
 }
 
 /** The bench's storage and repositories, made once its account is known. */
@@ -81,6 +130,13 @@ function storage(): StorageAccount {
   return world().storage;
 }
 
+/**
+ * The directory opener of the run being measured: the bench swaps in a marking reader per run
+ * (the service is built once, as the host builds it).
+ */
+let openDirectory: (connection: DirectoryConnection) => DirectoryReader = (connection) =>
+  createDirectoryReader(connection);
+
 let syncService: SyncService | undefined;
 
 /** The sync as the worker runs it, minus session revocation (the bench has no sessions). */
@@ -90,7 +146,7 @@ function sync(): SyncService {
     clock: systemClock,
     environments: world().environments,
     tenants: world().tenants,
-    openDirectory: (connection) => createDirectoryReader(connection),
+    openDirectory: (connection) => openDirectory(connection),
     onAccessDeactivated: async () => {},
   });
   return syncService;
@@ -104,6 +160,28 @@ function pages(members: number): number {
   return Math.max(1, Math.ceil(members / 999));
 }
 
+/** The directory reader the worker would make, marking when reading starts and when the last group ends. */
+function markingReader(
+  probe: PhaseProbe,
+  groupCount: number,
+): (connection: DirectoryConnection) => DirectoryReader {
+  return (connection) => {
+    const inner: DirectoryReader = createDirectoryReader(connection);
+    let finished = 0;
+    return {
+      acquireToken: () => inner.acquireToken(),
+      readGroup(groupId) {
+        probe.enter('directory');
+        return inner.readGroup(groupId);
+      },
+      async *listGroupUsers(groupId) {
+        yield* inner.listGroupUsers(groupId);
+        if (++finished === groupCount) probe.enter('after directory');
+      },
+    };
+  };
+}
+
 async function runOnce(
   admin: DevDirectoryAdmin,
   directoryId: string,
@@ -112,9 +190,15 @@ async function runOnce(
   groupSizes: number[],
   n: number,
   scenario: string,
+  profileDir?: string,
 ): Promise<ScenarioResult> {
   await admin.resetRequestLog(directoryId);
   counter.reset();
+  const probe = new PhaseProbe(watchedPids(process.env.BENCH_WATCH_PIDS));
+  const profiler = profileDir === undefined ? undefined : new Profiler();
+  await profiler?.start();
+  counter.probe = probe;
+  probe.start('queue');
   const started = performance.now();
   const queued = await sync().requestSync({
     environmentId,
@@ -131,12 +215,29 @@ async function runOnce(
   counter.add('queue receive');
   const message = receivedMessageItems[0];
   if (!message) throw new Error('no message');
+  let workerPhases: Record<string, unknown> = {};
+  openDirectory = markingReader(probe, groupSizes.length);
   await sync().executeSyncRun(decodeQueueMessage(message.messageText), {
-    log: (text, data) => process.stderr.write(`    ${text} ${JSON.stringify(data)}\n`),
+    log: (text, data) => {
+      workerPhases = Object.fromEntries(Object.entries(data).filter(([key]) => key.endsWith('Ms')));
+      process.stderr.write(`    ${text} ${JSON.stringify(data)}\n`);
+    },
   });
+  probe.enter('queue');
   await queue.deleteMessage(message.messageId, message.popReceipt);
   counter.add('queue delete');
   const wallMs = Math.round(performance.now() - started);
+  counter.probe = undefined;
+  const offsets = profiler === undefined ? [] : probe.offsets(profiler.startedAt);
+  const phases = probe.stop();
+  if (profiler !== undefined && profileDir !== undefined) {
+    await profiler.stop(profileDir, `${scenario.replace(/\W+/g, '-')}-${n}`, {
+      n,
+      scenario,
+      offsets,
+      phases,
+    });
+  }
   const run = await sync().getSyncRun(environmentId, queued.runId);
   const log = await admin.requestLog(directoryId);
   const graph = log.filter((e) => e.kind === 'graph' || e.kind === 'graph-batch-part').length;
@@ -165,70 +266,10 @@ async function runOnce(
     storageWrites: writes,
     storageReads: reads,
     peakRssMb: peakRssMb(),
+    scenarioPeakRssMiB: Math.max(...phases.map((p) => p.peakRssMiB)),
+    phases,
+    workerPhases,
   };
-}
-
-/**
- * Azurite's floor: `perTable` rows written into each of `tables` tables, spread over `buckets`
- * partitions per table as the sync spreads them, in 100-row single-partition transactions,
- * `concurrency` in flight. Nothing else: no reads, no planning.
- */
-async function floor(
-  perTable: number,
-  tables: number,
-  buckets: number,
-  concurrency: number,
-): Promise<{ wallMs: number; requests: number }> {
-  // Only keys are prepared up front; rows are built as each batch is sent, so the floor adds little
-  // to the process's peak RSS (which the sync's figures report).
-  const batches: { client: TableClient; partitionKey: string; prefix: string; rowKeys: string[] }[] = [];
-  for (let t = 0; t < tables; t++) {
-    const client: TableClient = await storage().table(`benchfloor${t}${buckets}`);
-    const prefix = randomUUID();
-    const byPartition = new Map<string, string[]>();
-    for (let i = 0; i < perTable; i++) {
-      const rowKey = randomUUID();
-      const partitionKey = buckets === 1 ? prefix : `${prefix}~${rowKey.charAt(0)}`;
-      let keys = byPartition.get(partitionKey);
-      if (!keys) byPartition.set(partitionKey, (keys = []));
-      keys.push(rowKey);
-    }
-    for (const [partitionKey, keys] of byPartition) {
-      for (let start = 0; start < keys.length; start += 100) {
-        batches.push({ client, partitionKey, prefix, rowKeys: keys.slice(start, start + 100) });
-      }
-    }
-  }
-  const toActions = (batch: (typeof batches)[number]): TransactionAction[] =>
-    batch.rowKeys.map((rowKey, i) => [
-      'upsert',
-      {
-        partitionKey: batch.partitionKey,
-        rowKey,
-        directoryId: batch.prefix,
-        objectId: rowKey,
-        displayName: `Floor user ${i}`,
-        email: `floor${i}@example.com`,
-        emailLower: `floor${i}@example.com`,
-        active: true,
-        menus: '["Home"]',
-        groups: `["${batch.prefix}"]`,
-        deactivatedAt: '',
-        deactivationReason: '',
-      },
-      'Merge',
-    ]);
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++]!;
-        await batch.client.submitTransaction(toActions(batch));
-      }
-    }),
-  );
-  return { wallMs: Math.round(performance.now() - started), requests: batches.length };
 }
 
 async function main(): Promise<void> {
@@ -297,20 +338,11 @@ async function main(): Promise<void> {
 
   const emit = (result: unknown) => process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   emit({ n, scenario: 'baseline', peakRssMb: peakRssMb() });
-  const floors = process.env.BENCH_FLOORS !== '0';
-  // The floor once before the runs too: the machine is shared, so bracket the runs with it.
-  if (floors)
-    emit({
-      n,
-      scenario: 'floor',
-      when: 'before',
-      entities: 2 * n,
-      partitions: 32,
-      concurrency: 4,
-      ...(await floor(n, 2, 16, 4)),
-    });
   let sizes = [sizeA, sizeA + sizeB, sizeC];
-  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'initial'));
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
+  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'initial', profileDir));
+  if (process.env.BENCH_RUNS === 'initial') return;
   emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'no-op'));
 
   // 1% of the members change: 0.4% renamed, 0.3% removed from their group, 0.3% new.
@@ -325,26 +357,6 @@ async function main(): Promise<void> {
   await admin.generateUsers(directory.id, groupC.id, added, { prefix: 'New' });
   sizes = [sizeA - removed, sizeA - removed + sizeB, sizeC + added];
   emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, '1% change'));
-
-  // The floor: the rows the initial sync had to write (N identities + N access rows, 16 partitions
-  // each), written directly; and, for reference, N rows into a single partition.
-  counter.reset();
-  if (!floors) return;
-  for (const [perTable, tables, buckets, concurrency] of [
-    [n, 2, 16, 4],
-    [n, 2, 16, 1],
-    ...(n <= 20_000 ? [[n, 1, 1, 1] as const] : []),
-  ] as const) {
-    const measured = await floor(perTable, tables, buckets, concurrency);
-    emit({
-      n,
-      scenario: 'floor',
-      entities: perTable * tables,
-      partitions: tables * buckets,
-      concurrency,
-      ...measured,
-    });
-  }
 }
 
 main().then(

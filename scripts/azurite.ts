@@ -9,6 +9,8 @@ export const TEST_ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface AzuriteHandle {
+  /** The Azurite process (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   readonly tablePort: number;
   readonly queuePort: number;
   stop(): Promise<void>;
@@ -96,6 +98,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   await Promise.race([Promise.all([waitForPort(queuePort, 30_000), waitForPort(tablePort, 30_000)]), died]);
   died.catch(() => undefined);
   return {
+    pid: child.pid,
     tablePort,
     queuePort,
     async stop() {

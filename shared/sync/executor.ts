@@ -1,5 +1,6 @@
 import { forEachLimited } from '../concurrency.js';
-import { accessPartitionOf, userPartitionOf } from '../users/entities.js';
+import type { BatchMode } from '../storage/batch.js';
+import { accessPartitionOf, userPartitionOfId } from '../users/entities.js';
 import type { AccessPatch, Identity } from '../users/model.js';
 import type { UsersRepository } from '../users/repository.js';
 import type { Plan } from './planner.js';
@@ -11,6 +12,7 @@ export interface BatchInfo {
   readonly table: 'users' | 'access';
   readonly partition: string;
   readonly size: number;
+  readonly mode: BatchMode;
   /** Batches completed so far in this execution, this one included. */
   readonly completed: number;
 }
@@ -24,8 +26,8 @@ export interface ExecuteOptions {
 
 /** Writes the user rows and the access rows of a plan. */
 export interface PlanWriter {
-  writeUsers(directoryId: string, rows: readonly Identity[]): Promise<void>;
-  writeAccess(environmentId: string, rows: readonly AccessPatch[]): Promise<void>;
+  writeUsers(directoryId: string, rows: readonly Identity[], mode: BatchMode): Promise<void>;
+  writeAccess(environmentId: string, rows: readonly AccessPatch[], mode: BatchMode): Promise<void>;
 }
 
 /** The writer of the real tables. */
@@ -35,19 +37,37 @@ export function planWriterOf(
   return { writeUsers: users.writeUserBatch, writeAccess: users.writeAccessBatch };
 }
 
-/** Rows grouped by partition, then cut into transactions of at most `size`. */
-function batches<T>(items: readonly T[], partitionOf: (item: T) => string, size: number): [string, T[]][] {
-  const byPartition = new Map<string, T[]>();
+interface Batch<T> {
+  readonly partition: string;
+  readonly rows: T[];
+  readonly mode: BatchMode;
+}
+
+/**
+ * Rows grouped by partition, then cut into transactions of at most `size`. New rows come first in
+ * their partition, so that every transaction of new rows only is an insert; a transaction that
+ * mixes them with others stays one upsert-merge (as many transactions as before, never more).
+ */
+function batches<T extends { readonly isNew?: true }>(
+  items: readonly T[],
+  partitionOf: (item: T) => string,
+  size: number,
+): Batch<T>[] {
+  const byPartition = new Map<string, { fresh: T[]; known: T[] }>();
   for (const item of items) {
     const partition = partitionOf(item);
     let group = byPartition.get(partition);
-    if (!group) byPartition.set(partition, (group = []));
-    group.push(item);
+    if (!group) byPartition.set(partition, (group = { fresh: [], known: [] }));
+    (item.isNew === true ? group.fresh : group.known).push(item);
   }
-  const result: [string, T[]][] = [];
-  for (const [partition, group] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    for (let start = 0; start < group.length; start += size) {
-      result.push([partition, group.slice(start, start + size)]);
+  const result: Batch<T>[] = [];
+  for (const [partition, { fresh, known }] of [...byPartition].sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  )) {
+    const rows = fresh.concat(known);
+    for (let start = 0; start < rows.length; start += size) {
+      const mode: BatchMode = Math.min(start + size, rows.length) <= fresh.length ? 'insert' : 'merge';
+      result.push({ partition, rows: rows.slice(start, start + size), mode });
     }
   }
   return result;
@@ -56,7 +76,8 @@ function batches<T>(items: readonly T[], partitionOf: (item: T) => string, size:
 /**
  * Applies a plan: the shared user rows first, then this environment's access rows, each in
  * transactions of ≤ 100 rows of one partition (partition by partition, `concurrency` in flight).
- * Every write is an upsert of the desired state, so running it again after a crash at any point
+ * Every write is an upsert of the desired state (a row the run did not read is inserted, and merged
+ * instead when it was written meanwhile), so running it again after a crash at any point
  * converges: the rerun plans only what is still missing, and an identity's row is written before
  * any access that points at it.
  */
@@ -70,27 +91,28 @@ export async function executePlan(
   if (plan.halted) return 0;
   const concurrency = Math.max(1, options.concurrency ?? 4);
   let completed = 0;
-  const step = async (table: BatchInfo['table'], partition: string, size: number): Promise<void> => {
+  const step = async (table: BatchInfo['table'], batch: Batch<unknown>): Promise<void> => {
     completed++;
-    await options.afterBatch?.({ table, partition, size, completed });
+    const { partition, mode } = batch;
+    await options.afterBatch?.({ table, partition, size: batch.rows.length, mode, completed });
   };
   const userBatches = batches(
     plan.userWrites,
-    (row) => userPartitionOf(directoryId, row.objectId),
+    (row) => userPartitionOfId(directoryId, row.userId),
     BATCH_SIZE,
   );
-  await forEachLimited(userBatches, concurrency, async ([partition, rows]) => {
-    await writer.writeUsers(directoryId, rows);
-    await step('users', partition, rows.length);
+  await forEachLimited(userBatches, concurrency, async (batch) => {
+    await writer.writeUsers(directoryId, batch.rows, batch.mode);
+    await step('users', batch);
   });
   const accessBatches = batches(
     plan.accessWrites,
     (row) => accessPartitionOf(environmentId, row.userId),
     BATCH_SIZE,
   );
-  await forEachLimited(accessBatches, concurrency, async ([partition, rows]) => {
-    await writer.writeAccess(environmentId, rows);
-    await step('access', partition, rows.length);
+  await forEachLimited(accessBatches, concurrency, async (batch) => {
+    await writer.writeAccess(environmentId, batch.rows, batch.mode);
+    await step('access', batch);
   });
   return completed;
 }

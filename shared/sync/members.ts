@@ -1,4 +1,6 @@
+import type { DirectoryReader } from '../directory/reader.js';
 import { InterningCache } from '../interning.js';
+import { userIdOf } from '../users/identity.js';
 
 /**
  * The directory's side of a sync: the users its groups list, folded into one entry per user.
@@ -12,8 +14,12 @@ export interface DirectoryUser {
   readonly accountEnabled: boolean;
 }
 
-/** A user listed by at least one configured group, with the groups that list it. */
+/**
+ * A user listed by at least one configured group, with the groups that list it and its user id
+ * (a SHA-1: computed once here, not again by each step that needs it).
+ */
 export interface ListedUser extends DirectoryUser {
+  readonly userId: string;
   readonly groups: readonly string[];
 }
 
@@ -54,6 +60,7 @@ export function sharedList(items: readonly string[]): readonly string[] {
  */
 export function collectListedUsers(
   listed: Map<string, ListedUser>,
+  directoryId: string,
   groupId: string,
   users: Iterable<DirectoryUser>,
 ): Map<string, ListedUser> {
@@ -61,10 +68,56 @@ export function collectListedUsers(
     const objectId = user.objectId.toLowerCase();
     const previous = listed.get(objectId);
     if (previous === undefined) {
-      listed.set(objectId, { ...user, objectId, groups: sharedList([groupId]) });
+      const { displayName, email, accountEnabled } = user;
+      const userId = userIdOf(directoryId, objectId);
+      listed.set(objectId, {
+        objectId,
+        userId,
+        displayName,
+        email,
+        accountEnabled,
+        groups: sharedList([groupId]),
+      });
     } else if (!previous.groups.includes(groupId)) {
       listed.set(objectId, { ...previous, groups: sharedList([...previous.groups, groupId]) });
     }
   }
+  return listed;
+}
+
+/**
+ * Every user the configured groups list, folded page by page as they arrive. The groups' page
+ * chains run side by side (each page of a chain needs the previous one's link, so one chain at a
+ * time leaves both ends idle); the first group is opened alone so that the run's token is
+ * acquired once. The first failure fails the whole read once the other chains have stopped (at
+ * their next page): nothing reads as an empty group.
+ */
+export async function readListedUsers(
+  reader: DirectoryReader,
+  directoryId: string,
+  groups: readonly string[],
+  afterPage: () => Promise<void>,
+  onGroupRead: (group: { readonly id: string; readonly displayName: string }) => void = () => undefined,
+): Promise<Map<string, ListedUser>> {
+  const listed = new Map<string, ListedUser>();
+  let failure: { readonly error: unknown } | undefined;
+  const readChain = async (group: string, opened: boolean): Promise<void> => {
+    try {
+      if (!opened) onGroupRead({ id: group, displayName: (await reader.readGroup(group)).displayName });
+      for await (const page of reader.listGroupUsers(group)) {
+        if (failure) return;
+        collectListedUsers(listed, directoryId, group, page);
+        await afterPage();
+      }
+    } catch (error) {
+      failure ??= { error };
+    }
+  };
+  const [first] = groups;
+  if (first === undefined) return listed;
+  onGroupRead({ id: first, displayName: (await reader.readGroup(first)).displayName });
+  // Every chain settles before the run goes on, so none is still reading when it fails or writes.
+  await Promise.all(groups.map((group, i) => readChain(group, i === 0)));
+  if (failure) throw failure.error;
   return listed;
 }

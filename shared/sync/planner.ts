@@ -1,5 +1,4 @@
 import type { AccessPatch, DeactivationReason, EnvironmentUser, Identity } from '../users/model.js';
-import { userIdOf } from '../users/identity.js';
 import { sharedList, type ListedUser } from './members.js';
 import type { RunCounts } from './runs.js';
 
@@ -9,7 +8,14 @@ import type { RunCounts } from './runs.js';
  * arguments.
  */
 
-export { collectListedUsers, emailOf, sharedList, type DirectoryUser, type ListedUser } from './members.js';
+export {
+  collectListedUsers,
+  emailOf,
+  readListedUsers,
+  sharedList,
+  type DirectoryUser,
+  type ListedUser,
+} from './members.js';
 
 export type ChangeAction = 'added' | 'granted' | 'updated' | 'deactivated' | 'reactivated';
 export type ChangedField = 'displayName' | 'email' | 'groups';
@@ -42,11 +48,23 @@ export interface PlanInput {
   readonly now: Date;
 }
 
+/**
+ * `isNew`: the row was not among the rows read, so it can be inserted (cheaper for the store than
+ * an upsert); the writer falls back to a merge when it was written meanwhile.
+ */
+export interface UserWrite extends Identity {
+  readonly isNew?: true;
+}
+
+export interface AccessWrite extends AccessPatch {
+  readonly isNew?: true;
+}
+
 export interface Plan {
   /** Rows of the directory-wide `users` table to upsert (empty when halted). */
-  readonly userWrites: readonly Identity[];
+  readonly userWrites: readonly UserWrite[];
   /** Access rows of this environment to merge (empty when halted). */
-  readonly accessWrites: readonly AccessPatch[];
+  readonly accessWrites: readonly AccessWrite[];
   /** What the run changes (or, halted, would change), user by user. */
   readonly changes: readonly Change[];
   readonly counts: RunCounts;
@@ -69,14 +87,13 @@ function orderedGroups(groups: readonly string[], groupsToSync: readonly string[
  * alone, which keeps a no-op run from reading the whole directory partition.
  */
 export function identitiesNeeded(
-  directoryId: string,
   listed: ReadonlyMap<string, ListedUser>,
   access: ReadonlyMap<string, EnvironmentUser>,
 ): string[] {
   const needed: string[] = [];
   for (const user of listed.values()) {
     if (!user.accountEnabled) continue;
-    const record = access.get(userIdOf(directoryId, user.objectId));
+    const record = access.get(user.userId);
     if (!record || record.displayName !== user.displayName || record.email !== user.email) {
       needed.push(user.objectId);
     }
@@ -99,8 +116,8 @@ function deactivationReason(
 /** The plan as it grows, member by member. */
 interface Draft {
   readonly counts: RunCounts;
-  readonly userWrites: Identity[];
-  readonly accessWrites: AccessPatch[];
+  readonly userWrites: UserWrite[];
+  readonly accessWrites: AccessWrite[];
   readonly changes: Change[];
   readonly deactivatedUserIds: string[];
 }
@@ -151,20 +168,21 @@ function changedFields(record: EnvironmentUser, user: ListedUser, groups: readon
 /** One enabled member: added, granted, reactivated, updated or unchanged. */
 function planMember(user: ListedUser, context: MemberContext, draft: Draft): string {
   const { directoryId, settings } = context;
-  const { objectId, displayName, email } = user;
-  const userId = userIdOf(directoryId, objectId);
+  const { objectId, userId, displayName, email } = user;
   const groups = sharedList(orderedGroups(user.groups, settings.groupsToSync));
   const record = context.accessById.get(userId);
   const identity = context.identities.get(objectId);
-  if (needsIdentityWrite(user, identity, record))
-    draft.userWrites.push({ userId, objectId, displayName, email });
+  if (needsIdentityWrite(user, identity, record)) {
+    const row = { userId, objectId, displayName, email };
+    draft.userWrites.push(identity === undefined ? { ...row, isNew: true } : row);
+  }
   const base = { userId, directoryId, objectId, displayName, email, groups };
   const change = { userId, objectId, displayName };
 
   if (record === undefined) {
     const action: ChangeAction = identity === undefined ? 'added' : 'granted';
     draft.counts[action]++;
-    draft.accessWrites.push({ ...base, active: true, menus: context.defaultMenus });
+    draft.accessWrites.push({ ...base, active: true, menus: context.defaultMenus, isNew: true });
     draft.changes.push({ ...change, action });
     return userId;
   }

@@ -10,9 +10,9 @@ import { executePlan, planWriterOf, type BatchInfo, type PlanWriter } from './ex
 import { DEFAULT_LEASE_TIMING, keepLease, type LeaseKeeper, type LeaseTiming } from './lease-keeper.js';
 import { parseSyncMessage } from './messages.js';
 import {
-  collectListedUsers,
   identitiesNeeded,
   planSync,
+  readListedUsers,
   type Change,
   type ListedUser,
   type Plan,
@@ -183,16 +183,13 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   }
 
   async function readDirectory(source: Source, lease: LeaseKeeper): Promise<Map<string, ListedUser>> {
-    const listed = new Map<string, ListedUser>();
-    for (const group of source.settings.groupsToSync) {
-      const { displayName } = await source.reader.readGroup(group);
-      source.groups.push({ id: group, displayName });
-      for await (const page of source.reader.listGroupUsers(group)) {
-        collectListedUsers(listed, group, page);
-        lease.check();
-      }
-    }
-    return listed;
+    return readListedUsers(
+      source.reader,
+      source.directoryId,
+      source.settings.groupsToSync,
+      async () => lease.check(),
+      (group) => source.groups.push(group),
+    );
   }
 
   async function readAccess(environmentId: string): Promise<Map<string, EnvironmentUser>> {
@@ -207,11 +204,13 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
    */
   async function plan(attempt: Attempt, source: Source, timer: ReturnType<typeof phaseTimer>): Promise<Plan> {
     const { run } = attempt;
-    const listed = await readDirectory(source, attempt.lease);
-    timer.mark('readDirectoryMs');
-    const access = await readAccess(run.environment);
-    timer.mark('readAccessMs');
-    const needed = identitiesNeeded(source.directoryId, listed, access);
+    // Both are reads: the access rows come in while the directory pages. Both settle before
+    // anything else happens, a failure of either included.
+    const reads = [readDirectory(source, attempt.lease), readAccess(run.environment)] as const;
+    await Promise.allSettled(reads);
+    const [listed, access] = await Promise.all(reads);
+    timer.mark('readDirectoryAndAccessMs');
+    const needed = identitiesNeeded(listed, access);
     const identities = await users.readIdentities(source.directoryId, needed);
     timer.mark('readIdentitiesMs');
     const result = planSync({
@@ -241,13 +240,13 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   function guardedWriter(lease: LeaseKeeper): PlanWriter {
     const writer = planWriterOf(users);
     return {
-      async writeUsers(directoryId, rows) {
+      async writeUsers(directoryId, rows, mode) {
         lease.check();
-        await writer.writeUsers(directoryId, rows);
+        await writer.writeUsers(directoryId, rows, mode);
       },
-      async writeAccess(environmentId, rows) {
+      async writeAccess(environmentId, rows, mode) {
         lease.check();
-        await writer.writeAccess(environmentId, rows);
+        await writer.writeAccess(environmentId, rows, mode);
       },
     };
   }

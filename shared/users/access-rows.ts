@@ -1,7 +1,8 @@
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { AppError } from '../errors.js';
 import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
+import { submitBatch, type BatchMode } from '../storage/batch.js';
 import { fromApiContinuation, toApiContinuation } from '../storage/continuation.js';
 import { statusOf, storageError } from '../storage/errors.js';
 import { allBucketsFilter, bucketPartitions } from '../storage/partitions.js';
@@ -41,8 +42,12 @@ export interface AccessRows {
     userId: string,
     menus: readonly string[],
   ): Promise<EnvironmentUser | undefined>;
-  /** One transaction of ≤ 100 access rows of one partition (merge: menus survive unless given). */
-  writeAccessBatch(environmentId: string, patches: readonly AccessPatch[]): Promise<void>;
+  /**
+   * One transaction of ≤ 100 access rows of one partition (merge: menus survive unless given).
+   * `insert` for rows the caller believes new: a transaction that meets an existing row (written
+   * meanwhile by a concurrent or an earlier run) is sent again as a merge, which converges.
+   */
+  writeAccessBatch(environmentId: string, patches: readonly AccessPatch[], mode?: BatchMode): Promise<void>;
 }
 
 // Long only as a factory: its body is the short functions below, closed over the deps.
@@ -170,17 +175,19 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     throw new AppError('conflict', 'The user was changed concurrently; try again.');
   }
 
-  async function writeAccessBatch(environmentId: string, patches: readonly AccessPatch[]): Promise<void> {
+  async function writeAccessBatch(
+    environmentId: string,
+    patches: readonly AccessPatch[],
+    mode: BatchMode = 'merge',
+  ): Promise<void> {
     if (patches.length === 0) return;
     const client = await table();
-    const actions: TransactionAction[] = patches.map((patch) => [
-      'upsert',
-      toAccessEntity(environmentId, patch),
-      'Merge',
-    ]);
+    const entities = patches.map((patch) => toAccessEntity(environmentId, patch));
     try {
-      await client.submitTransaction(actions);
+      await submitBatch(client, mode, entities);
     } catch (error) {
+      if (mode === 'insert' && statusOf(error) === 409)
+        return writeAccessBatch(environmentId, patches, 'merge');
       throw storageError('Access could not be stored.', error);
     }
   }

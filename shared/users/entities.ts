@@ -1,4 +1,3 @@
-import type { TableEntity } from '@azure/data-tables';
 import { InterningCache } from '../interning.js';
 import { bucketPartition } from '../storage/partitions.js';
 import { userIdOf } from './identity.js';
@@ -24,13 +23,18 @@ import {
 export const USERS_TABLE = 'users';
 export const ACCESS_TABLE = 'useraccess';
 
-export interface UserEntity extends TableEntity {
+/** Only strings and booleans, so that transactions can write rows without type annotations. */
+export interface UserEntity {
+  partitionKey: string;
+  rowKey: string;
   userId: string;
   displayName: string;
   email: string;
 }
 
-export interface AccessEntity extends TableEntity {
+export interface AccessEntity {
+  partitionKey: string;
+  rowKey: string;
   directoryId: string;
   objectId: string;
   displayName: string;
@@ -55,7 +59,12 @@ export function accessPartitionOf(environmentId: string, userId: string): string
  * the objectId, so that ids sharing a prefix still spread evenly.
  */
 export function userPartitionOf(directoryId: string, objectId: string): string {
-  return bucketPartition(directoryId.toLowerCase(), userIdOf(directoryId, objectId));
+  return userPartitionOfId(directoryId, userIdOf(directoryId, objectId));
+}
+
+/** The same partition, from the identity's user id where it is known (no second hash). */
+export function userPartitionOfId(directoryId: string, userId: string): string {
+  return bucketPartition(directoryId.toLowerCase(), userId);
 }
 
 /**
@@ -128,7 +137,7 @@ export function toAccessEntity(environmentId: string, patch: AccessPatch): Acces
 
 export function toUserEntity(directoryId: string, identity: Identity): UserEntity {
   return {
-    partitionKey: userPartitionOf(directoryId, identity.objectId),
+    partitionKey: userPartitionOfId(directoryId, identity.userId),
     rowKey: identity.objectId,
     userId: identity.userId,
     displayName: identity.displayName,

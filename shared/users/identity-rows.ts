@@ -1,6 +1,7 @@
-import type { TableClient, TransactionAction } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
+import { submitBatch, type BatchMode } from '../storage/batch.js';
 import { statusOf, storageError } from '../storage/errors.js';
 import { allBucketsFilter } from '../storage/partitions.js';
 import { fromUserEntity, toUserEntity, USERS_TABLE, userPartitionOf, type UserEntity } from './entities.js';
@@ -22,8 +23,12 @@ export interface IdentityRows {
   findUserByIdentity(directoryId: string, objectId: string): Promise<IdentityUser | undefined>;
   /** The stored identities among `objectIds` of a directory, by objectId. */
   readIdentities(directoryId: string, objectIds: readonly string[]): Promise<Map<string, Identity>>;
-  /** One transaction of ≤ 100 user rows of one partition of a directory (upserts: reruns converge). */
-  writeUserBatch(directoryId: string, identities: readonly Identity[]): Promise<void>;
+  /**
+   * One transaction of ≤ 100 user rows of one partition of a directory (upserts: reruns converge).
+   * `insert` for identities the caller believes new; a transaction that meets an existing row is
+   * sent again as a merge.
+   */
+  writeUserBatch(directoryId: string, identities: readonly Identity[], mode?: BatchMode): Promise<void>;
   /**
    * Creates user rows that must not exist yet (insert only): returns the objectIds whose row
    * someone else created first (docs/sync-rules.md, "One `added` per identity").
@@ -102,17 +107,19 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
     return found;
   }
 
-  async function writeUserBatch(directoryId: string, identities: readonly Identity[]): Promise<void> {
+  async function writeUserBatch(
+    directoryId: string,
+    identities: readonly Identity[],
+    mode: BatchMode = 'merge',
+  ): Promise<void> {
     if (identities.length === 0) return;
     const client = await table();
-    const actions: TransactionAction[] = identities.map((identity) => [
-      'upsert',
-      toUserEntity(directoryId, identity),
-      'Merge',
-    ]);
+    const entities = identities.map((identity) => toUserEntity(directoryId, identity));
     try {
-      await client.submitTransaction(actions);
+      await submitBatch(client, mode, entities);
     } catch (error) {
+      if (mode === 'insert' && statusOf(error) === 409)
+        return writeUserBatch(directoryId, identities, 'merge');
       throw storageError('Users could not be stored.', error);
     }
   }
@@ -126,7 +133,7 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
   ): Promise<void> {
     const entities = rows.map((identity) => toUserEntity(directoryId, identity));
     try {
-      await client.submitTransaction(entities.map((entity): TransactionAction => ['create', entity]));
+      await submitBatch(client, 'insert', entities);
       return;
     } catch (error) {
       if (statusOf(error) !== 409) throw error;

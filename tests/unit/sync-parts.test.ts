@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromGraphUser, parseRetryAfter } from '../../shared/directory/reader.js';
 import { packChanges } from '../../shared/sync/changes.js';
 import { executePlan, type PlanWriter } from '../../shared/sync/executor.js';
+import type { BatchMode } from '../../shared/storage/batch.js';
 import { encodeSyncMessage, parseSyncMessage } from '../../shared/sync/messages.js';
 import { isRunId, newRunId } from '../../shared/sync/runs.js';
 import { userIdOf } from '../../shared/users/identity.js';
@@ -101,12 +102,12 @@ describe('executePlan', () => {
   function recordingWriter() {
     const calls: string[] = [];
     const writer: PlanWriter = {
-      writeUsers: (partition: string, rows: readonly Identity[]) => {
-        calls.push(`users ${partition} ${rows.length}`);
+      writeUsers: (partition: string, rows: readonly Identity[], mode: BatchMode) => {
+        calls.push(`users ${partition} ${rows.length} ${mode}`);
         return Promise.resolve();
       },
-      writeAccess: (partition: string, rows: readonly AccessPatch[]) => {
-        calls.push(`access ${partition} ${rows.length}`);
+      writeAccess: (partition: string, rows: readonly AccessPatch[], mode: BatchMode) => {
+        calls.push(`access ${partition} ${rows.length} ${mode}`);
         return Promise.resolve();
       },
     };
@@ -143,8 +144,23 @@ describe('executePlan', () => {
     expect(sizes.every((size) => size <= 100)).toBe(true);
     expect(sizes.slice(0, firstAccess).reduce((a, b) => a + b, 0)).toBe(250);
     // Every access row here has a user id starting with 'u': one partition, 100 + 1.
-    expect(calls.slice(firstAccess)).toEqual(['access env 100', 'access env 1']);
+    expect(calls.slice(firstAccess)).toEqual(['access env 100 merge', 'access env 1 merge']);
     expect(batches).toBe(calls.length);
+  });
+
+  it('inserts transactions of rows the plan marks new, and merges those that mix them with others', async () => {
+    const { calls, writer } = recordingWriter();
+    const plan = {
+      halted: false,
+      userWrites: [],
+      // One partition: 150 new rows and 30 known ones, the known ones listed first.
+      accessWrites: [
+        ...Array.from({ length: 30 }, (_, i) => patch(i)),
+        ...Array.from({ length: 150 }, (_, i) => ({ ...patch(100 + i), isNew: true as const })),
+      ],
+    };
+    await executePlan('env', 'dir', plan, { concurrency: 1 }, writer);
+    expect(calls).toEqual(['access env 100 insert', 'access env 80 merge']);
   });
 
   it('writes nothing for a halted or empty plan', async () => {

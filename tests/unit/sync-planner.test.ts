@@ -35,7 +35,7 @@ function dirUser(n: number, overrides: Partial<DirectoryUser> = {}): DirectoryUs
 
 function listedOf(groups: Record<string, DirectoryUser[]>): Map<string, ListedUser> {
   const listed = new Map<string, ListedUser>();
-  for (const [group, users] of Object.entries(groups)) collectListedUsers(listed, group, users);
+  for (const [group, users] of Object.entries(groups)) collectListedUsers(listed, DIR, group, users);
   return listed;
 }
 
@@ -133,8 +133,8 @@ describe('collecting listed users (rule 1)', () => {
 
   it('lower-cases object ids and does not repeat a group listed on two pages', () => {
     const listed = new Map<string, ListedUser>();
-    collectListedUsers(listed, G1, [dirUser(1, { objectId: oid(1).toUpperCase() })]);
-    collectListedUsers(listed, G1, [dirUser(1)]);
+    collectListedUsers(listed, DIR, G1, [dirUser(1, { objectId: oid(1).toUpperCase() })]);
+    collectListedUsers(listed, DIR, G1, [dirUser(1)]);
     expect(listed.get(oid(1))!.groups).toEqual([G1]);
   });
 });
@@ -146,7 +146,8 @@ describe('planSync: one rule at a time', () => {
     expect(result.changes).toEqual([
       { userId: userIdOf(DIR, oid(1)), objectId: oid(1), displayName: 'User 1', action: 'added' },
     ]);
-    expect(result.userWrites).toEqual([identity(1)]);
+    // Neither row was read: both can be inserted.
+    expect(result.userWrites).toEqual([{ ...identity(1), isNew: true }]);
     expect(result.accessWrites).toEqual([
       {
         userId: userIdOf(DIR, oid(1)),
@@ -157,6 +158,7 @@ describe('planSync: one rule at a time', () => {
         groups: [G1],
         active: true,
         menus: ['Home', 'Projects'],
+        isNew: true,
       },
     ]);
     expect(result.halted).toBe(false);
@@ -444,6 +446,6 @@ describe('identitiesNeeded', () => {
       ],
     });
     const access = new Map([record(2), record(3)].map((r) => [r.id, r]));
-    expect(identitiesNeeded(DIR, listed, access)).toEqual([oid(1), oid(2)]);
+    expect(identitiesNeeded(listed, access)).toEqual([oid(1), oid(2)]);
   });
 });

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { batchBody, failedSubResponse } from '../../shared/storage/batch.js';
+
+const URL_OF_TABLE = 'http://127.0.0.1:10002/acct/useraccess';
+
+describe('batchBody', () => {
+  it('writes one changeset: inserts as POST to the table, merges as PATCH to the row (quotes doubled)', () => {
+    const rows = [{ partitionKey: "e'1~a", rowKey: 'r1', name: 'A', active: true }];
+    const insert = batchBody(URL_OF_TABLE, 'insert', rows, 'B', 'C');
+    expect(insert).toBe(
+      '--batch_B\r\ncontent-type: multipart/mixed; boundary=changeset_C\r\n\r\n' +
+        '--changeset_C\r\ncontent-type: application/http\r\ncontent-transfer-encoding: binary\r\n\r\n' +
+        `POST ${URL_OF_TABLE} HTTP/1.1\r\nContent-Type: application/json\r\n` +
+        'Accept: application/json;odata=minimalmetadata\r\nDataServiceVersion: 3.0\r\n' +
+        'Prefer: return-no-content\r\n\r\n' +
+        '{"PartitionKey":"e\'1~a","RowKey":"r1","name":"A","active":true}\r\n' +
+        '--changeset_C--\r\n--batch_B--\r\n',
+    );
+    const merge = batchBody(URL_OF_TABLE, 'merge', rows, 'B', 'C');
+    expect(merge).toContain(`PATCH ${URL_OF_TABLE}(PartitionKey='e''1~a',RowKey='r1') HTTP/1.1\r\n`);
+    expect(merge).not.toContain('Prefer');
+  });
+});
+
+describe('failedSubResponse', () => {
+  it('finds nothing in an answer of 2xx sub-responses', () => {
+    const ok =
+      '--changesetresponse_x\r\nHTTP/1.1 204 No Content\r\n\r\n--changesetresponse_x\r\nHTTP/1.1 204 No Content\r\n';
+    expect(failedSubResponse(ok)).toBeUndefined();
+  });
+
+  it('reads the status, code and message of the failed sub-request', () => {
+    const failed =
+      '--changesetresponse_x\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 409 Conflict\r\n' +
+      'Content-Type: application/json\r\n\r\n' +
+      '{"odata.error":{"code":"EntityAlreadyExists","message":{"lang":"en-US","value":"0:The specified entity already exists."}}}\r\n' +
+      '--changesetresponse_x--';
+    expect(failedSubResponse(failed)).toEqual({
+      status: 409,
+      code: 'EntityAlreadyExists',
+      message: '0:The specified entity already exists.',
+    });
+  });
+
+  it('keeps the status when the failure has no JSON body', () => {
+    expect(failedSubResponse('HTTP/1.1 413 Request Entity Too Large\r\n\r\n')).toEqual({
+      status: 413,
+      message: 'Transaction failed',
+    });
+  });
+});
