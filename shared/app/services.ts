@@ -14,7 +14,10 @@ import { createSmtpMailer, type Mailer } from '../mail/mailer.js';
 import { createPasswordReset, type PasswordResetService } from '../password-reset/service.js';
 import { createMailLimiter } from '../password-reset/rate-limit.js';
 import { StorageAccount } from '../storage/account.js';
-import { createDirectoryReader } from '../directory/reader.js';
+import { createOidcClient } from '../auth/oidc/client.js';
+import { createDirectoryOpener } from '../directory/reader.js';
+import { createTokenSource } from '../directory/token.js';
+import { guardTenantHosts } from '../tenants/hosts.js';
 import { createSyncService, type SyncService } from '../sync/service.js';
 import { createTenantsRepository } from '../tenants/repository.js';
 import { createTenantsService, type TenantsService } from '../tenants/service.js';
@@ -87,7 +90,11 @@ export function buildServices(config: Config, ports: Ports): Services {
     clock,
     environments: environmentsRepository,
     tenants: tenantsRepository,
-    openDirectory: (connection) => createDirectoryReader(connection),
+    // Stored tenants are held to today's host policy before anything is sent to their hosts.
+    openDirectory: guardTenantHosts(
+      createDirectoryOpener({ fetch: ports.fetch, clock, tokens: createTokenSource() }),
+      config.directoryHosts,
+    ),
     // Sessions die with access: a run's deactivations end those users' sessions in the environment.
     onAccessDeactivated: (environmentId, userIds) => sessions.revokeUsers(environmentId, userIds),
   });
@@ -100,6 +107,7 @@ export function buildServices(config: Config, ports: Ports): Services {
       tenants: tenantsRepository,
       environments: environmentsRepository,
       audit,
+      directoryHosts: config.directoryHosts,
     }),
     environments: createEnvironmentsService({
       environments: environmentsRepository,
@@ -117,6 +125,8 @@ export function buildServices(config: Config, ports: Ports): Services {
       transactions,
       redirectUri: config.redirectUri,
       clock,
+      oidc: createOidcClient({ fetch: ports.fetch, clock }),
+      directoryHosts: config.directoryHosts,
     }),
     passwordReset: createPasswordReset({
       storage,

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { getDirectoryJson, oidcHttp, transitionalOidcDeps, type OidcDeps } from './http.js';
+import { getDirectoryJson, oidcHttp, type OidcDeps } from './http.js';
 
 /** What jose's jwtVerify accepts as a key source. */
 export type KeyResolver = JWTVerifyGetKey;
@@ -31,7 +31,7 @@ export interface JwksCacheOptions {
    */
   readonly missCooldownMs?: number;
   readonly now?: () => number;
-  readonly load?: (uri: string) => Promise<unknown>;
+  readonly load: (uri: string) => Promise<unknown>;
 }
 
 /**
@@ -48,12 +48,11 @@ export class JwksCache {
   private readonly now: () => number;
   private readonly load: (uri: string) => Promise<unknown>;
 
-  constructor(options: JwksCacheOptions = {}) {
+  constructor(options: JwksCacheOptions) {
     this.maxAgeMs = options.maxAgeMs ?? 60 * 60 * 1000;
     this.missCooldownMs = options.missCooldownMs ?? 60 * 1000;
-    // TRANSITIONAL defaults, until the sign-in service builds its cache through createOidcClient.
-    this.now = options.now ?? (() => transitionalOidcDeps.clock.now().getTime());
-    this.load = options.load ?? keySetLoader(transitionalOidcDeps);
+    this.now = options.now ?? (() => Date.now());
+    this.load = options.load;
   }
 
   /** A key resolver for one JWKS URI, for jose's jwtVerify. */
