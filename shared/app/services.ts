@@ -19,6 +19,7 @@ import { createDirectoryOpener } from '../directory/reader.js';
 import { createTokenSource } from '../directory/token.js';
 import { guardTenantHosts } from '../tenants/hosts.js';
 import { createSyncService, type SyncService } from '../sync/service.js';
+import { createThrottle } from '../throttle/limiter.js';
 import { createTenantsRepository } from '../tenants/repository.js';
 import { createTenantsService, type TenantsService } from '../tenants/service.js';
 import { createUsersRepository, type UsersRepository } from '../users/repository.js';
@@ -84,6 +85,7 @@ export function buildServices(config: Config, ports: Ports): Services {
   const environmentsRepository = createEnvironmentsRepository({ storage, clock });
   const users = usersPort(createUsersRepository(storage));
   const transactions = createTransactionStore(storage);
+  const throttle = createThrottle({ storage, clock });
   const sessions = createSessions({ store: createSessionStore(storage), transactions, users, clock });
   const sync = createSyncService({
     storage,
@@ -115,7 +117,12 @@ export function buildServices(config: Config, ports: Ports): Services {
       audit,
       latestRun: (environmentId) => sync.getLatestRun(environmentId),
     }),
-    management: createManagementAuth({ settings: config.management, clock, keys: ports.managementKeys }),
+    management: createManagementAuth({
+      settings: config.management,
+      clock,
+      keys: ports.managementKeys,
+      fetch: ports.fetch,
+    }),
     sessions,
     signin: createSignin({
       environments: environmentsRepository,
@@ -127,6 +134,7 @@ export function buildServices(config: Config, ports: Ports): Services {
       clock,
       oidc: createOidcClient({ fetch: ports.fetch, clock }),
       directoryHosts: config.directoryHosts,
+      throttle,
     }),
     passwordReset: createPasswordReset({
       storage,
@@ -135,6 +143,7 @@ export function buildServices(config: Config, ports: Ports): Services {
       users,
       mailer: ports.mailer,
       limiter: createMailLimiter(storage),
+      throttle,
     }),
     health: createHealth({ storage }),
     sync,

@@ -3,6 +3,7 @@ import type { EnvironmentRecord } from '../environments/repository.js';
 import type { TenantConnection } from '../tenants/repository.js';
 import { authorizationUrl } from './oidc/authorization.js';
 import { checkDirectoryOrigin } from '../directory/hosts.js';
+import { THROTTLES, type Throttle } from '../throttle/limiter.js';
 import type { OidcClient } from './oidc/client.js';
 import type { DiscoveryDocument } from './oidc/discovery.js';
 import { constantTimeEqual, verifyIdToken, type VerifiedIdentity } from './oidc/id-token.js';
@@ -37,8 +38,15 @@ export interface CompletedSignin {
 }
 
 export interface SigninService {
-  /** GET /api/auth/login: the authorization request and its transaction. */
-  start(environmentId: string, returnTo: string | undefined): Promise<StartedSignin>;
+  /**
+   * GET /api/auth/login: the authorization request and its transaction, once the request is
+   * counted against its client address (when known) and its environment (AppError 'rate-limited').
+   */
+  start(
+    environmentId: string,
+    returnTo: string | undefined,
+    clientAddress?: string | undefined,
+  ): Promise<StartedSignin>;
   /**
    * GET|POST /api/auth/callback: the transaction is taken (once), the code redeemed, the ID token
    * verified, the user found by (tid, oid) with active access, and only then a session created.
@@ -61,6 +69,7 @@ export interface SigninDeps {
   readonly oidc: OidcClient;
   /** DIRECTORY_HOSTS, normalised. */
   readonly directoryHosts: readonly string[];
+  readonly throttle: Throttle;
 }
 
 function checkCallback(parameters: CallbackParameters, state: string): string {
@@ -136,7 +145,9 @@ export function createSignin(deps: SigninDeps): SigninService {
   }
 
   return {
-    async start(environmentId, returnTo) {
+    async start(environmentId, returnTo, clientAddress) {
+      if (clientAddress !== undefined) await deps.throttle.take(THROTTLES.loginPerClient, clientAddress);
+      await deps.throttle.take(THROTTLES.loginPerEnvironment, environmentId);
       const tenant = await tenantOf(environmentId);
       const discovery = await discoveryFor(tenant);
       const { cookieSecret, transaction } = await deps.transactions.begin(
