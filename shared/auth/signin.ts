@@ -45,7 +45,7 @@ export interface SigninService {
   start(
     environmentId: string,
     returnTo: string | undefined,
-    clientAddress?: string | undefined,
+    clientAddress?: string,
   ): Promise<StartedSignin>;
   /**
    * GET|POST /api/auth/callback: the transaction is taken (once), the code redeemed, the ID token

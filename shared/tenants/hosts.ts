@@ -41,10 +41,9 @@ export function refusedHostsError(
 function refusingReader(error: AppError): DirectoryReader {
   return {
     readGroup: () => Promise.reject(error),
-    // eslint-disable-next-line require-yield -- it fails before its first page
-    async *listGroupUsers() {
-      throw error;
-    },
+    listGroupUsers: () => ({
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+    }),
   };
 }
 
