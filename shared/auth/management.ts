@@ -1,10 +1,5 @@
 import type { HttpRequest } from '@azure/functions';
-import {
-  errors as joseErrors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Clock } from '../clock.js';
 import { JwksCache, KeySetUnavailable } from './oidc/jwks.js';
 import type { Config } from '../config.js';

@@ -21,7 +21,6 @@ export interface StartedSignin {
   readonly transactionExpiresAt: Date;
 }
 
-
 export interface CallbackParameters {
   readonly transactionSecret: string | undefined;
   readonly state: string | undefined;
@@ -42,11 +41,7 @@ export interface SigninService {
    * GET /api/auth/login: the authorization request and its transaction, once the request is
    * counted against its client address (when known) and its environment (AppError 'rate-limited').
    */
-  start(
-    environmentId: string,
-    returnTo: string | undefined,
-    clientAddress?: string,
-  ): Promise<StartedSignin>;
+  start(environmentId: string, returnTo: string | undefined, clientAddress?: string): Promise<StartedSignin>;
   /**
    * GET|POST /api/auth/callback: the transaction is taken (once), the code redeemed, the ID token
    * verified, the user found by (tid, oid) with active access, and only then a session created.

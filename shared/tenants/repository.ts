@@ -218,7 +218,12 @@ export function createTenantsRepository(deps: TenantsRepositoryDeps): TenantsRep
         }
         throw new AppError('storage-unavailable', 'The tenant could not be stored.', { cause: error });
       }
-      return { tenant: fromTenantEntity(entity, etag), previous: undefined, created: true, secretChanged: true };
+      return {
+        tenant: fromTenantEntity(entity, etag),
+        previous: undefined,
+        created: true,
+        secretChanged: true,
+      };
     },
 
     async replace(input, previous) {

@@ -172,17 +172,21 @@ export function createTenantsService(deps: TenantsDeps): TenantsService {
       target: { kind: 'tenant' as const, id: name },
       changes: {
         ...diffFields(auditView(existing), auditView(withDefaults(input))),
-        ...(body.clientSecret === undefined ? {} : { clientSecret: { secret: true, changed: true } as const }),
+        ...(body.clientSecret === undefined
+          ? {}
+          : { clientSecret: { secret: true, changed: true } as const }),
       },
     };
-    return audit.around(entry, async () => {
-      const result = existing ? await tenants.replace(input, existing) : await tenants.create(input);
-      if (result === 'stale') throw new StaleTenant();
-      return result;
-    }).catch((error: unknown) => {
-      if (error instanceof StaleTenant) return 'stale' as const;
-      throw error;
-    });
+    return audit
+      .around(entry, async () => {
+        const result = existing ? await tenants.replace(input, existing) : await tenants.create(input);
+        if (result === 'stale') throw new StaleTenant();
+        return result;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof StaleTenant) return 'stale' as const;
+        throw error;
+      });
   }
 
   /** Found and visible to the caller, else not-found / forbidden. */
