@@ -78,7 +78,7 @@ describe('tenant directory hosts', () => {
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({
       type: '/problems/validation',
-      errors: { [field]: expect.any(String) },
+      errors: { [field]: expect.any(String) as unknown },
     });
     expect(await testRepositories().tenants.get(name)).toBeUndefined();
   });
@@ -116,7 +116,10 @@ describe('tenant directory hosts', () => {
     expect(answer.body).toMatchObject({
       status: {
         state: 'failing',
-        error: { code: 'directory-unreachable', message: expect.stringContaining('authorityHost') },
+        error: {
+          code: 'directory-unreachable',
+          message: expect.stringContaining('authorityHost') as unknown,
+        },
       },
     });
   });
@@ -148,7 +151,7 @@ describe('limits before storage', () => {
     const environments = Array.from({ length: 900 }, (_, i) => `env-${i}-${'x'.repeat(40)}`);
     const answer = await putTenant(uniqueName('big'), tenantBody({ environments }), partnerA);
     expect(answer.status).toBe(400);
-    expect(answer.body).toMatchObject({ errors: { environments: expect.any(String) } });
+    expect(answer.body).toMatchObject({ errors: { environments: expect.any(String) as unknown } });
   });
 
   it('too many groups: 400 naming groupsToSync', async () => {
@@ -167,7 +170,9 @@ describe('limits before storage', () => {
       token: operator,
     });
     expect(answer.status).toBe(400);
-    expect(answer.body).toMatchObject({ errors: { groupsToSync: expect.stringContaining('at most') } });
+    expect(answer.body).toMatchObject({
+      errors: { groupsToSync: expect.stringContaining('at most') as unknown },
+    });
   });
 });
 
@@ -266,7 +271,12 @@ describe('password reset storage reads', () => {
         findActiveByEmail: (environmentId, email) =>
           createUsersRepository(storage).findActiveUsersByEmail(environmentId, email),
       },
-      mailer: { send: async (mail) => void sent.push(mail) },
+      mailer: {
+        send: (mail) => {
+          sent.push(mail);
+          return Promise.resolve();
+        },
+      },
       limiter: createMailLimiter(storage),
       throttle: createThrottle({ storage, clock }),
     });
@@ -368,7 +378,7 @@ describe('management keys during an issuer outage', () => {
       );
       const answer = problemResponse(refused);
       expect(answer.status).toBe(503);
-      expect(JSON.parse(String(answer.body))).toMatchObject({ type: '/problems/keys-unavailable' });
+      expect(JSON.parse(answer.body as string)).toMatchObject({ type: '/problems/keys-unavailable' });
       expect((answer.headers as Record<string, string>)['retry-after']).toBe('30');
       up = true;
       now += 60_000;
