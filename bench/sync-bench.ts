@@ -19,6 +19,7 @@ import {
 } from '../shared/environments/repository.js';
 import { systemClock } from '../shared/clock.js';
 import { createDirectoryReader } from '../shared/directory/reader.js';
+import { createTokenSource } from '../shared/directory/token.js';
 import { createSyncService, SYNC_QUEUE, type SyncService } from '../shared/sync/service.js';
 import type { RunCounts } from '../shared/sync/runs.js';
 import { decodeQueueMessage } from '../scripts/local-host/queue-listener.js';
@@ -84,13 +85,21 @@ function storage(): StorageAccount {
 let syncService: SyncService | undefined;
 
 /** The sync as the worker runs it, minus session revocation (the bench has no sessions). */
+/** One token source for the bench process, as the composition root keeps one per process. */
+const tokens = createTokenSource();
+
 function sync(): SyncService {
   syncService ??= createSyncService({
     storage: storage(),
     clock: systemClock,
     environments: world().environments,
     tenants: world().tenants,
-    openDirectory: (connection) => createDirectoryReader(connection),
+    openDirectory: (connection) =>
+      createDirectoryReader(connection, {
+        fetch: (input, init) => fetch(input, init),
+        clock: systemClock,
+        tokens,
+      }),
     onAccessDeactivated: async () => {},
   });
   return syncService;

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { emailOf, type DirectoryUser } from '../sync/planner.js';
 import type { DirectorySubject } from './errors.js';
@@ -10,7 +10,7 @@ import {
   type Fetch,
   type Sleep,
 } from './http.js';
-import { transitionalTokenSource, type DirectoryConnection, type TokenSource } from './token.js';
+import type { DirectoryConnection, TokenSource } from './token.js';
 
 export { parseRetryAfter } from './http.js';
 
@@ -36,24 +36,6 @@ export interface DirectoryDeps {
   readonly tokens: TokenSource;
   readonly sleep?: Sleep;
   readonly limits?: Partial<DirectoryLimits>;
-}
-
-// TRANSITIONAL, delete when the composition root passes DirectoryDeps: defaults (global fetch,
-// system clock, one process-wide token source) and the former retry/now options, so that callers
-// written before it (`createDirectoryReader(connection, {})`) still run.
-export interface ReaderOptions extends Partial<DirectoryDeps> {
-  readonly retry?: Pick<DirectoryLimits, 'maxRetries' | 'giveUpAfterMs' | 'baseDelayMs' | 'maxDelayMs'>;
-  readonly now?: () => number;
-}
-function withTransitionalDefaults(options: ReaderOptions): DirectoryDeps {
-  const { now, retry } = options;
-  return {
-    ...options,
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-    clock: options.clock ?? (now === undefined ? systemClock : { now: () => new Date(now()) }),
-    tokens: options.tokens ?? transitionalTokenSource(),
-    limits: { ...retry, ...options.limits },
-  };
 }
 
 interface RawUser {
@@ -127,11 +109,7 @@ function graphFailure(http: DirectoryHttp, answer: DirectoryAnswer, groupId: str
  * A reader for one run: its requests share one DirectoryHttp (timeouts, retries, the give-up
  * budget) and stay on the tenant's own origins; the token comes through the same HTTP.
  */
-export function createDirectoryReader(
-  connection: DirectoryConnection,
-  options: DirectoryDeps | ReaderOptions = {},
-): DirectoryReader {
-  const deps = withTransitionalDefaults(options);
+export function createDirectoryReader(connection: DirectoryConnection, deps: DirectoryDeps): DirectoryReader {
   const graphOrigin = new URL(connection.graphBaseUrl).origin;
   const http = createDirectoryHttp(subjectOf(connection), tenantOrigins(connection), deps);
   const malformed = (problem: string, cause?: unknown): AppError =>

@@ -2,7 +2,8 @@ import { testRepositories, testServices } from '../support/storage.js';
 import { randomUUID } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { systemClock } from '../../shared/clock.js';
-import { createDirectoryReader, type ReaderOptions } from '../../shared/directory/reader.js';
+import { createDirectoryReader, type DirectoryDeps } from '../../shared/directory/reader.js';
+import { createTokenSource } from '../../shared/directory/token.js';
 import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import { createSyncStores, type SyncStores } from '../../shared/sync/stores.js';
@@ -21,11 +22,21 @@ import {
 } from '../../shared/users/repository.js';
 import type { TestDirectory } from '../support/dev-directory.js';
 
+/** What a test may set of a reader's deps; the rest are the real network and clock. */
+export type ReaderOptions = Partial<DirectoryDeps>;
+
+/** One token source for the test process, as the composition root keeps one per process. */
+const TOKENS = createTokenSource();
+
 /** Retries without real waiting, so throttling tests take milliseconds. */
 export const FAST_READER: ReaderOptions = {
   sleep: async () => {},
-  retry: { maxRetries: 5, giveUpAfterMs: 5 * 60_000, baseDelayMs: 1, maxDelayMs: 5 },
+  limits: { maxRetries: 5, giveUpAfterMs: 5 * 60_000, baseDelayMs: 1, maxDelayMs: 5 },
 };
+
+function readerDeps(options: ReaderOptions): DirectoryDeps {
+  return { fetch: (input, init) => fetch(input, init), clock: systemClock, tokens: TOKENS, ...options };
+}
 
 /**
  * The clock of the sync services these tests build: the system's, until a test moves it
@@ -58,7 +69,8 @@ export function testSyncService(options: TestSyncOptions = {}): SyncService {
     clock: testClock,
     environments: testRepositories().environments,
     tenants: testRepositories().tenants,
-    openDirectory: (connection) => createDirectoryReader(connection, options.reader ?? FAST_READER),
+    openDirectory: (connection) =>
+      createDirectoryReader(connection, readerDeps(options.reader ?? FAST_READER)),
     onAccessDeactivated: options.onAccessDeactivated ?? (async () => {}),
   });
 }
