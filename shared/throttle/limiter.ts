@@ -25,11 +25,14 @@ export interface ThrottlePolicy {
   readonly windowSeconds: number;
 }
 
-/** Per client address and per target, for the two anonymous endpoints that cost us something. */
+/**
+ * Per client address and per target, for the two anonymous endpoints that cost us something. The
+ * per-address limits leave room for many people behind one corporate NAT.
+ */
 export const THROTTLES = Object.freeze({
-  loginPerClient: { name: 'login-client', limit: 30, windowSeconds: 60 },
+  loginPerClient: { name: 'login-client', limit: 120, windowSeconds: 60 },
   loginPerEnvironment: { name: 'login-environment', limit: 600, windowSeconds: 60 },
-  resetPerClient: { name: 'reset-client', limit: 20, windowSeconds: 600 },
+  resetPerClient: { name: 'reset-client', limit: 60, windowSeconds: 600 },
   resetPerAddress: { name: 'reset-address', limit: 10, windowSeconds: 600 },
 } satisfies Record<string, ThrottlePolicy>);
 

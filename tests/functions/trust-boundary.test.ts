@@ -30,6 +30,7 @@ beforeAll(async () => {
   await import('../../functions/environments.js');
   await import('../../functions/externalUsers.js');
   await import('../../functions/passwordReset.js');
+  await import('../../functions/auth.js');
   useTestEnvironment();
   keys = await useManagementKeys();
   partnerA = await keys.token({ sub: 'race-a', roles: ['partner'] });
@@ -230,7 +231,7 @@ describe('password reset throttling', () => {
   it('per client address (the last X-Forwarded-For entry): 429 past the limit', async () => {
     const client = `198.51.100.${Math.floor(Math.random() * 250)}`;
     const statuses: number[] = [];
-    for (let i = 0; i < 21; i++) {
+    for (let i = 0; i < 61; i++) {
       const answer = await call('passwordReset', {
         method: 'POST',
         path: 'password-reset',
@@ -240,8 +241,28 @@ describe('password reset throttling', () => {
       });
       statuses.push(answer.status);
     }
-    expect(statuses.filter((s) => s === 202)).toHaveLength(20);
-    expect(statuses[20]).toBe(429);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(60);
+    expect(statuses[60]).toBe(429);
+  });
+});
+
+describe('sign-in throttling', () => {
+  it('GET /api/auth/login per client address: 429 with Retry-After past the limit', async () => {
+    const client = `192.0.2.${Math.floor(Math.random() * 250)}`;
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 121; i++) {
+      last = await call('authLogin', {
+        method: 'GET',
+        path: `auth/login?environment=${uniqueName('nowhere')}`,
+        headers: { 'x-forwarded-for': `${client}:4000`, accept: 'application/json' },
+      });
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, 120).every((s) => s !== 429)).toBe(true);
+    expect(last?.status).toBe(429);
+    expect(last?.body).toMatchObject({ type: '/problems/rate-limited' });
+    expect(Number(last?.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
 
