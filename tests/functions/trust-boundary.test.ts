@@ -9,7 +9,7 @@ import { EMAIL_INDEX_TABLE } from '../../shared/users/email-index.js';
 import { createUsersRepository, userIdOf, type AccessPatch } from '../../shared/users/repository.js';
 import { ENVIRONMENTS_TABLE } from '../../shared/environments/repository.js';
 import { MAIL_LIMIT_TABLE } from '../../shared/password-reset/rate-limit.js';
-import type { Mail } from '../../shared/mail/mailer.js';
+import type { OutgoingMail } from '../../shared/mail/mailer.js';
 import { testClock, testRepositories, testServices, useTestEnvironment } from '../support/storage.js';
 import {
   call,
@@ -286,7 +286,7 @@ async function countStorage(tables: readonly string[]): Promise<{ reads: () => n
 describe('password reset storage reads', () => {
   it('are the same for an environment of 5 users and one of 400', async () => {
     const { storage, clock } = testServices();
-    const sent: Mail[] = [];
+    const sent: OutgoingMail[] = [];
     const service = createPasswordReset({
       storage,
       clock,
