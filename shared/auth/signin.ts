@@ -3,6 +3,7 @@ import type { EnvironmentRecord } from '../environments/repository.js';
 import type { TenantConnection } from '../tenants/repository.js';
 import { authorizationUrl } from './oidc/authorization.js';
 import { checkDirectoryOrigin } from '../directory/hosts.js';
+import { refusedHostsError } from '../tenants/hosts.js';
 import { THROTTLES, type Throttle } from '../throttle/limiter.js';
 import type { OidcClient } from './oidc/client.js';
 import type { DiscoveryDocument } from './oidc/discovery.js';
@@ -101,7 +102,10 @@ export function createSignin(deps: SigninDeps): SigninService {
    */
   function checkHosts(tenant: TenantConnection): TenantConnection {
     const authority = checkDirectoryOrigin(tenant.authorityHost, 'authorityHost', deps.directoryHosts);
-    if (!authority.ok) throw new SigninError('tenant-unconfigured');
+    if (!authority.ok) {
+      const refusal = refusedHostsError(tenant, { authorityHost: authority.message });
+      throw new SigninError('directory-unreachable', { cause: refusal });
+    }
     return tenant;
   }
 
