@@ -23,7 +23,7 @@ import {
 } from '../shared/environments/repository.js';
 import { systemClock } from '../shared/clock.js';
 import { createDirectoryReader, type DirectoryReader } from '../shared/directory/reader.js';
-import type { DirectoryConnection } from '../shared/directory/token.js';
+import { createTokenSource, type DirectoryConnection } from '../shared/directory/token.js';
 import { createSyncService, SYNC_QUEUE, type SyncService } from '../shared/sync/service.js';
 import type { RunCounts } from '../shared/sync/runs.js';
 import { decodeQueueMessage } from '../scripts/local-host/queue-listener.js';
@@ -134,12 +134,24 @@ function storage(): StorageAccount {
  * The directory opener of the run being measured: the bench swaps in a marking reader per run
  * (the service is built once, as the host builds it).
  */
-let openDirectory: (connection: DirectoryConnection) => DirectoryReader = (connection) =>
-  createDirectoryReader(connection);
+/** One token source for the bench process, as the composition root keeps one per process. */
+const tokens = createTokenSource();
+
+/** A directory reader as the composition root builds one. */
+function plainReader(connection: DirectoryConnection): DirectoryReader {
+  return createDirectoryReader(connection, {
+    fetch: (input, init) => fetch(input, init),
+    clock: systemClock,
+    tokens,
+  });
+}
+
+let openDirectory: (connection: DirectoryConnection) => DirectoryReader = plainReader;
 
 let syncService: SyncService | undefined;
 
 /** The sync as the worker runs it, minus session revocation (the bench has no sessions). */
+
 function sync(): SyncService {
   syncService ??= createSyncService({
     storage: storage(),
@@ -166,7 +178,7 @@ function markingReader(
   groupCount: number,
 ): (connection: DirectoryConnection) => DirectoryReader {
   return (connection) => {
-    const inner: DirectoryReader = createDirectoryReader(connection);
+    const inner = plainReader(connection);
     let finished = 0;
     return {
       acquireToken: () => inner.acquireToken(),

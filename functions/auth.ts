@@ -4,6 +4,7 @@ import { problemResponse } from '../shared/http/problem.js';
 import { json, noContent, parseWith, withProblems } from '../shared/http/respond.js';
 import { registerHttp } from '../shared/host/registry.js';
 import { loginQuerySchema } from '../shared/auth/schemas.js';
+import { clientAddressOf } from '../shared/throttle/limiter.js';
 import {
   clearedCookie,
   readCookie,
@@ -29,7 +30,11 @@ registerHttp('authLogin', {
           environment: request.query.get('environment') ?? undefined,
           returnTo: request.query.get('returnTo') ?? undefined,
         });
-        const started = await signin.start(query.environment, query.returnTo);
+        const started = await signin.start(
+          query.environment,
+          query.returnTo,
+          clientAddressOf(request.headers.get('x-forwarded-for')),
+        );
         return redirect(started.location, [
           transactionCookie(started.transactionSecret, started.transactionExpiresAt, clock.now()),
         ]);

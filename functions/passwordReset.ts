@@ -2,6 +2,7 @@ import { registerHttp, registerStorageQueue } from '../shared/host/registry.js';
 import { json, readJsonBody, withProblems } from '../shared/http/respond.js';
 import { passwordResetBodySchema } from '../shared/password-reset/schemas.js';
 import { PASSWORD_RESET_QUEUE } from '../shared/password-reset/service.js';
+import { clientAddressOf } from '../shared/throttle/limiter.js';
 
 registerHttp('passwordReset', {
   methods: ['POST'],
@@ -11,6 +12,7 @@ registerHttp('passwordReset', {
     withProblems(async (request) => {
       await passwordReset.request(
         await readJsonBody(request, passwordResetBodySchema, { anyContentType: true }),
+        clientAddressOf(request.headers.get('x-forwarded-for')),
       );
       return json(202, { status: 'accepted' });
     }),

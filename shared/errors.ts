@@ -33,6 +33,8 @@ export type ErrorCode =
   // Our own infrastructure
   | 'config-invalid'
   | 'storage-unavailable'
+  /** The management token issuer's keys cannot be read, and the last ones read are too old. */
+  | 'keys-unavailable'
   | 'internal';
 
 export interface AppErrorOptions {
@@ -68,6 +70,7 @@ export class AppError extends Error {
 export const SERVER_FAULTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'internal',
   'storage-unavailable',
+  'keys-unavailable',
   'config-invalid',
 ]);
 

@@ -85,6 +85,12 @@ function toHttpRequest(
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  // As Azure's front end does: the peer's address is appended, so the last entry is never the client's say.
+  const peer = request.socket.remoteAddress;
+  if (peer !== undefined) {
+    const forwarded = headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = forwarded === undefined || forwarded === '' ? peer : `${forwarded}, ${peer}`;
+  }
   const method = (request.method ?? 'GET').toUpperCase();
   return new HttpRequest({
     method,

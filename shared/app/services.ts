@@ -14,8 +14,12 @@ import { createSmtpMailer, type Mailer } from '../mail/mailer.js';
 import { createPasswordReset, type PasswordResetService } from '../password-reset/service.js';
 import { createMailLimiter } from '../password-reset/rate-limit.js';
 import { StorageAccount } from '../storage/account.js';
-import { createDirectoryReader } from '../directory/reader.js';
+import { createOidcClient } from '../auth/oidc/client.js';
+import { createDirectoryOpener } from '../directory/reader.js';
+import { createTokenSource } from '../directory/token.js';
+import { guardTenantHosts } from '../tenants/hosts.js';
 import { createSyncService, type SyncService } from '../sync/service.js';
+import { createThrottle } from '../throttle/limiter.js';
 import { createTenantsRepository } from '../tenants/repository.js';
 import { createTenantsService, type TenantsService } from '../tenants/service.js';
 import { createUsersRepository, type UsersRepository } from '../users/repository.js';
@@ -97,6 +101,9 @@ export function buildServices(config: Config, ports: Ports): Services {
   const environmentsRepository = createEnvironmentsRepository({ storage, clock });
   const users = usersPort(createUsersRepository(storage));
   const transactions = createTransactionStore(storage);
+  const throttle = createThrottle({ storage, clock });
+  // One token source per process: tokens are reused across runs and checks of the same tenant.
+  const tokens = createTokenSource();
   const sessions = createSessions({ store: createSessionStore(storage), transactions, users, clock });
   const health = createTenantHealth(storage);
   const groupNames = createGroupNames(storage);
@@ -111,7 +118,11 @@ export function buildServices(config: Config, ports: Ports): Services {
     clock,
     environments: environmentsRepository,
     tenants: tenantsRepository,
-    openDirectory: (connection) => createDirectoryReader(connection),
+    // Stored tenants are held to today's host policy before anything is sent to their hosts.
+    openDirectory: guardTenantHosts(
+      createDirectoryOpener({ fetch: ports.fetch, clock, tokens }),
+      config.directoryHosts,
+    ),
     // Sessions die with access: a run's deactivations end those users' sessions in the environment.
     onAccessDeactivated: (environmentId, userIds) => sessions.revokeUsers(environmentId, userIds),
     groupNames,
@@ -127,6 +138,7 @@ export function buildServices(config: Config, ports: Ports): Services {
       environments: environmentsRepository,
       audit,
       health,
+      directoryHosts: config.directoryHosts,
     }),
     environments: createEnvironmentsService({
       environments: environmentsRepository,
@@ -138,7 +150,12 @@ export function buildServices(config: Config, ports: Ports): Services {
         return tenant ? groupNames.read(tenant.directoryId) : new Map<string, string>();
       },
     }),
-    management: createManagementAuth({ settings: config.management, clock, keys: ports.managementKeys }),
+    management: createManagementAuth({
+      settings: config.management,
+      clock,
+      keys: ports.managementKeys,
+      fetch: ports.fetch,
+    }),
     sessions,
     signin: createSignin({
       environments: environmentsRepository,
@@ -148,6 +165,9 @@ export function buildServices(config: Config, ports: Ports): Services {
       transactions,
       redirectUri: config.redirectUri,
       clock,
+      oidc: createOidcClient({ fetch: ports.fetch, clock }),
+      directoryHosts: config.directoryHosts,
+      throttle,
     }),
     passwordReset: createPasswordReset({
       storage,
@@ -156,6 +176,7 @@ export function buildServices(config: Config, ports: Ports): Services {
       users,
       mailer: ports.mailer,
       limiter: createMailLimiter(storage),
+      throttle,
     }),
     health: createHealth({ storage }),
     sync,
@@ -163,7 +184,10 @@ export function buildServices(config: Config, ports: Ports): Services {
     tenantCheck: createTenantCheck({
       tenants: tenantsRepository,
       environments: environmentsRepository,
-      openDirectory: (connection) => createDirectoryReader(connection, { limits: CHECK_DIRECTORY_LIMITS }),
+      openDirectory: guardTenantHosts(
+        createDirectoryOpener({ fetch: ports.fetch, clock, tokens, limits: CHECK_DIRECTORY_LIMITS }),
+        config.directoryHosts,
+      ),
       health,
       groupNames,
       clock,

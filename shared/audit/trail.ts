@@ -3,10 +3,18 @@ import { odata, type TableEntity } from '@azure/data-tables';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
+import { fromSplitProperty, toSplitProperty } from '../storage/limits.js';
 
 /**
  * The audit trail of configuration changes: who (the token's `sub`), when, what changed. Values of
  * secret fields are never recorded, only that they changed.
+ *
+ * The entry and the change live in different tables, so no transaction holds both. The entry is
+ * written first, as `pending`, and the change only after it: a change is never applied without its
+ * entry, and a failing audit write answers a failure before anything changed. Once the change is
+ * applied the entry is marked `applied` (or `failed`); marking is best effort and never turns an
+ * applied change into a failure answer, so an entry left `pending` means "compare with the current
+ * state": the change may or may not have been applied.
  */
 export const AUDIT_TABLE = 'audit';
 
@@ -25,8 +33,15 @@ export type AuditAction =
 export type FieldChange =
   { readonly from: unknown; readonly to: unknown } | { readonly secret: true; readonly changed: true };
 
+export type AuditOutcome = 'pending' | 'applied' | 'failed';
+
+/** Properties the changes may span; inputs are validated so that any change fits in these. */
+const MAX_CHANGES_PARTS = 8;
+
 export interface AuditEntry {
   readonly at: string;
+  /** Absent on entries written before outcomes were recorded (they were written after the change). */
+  readonly outcome?: AuditOutcome;
   readonly actor: string;
   readonly action: AuditAction;
   readonly target: AuditTarget;
@@ -40,6 +55,7 @@ interface AuditEntity extends TableEntity {
   targetKind: string;
   targetId: string;
   changes: string;
+  outcome?: string;
 }
 
 /**
@@ -72,8 +88,19 @@ function rowKeyFor(at: Date, random: Buffer): string {
   return `${inverted}-${random.toString('hex')}`;
 }
 
+/** An entry written as pending; `settle` records how the change ended (false if it could not). */
+export interface PendingAuditEntry {
+  readonly entry: AuditEntry;
+  settle(outcome: 'applied' | 'failed'): Promise<boolean>;
+}
+
 export interface AuditTrail {
-  record(entry: Omit<AuditEntry, 'at'>): Promise<AuditEntry>;
+  /** Records a change already made (applied). */
+  record(entry: Omit<AuditEntry, 'at' | 'outcome'>): Promise<AuditEntry>;
+  /** Writes the entry as `pending`, before the change it describes is applied. */
+  begin(entry: Omit<AuditEntry, 'at' | 'outcome'>): Promise<PendingAuditEntry>;
+  /** Writes the entry, runs `apply`, and settles the entry by how `apply` ended. */
+  around<T>(entry: Omit<AuditEntry, 'at' | 'outcome'>, apply: () => Promise<T>): Promise<T>;
   /** The trail of one tenant or environment, newest first. */
   list(target: AuditTarget, limit?: number): Promise<AuditEntry[]>;
 }
@@ -84,32 +111,73 @@ function fromAuditEntity(entity: AuditEntity, target: AuditTarget): AuditEntry {
     actor: entity.actor,
     action: entity.action as AuditAction,
     target,
-    changes: JSON.parse(entity.changes) as Record<string, FieldChange>,
+    changes: JSON.parse(fromSplitProperty(entity, 'changes')) as Record<string, FieldChange>,
+    ...(entity.outcome === undefined ? {} : { outcome: entity.outcome as AuditOutcome }),
   };
 }
 
 export function createAuditTrail(deps: { storage: StorageAccount; clock: Clock }): AuditTrail {
+  async function begin(entry: Omit<AuditEntry, 'at' | 'outcome'>): Promise<PendingAuditEntry> {
+    const at = deps.clock.now();
+    const changes = toSplitProperty('changes', JSON.stringify(entry.changes), MAX_CHANGES_PARTS);
+    // Inputs are bounded so this cannot happen; if it did, nothing must change unrecorded.
+    if (changes === undefined) throw new AppError('internal', 'The audit entry would be too large.');
+    const entity: AuditEntity = {
+      partitionKey: partitionOf(entry.target),
+      rowKey: rowKeyFor(at, randomBytes(6)),
+      at: at.toISOString(),
+      actor: entry.actor,
+      action: entry.action,
+      targetKind: entry.target.kind,
+      targetId: entry.target.id,
+      changes: '',
+      ...changes,
+      outcome: 'pending',
+    };
+    const client = await deps.storage.table(AUDIT_TABLE);
+    try {
+      await client.createEntity(entity);
+    } catch (error) {
+      throw new AppError('storage-unavailable', 'The audit trail could not be written.', { cause: error });
+    }
+    return {
+      entry: { ...entry, at: entity.at, outcome: 'pending' },
+      async settle(outcome) {
+        try {
+          await client.updateEntity(
+            { partitionKey: entity.partitionKey, rowKey: entity.rowKey, outcome },
+            'Merge',
+          );
+          return true;
+        } catch {
+          // The entry stays pending, which says what readers must do: compare with the state.
+          return false;
+        }
+      },
+    };
+  }
+
   return {
-    async record(entry) {
-      const at = deps.clock.now();
-      const entity: AuditEntity = {
-        partitionKey: partitionOf(entry.target),
-        rowKey: rowKeyFor(at, randomBytes(6)),
-        at: at.toISOString(),
-        actor: entry.actor,
-        action: entry.action,
-        targetKind: entry.target.kind,
-        targetId: entry.target.id,
-        changes: JSON.stringify(entry.changes),
-      };
+    begin,
+
+    async around(entry, apply) {
+      const pending = await begin(entry);
+      let result;
       try {
-        await (await deps.storage.table(AUDIT_TABLE)).createEntity(entity);
+        result = await apply();
       } catch (error) {
-        throw new AppError('storage-unavailable', 'The audit trail could not be written.', { cause: error });
+        await pending.settle('failed');
+        throw error;
       }
-      return { ...entry, at: entity.at };
+      await pending.settle('applied');
+      return result;
     },
 
+    async record(entry) {
+      const pending = await begin(entry);
+      await pending.settle('applied');
+      return { ...pending.entry, outcome: 'applied' };
+    },
     async list(target, limit = 100) {
       const client = await deps.storage.table(AUDIT_TABLE);
       const entries: AuditEntry[] = [];

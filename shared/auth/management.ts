@@ -1,12 +1,7 @@
 import type { HttpRequest } from '@azure/functions';
-import {
-  createRemoteJWKSet,
-  errors as joseErrors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Clock } from '../clock.js';
+import { JwksCache, KeySetUnavailable } from './oidc/jwks.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { isAllowed, ROLES, type Permission, type Principal, type Resource, type Role } from './policy.js';
@@ -84,20 +79,51 @@ export interface ManagementAuthDeps {
   readonly clock: Clock;
   /** Keys to verify against instead of fetching `settings.jwksUri` (tests sign their own tokens). */
   readonly keys?: JWTVerifyGetKey | undefined;
-  /** How soon after one fetch an unknown `kid` may trigger another; jose's default. */
+  /** Outbound HTTP, for reading `settings.jwksUri`. */
+  readonly fetch?: (input: string, init?: RequestInit) => Promise<Response>;
+  /** How soon after one fetch an unknown `kid` may trigger another. */
   readonly refetchCooldownMs?: number;
+}
+
+/** A key set is read again after this long. */
+const KEYS_MAX_AGE_MS = 10 * 60_000;
+/**
+ * While the issuer's key set cannot be read, the last one read keeps serving for this long past
+ * its age; after that every call answers 503 until the keys can be read again.
+ */
+export const KEYS_MAX_STALE_MS = 60 * 60_000;
+/** While the issuer is down, one attempt to read its keys per this long, not one per call. */
+const KEYS_RETRY_MS = 30_000;
+const KEYS_TIMEOUT_MS = 10_000;
+
+/** The issuer's key set over HTTP, bounded in time and size of answer. */
+function keySetReader(fetcher: NonNullable<ManagementAuthDeps['fetch']>) {
+  return async (uri: string): Promise<unknown> => {
+    const answer = await fetcher(uri, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(KEYS_TIMEOUT_MS),
+    });
+    if (!answer.ok) throw new Error(`the key set answered HTTP ${answer.status}`);
+    const text = await answer.text();
+    if (text.length > 256 * 1024) throw new Error('the key set is too large');
+    return JSON.parse(text) as unknown;
+  };
 }
 
 export function createManagementAuth(deps: ManagementAuthDeps): ManagementAuth {
   const { issuer, audience, jwksUri } = deps.settings;
-  // jose caches the set and refetches it (at most once per cooldown) when a token names an
-  // unknown `kid`, so key rotation at the issuer needs no restart here.
+  // A token naming an unknown `kid` refetches the set (at most once per cooldown), so key
+  // rotation at the issuer needs no restart here.
   const keys =
     deps.keys ??
-    createRemoteJWKSet(new URL(jwksUri), {
-      cooldownDuration: deps.refetchCooldownMs ?? 30_000,
-      cacheMaxAge: 10 * 60_000,
-    });
+    new JwksCache({
+      load: keySetReader(deps.fetch ?? ((input, init) => fetch(input, init))),
+      now: () => deps.clock.now().getTime(),
+      maxAgeMs: KEYS_MAX_AGE_MS,
+      maxStaleMs: KEYS_MAX_STALE_MS,
+      retryAfterFailureMs: KEYS_RETRY_MS,
+      missCooldownMs: deps.refetchCooldownMs ?? 30_000,
+    }).resolverFor(jwksUri);
 
   async function authenticate(request: HttpRequest): Promise<Principal> {
     const token = bearerToken(request);
@@ -116,7 +142,13 @@ export function createManagementAuth(deps: ManagementAuthDeps): ManagementAuth {
       if (error instanceof joseErrors.JOSEError && CALLER_TOKEN_ERRORS.has(error.code)) {
         throw new AppError('unauthorized', 'The bearer token is not valid.', { cause: error });
       }
-      throw new AppError('internal', 'The management signing keys could not be read.', { cause: error });
+      if (error instanceof KeySetUnavailable) {
+        throw new AppError('keys-unavailable', 'The management signing keys could not be read.', {
+          cause: error,
+          retryAfterSeconds: KEYS_RETRY_MS / 1000,
+        });
+      }
+      throw new AppError('internal', 'The management token could not be verified.', { cause: error });
     }
     // `exp` must be in the future, full stop: the skew above only forgives an issuer whose clock
     // runs ahead (nbf/iat), never a token that has already expired.

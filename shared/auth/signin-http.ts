@@ -111,7 +111,11 @@ export function signinFailure(
     : problem.status >= 500
       ? 'Sign-in failed'
       : 'Sign-in could not start';
-  return { status: problem.status, headers: PAGE_HEADERS, body: failurePage(title, problem.detail), cookies };
+  const headers =
+    appError.retryAfterSeconds === undefined
+      ? PAGE_HEADERS
+      : { ...PAGE_HEADERS, 'retry-after': String(Math.ceil(appError.retryAfterSeconds)) };
+  return { status: problem.status, headers, body: failurePage(title, problem.detail), cookies };
 }
 
 /**

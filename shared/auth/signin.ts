@@ -2,10 +2,13 @@ import type { Clock } from '../clock.js';
 import type { EnvironmentRecord } from '../environments/repository.js';
 import type { TenantConnection } from '../tenants/repository.js';
 import { authorizationUrl } from './oidc/authorization.js';
-import { getDiscovery, type DiscoveryDocument } from './oidc/discovery.js';
+import { checkDirectoryOrigin } from '../directory/hosts.js';
+import { refusedHostsError } from '../tenants/hosts.js';
+import { THROTTLES, type Throttle } from '../throttle/limiter.js';
+import type { OidcClient } from './oidc/client.js';
+import type { DiscoveryDocument } from './oidc/discovery.js';
 import { constantTimeEqual, verifyIdToken, type VerifiedIdentity } from './oidc/id-token.js';
-import { JwksCache } from './oidc/jwks.js';
-import { CodeExchangeError, redeemCode } from './oidc/token-exchange.js';
+import { CodeExchangeError, type CodeExchange } from './oidc/token-exchange.js';
 import { sanitizeReturnTo } from './return-to.js';
 import type { NewSession, SessionUsers, SessionsService } from './sessions.js';
 import { SigninError } from './signin-errors.js';
@@ -17,16 +20,6 @@ export interface StartedSignin {
   /** Goes into the transaction cookie; binds the callback to this browser. */
   readonly transactionSecret: string;
   readonly transactionExpiresAt: Date;
-}
-
-async function discoveryFor(
-  tenant: Pick<TenantConnection, 'authorityHost' | 'directoryId'>,
-): Promise<DiscoveryDocument> {
-  try {
-    return await getDiscovery(tenant.authorityHost, tenant.directoryId);
-  } catch (error) {
-    throw new SigninError('directory-unreachable', { cause: error });
-  }
 }
 
 export interface CallbackParameters {
@@ -45,8 +38,11 @@ export interface CompletedSignin {
 }
 
 export interface SigninService {
-  /** GET /api/auth/login: the authorization request and its transaction. */
-  start(environmentId: string, returnTo: string | undefined): Promise<StartedSignin>;
+  /**
+   * GET /api/auth/login: the authorization request and its transaction, once the request is
+   * counted against its client address (when known) and its environment (AppError 'rate-limited').
+   */
+  start(environmentId: string, returnTo: string | undefined, clientAddress?: string): Promise<StartedSignin>;
   /**
    * GET|POST /api/auth/callback: the transaction is taken (once), the code redeemed, the ID token
    * verified, the user found by (tid, oid) with active access, and only then a session created.
@@ -65,6 +61,11 @@ export interface SigninDeps {
   readonly transactions: Pick<TransactionStore, 'begin' | 'consume'>;
   readonly redirectUri: string;
   readonly clock: Clock;
+  /** The tenant's directory: discovery, keys, token endpoint (one per process: it caches). */
+  readonly oidc: OidcClient;
+  /** DIRECTORY_HOSTS, normalised. */
+  readonly directoryHosts: readonly string[];
+  readonly throttle: Throttle;
 }
 
 function checkCallback(parameters: CallbackParameters, state: string): string {
@@ -75,18 +76,38 @@ function checkCallback(parameters: CallbackParameters, state: string): string {
   return parameters.code;
 }
 
-async function redeem(exchange: Parameters<typeof redeemCode>[0]): Promise<string> {
-  try {
-    return await redeemCode(exchange);
-  } catch (error) {
-    if (error instanceof CodeExchangeError) throw new SigninError('code-exchange-failed', { cause: error });
-    throw error;
-  }
-}
-
 export function createSignin(deps: SigninDeps): SigninService {
-  /** Keys are per issuer, and rotation is followed on an unknown kid. */
-  const jwks = new JwksCache();
+  const { oidc } = deps;
+
+  async function discoveryFor(tenant: TenantConnection): Promise<DiscoveryDocument> {
+    try {
+      return await oidc.discovery(tenant);
+    } catch (error) {
+      throw new SigninError('directory-unreachable', { cause: error });
+    }
+  }
+
+  async function redeem(exchange: CodeExchange, tenant: TenantConnection): Promise<string> {
+    try {
+      return await oidc.redeemCode(exchange, tenant);
+    } catch (error) {
+      if (error instanceof CodeExchangeError) throw new SigninError('code-exchange-failed', { cause: error });
+      throw error;
+    }
+  }
+
+  /**
+   * A tenant stored before its hosts were held to the policy (or since removed from
+   * DIRECTORY_HOSTS) is never contacted: no discovery, no secret sent.
+   */
+  function checkHosts(tenant: TenantConnection): TenantConnection {
+    const authority = checkDirectoryOrigin(tenant.authorityHost, 'authorityHost', deps.directoryHosts);
+    if (!authority.ok) {
+      const refusal = refusedHostsError(tenant, { authorityHost: authority.message });
+      throw new SigninError('directory-unreachable', { cause: refusal });
+    }
+    return tenant;
+  }
 
   /** The tenant an environment signs in with, or why it cannot. */
   async function tenantOf(environmentId: string): Promise<TenantConnection> {
@@ -97,7 +118,7 @@ export function createSignin(deps: SigninDeps): SigninService {
     const tenant = await deps.tenants.getConnection(environment.externalUsers.tenant);
     // A tenant that no longer lists the environment may not sign anyone into it.
     if (!tenant?.environments.includes(environmentId)) throw new SigninError('tenant-unconfigured');
-    return tenant;
+    return checkHosts(tenant);
   }
 
   /** The tenant a transaction was started with, if it still allows exactly that sign-in. */
@@ -110,7 +131,7 @@ export function createSignin(deps: SigninDeps): SigninService {
     ) {
       throw new SigninError('tenant-unconfigured');
     }
-    return tenant;
+    return checkHosts(tenant);
   }
 
   async function userWithAccess(environmentId: string, identity: VerifiedIdentity): Promise<string> {
@@ -123,7 +144,9 @@ export function createSignin(deps: SigninDeps): SigninService {
   }
 
   return {
-    async start(environmentId, returnTo) {
+    async start(environmentId, returnTo, clientAddress) {
+      if (clientAddress !== undefined) await deps.throttle.take(THROTTLES.loginPerClient, clientAddress);
+      await deps.throttle.take(THROTTLES.loginPerEnvironment, environmentId);
       const tenant = await tenantOf(environmentId);
       const discovery = await discoveryFor(tenant);
       const { cookieSecret, transaction } = await deps.transactions.begin(
@@ -157,15 +180,18 @@ export function createSignin(deps: SigninDeps): SigninService {
       const code = checkCallback(parameters, transaction.secrets.state);
       const tenant = await tenantOfTransaction(transaction);
       const discovery = await discoveryFor(tenant);
-      const idToken = await redeem({
-        tokenEndpoint: discovery.tokenEndpoint,
-        clientId: tenant.clientId,
-        clientSecret: tenant.clientSecret,
-        redirectUri: deps.redirectUri,
-        code,
-        codeVerifier: transaction.secrets.codeVerifier,
-      });
-      const identity = await verifyIdToken(idToken, jwks.resolverFor(discovery.jwksUri), {
+      const idToken = await redeem(
+        {
+          tokenEndpoint: discovery.tokenEndpoint,
+          clientId: tenant.clientId,
+          clientSecret: tenant.clientSecret,
+          redirectUri: deps.redirectUri,
+          code,
+          codeVerifier: transaction.secrets.codeVerifier,
+        },
+        tenant,
+      );
+      const identity = await verifyIdToken(idToken, oidc.keys(discovery), {
         issuer: discovery.issuer,
         clientId: tenant.clientId,
         directoryId: tenant.directoryId,

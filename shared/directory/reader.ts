@@ -1,5 +1,5 @@
 import type { GraphRequest } from '@microsoft/microsoft-graph-client';
-import { systemClock, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { emailOf, type DirectoryUser } from '../sync/planner.js';
 import type { DirectorySubject } from './errors.js';
@@ -12,7 +12,7 @@ import {
   type Fetch,
   type Sleep,
 } from './http.js';
-import { transitionalTokenSource, type DirectoryConnection, type TokenSource } from './token.js';
+import type { DirectoryConnection, TokenSource } from './token.js';
 
 export { parseRetryAfter } from './http.js';
 
@@ -40,24 +40,6 @@ export interface DirectoryDeps {
   readonly tokens: TokenSource;
   readonly sleep?: Sleep;
   readonly limits?: Partial<DirectoryLimits>;
-}
-
-// TRANSITIONAL, delete when the composition root passes DirectoryDeps: defaults (global fetch,
-// system clock, one process-wide token source) and the former retry/now options, so that callers
-// written before it (`createDirectoryReader(connection, {})`) still run.
-export interface ReaderOptions extends Partial<DirectoryDeps> {
-  readonly retry?: Pick<DirectoryLimits, 'maxRetries' | 'giveUpAfterMs' | 'baseDelayMs' | 'maxDelayMs'>;
-  readonly now?: () => number;
-}
-function withTransitionalDefaults(options: ReaderOptions): DirectoryDeps {
-  const { now, retry } = options;
-  return {
-    ...options,
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-    clock: options.clock ?? (now === undefined ? systemClock : { now: () => new Date(now()) }),
-    tokens: options.tokens ?? transitionalTokenSource(),
-    limits: { ...retry, ...options.limits },
-  };
 }
 
 interface RawUser {
@@ -132,11 +114,7 @@ function graphFailure(http: DirectoryHttp, status: number, groupId: string): App
  * DirectoryHttp (timeouts, retries, the give-up budget) shared with the token requests, and stay
  * on the tenant's own origins.
  */
-export function createDirectoryReader(
-  connection: DirectoryConnection,
-  options: DirectoryDeps | ReaderOptions = {},
-): DirectoryReader {
-  const deps = withTransitionalDefaults(options);
+export function createDirectoryReader(connection: DirectoryConnection, deps: DirectoryDeps): DirectoryReader {
   const graphOrigin = new URL(connection.graphBaseUrl).origin;
   const http = createDirectoryHttp(subjectOf(connection), tenantOrigins(connection), deps);
   const client = createGraphClient(connection.graphBaseUrl, http, () =>

@@ -153,13 +153,3 @@ export function createTokenSource(): TokenSource {
     },
   };
 }
-
-// TRANSITIONAL, delete when the composition root holds the process's token source: the one that
-// readers built without one share, and its reset for tests that change a tenant's secret.
-let transitionalTokens: TokenSource | undefined;
-export function transitionalTokenSource(): TokenSource {
-  return (transitionalTokens ??= createTokenSource());
-}
-export function forgetTokenCaches(): void {
-  transitionalTokens = undefined;
-}

@@ -16,6 +16,8 @@ export const MAX_NOTIFICATION_EMAILS = 5;
 // Deliberately plain: one @, no spaces or separators, a dot in the domain; the mail relay has the last word.
 const EMAIL_PATTERN = /^[^\s@<>,;"()]+@[^\s@<>,;"()]+\.[^\s@<>,;"()]+$/;
 const MAX_EMAIL_LENGTH = 254;
+/** Groups of one environment: their ids, joined, stay far below one stored property (64 KiB). */
+export const MAX_GROUPS = 500;
 
 export interface EnvironmentView {
   readonly id: string;
@@ -93,6 +95,7 @@ export function normalizeGroupsToSync(value: unknown): { ids: string[] } | { err
     return { error: `must hold only GUIDs; not a GUID: ${shown.join(', ')}${bad.length > 5 ? ', …' : ''}` };
   }
   if (ids.length === 0) return { error: 'must list at least one group id' };
+  if (ids.length > MAX_GROUPS) return { error: `must list at most ${MAX_GROUPS} groups` };
   return { ids };
 }
 
@@ -116,9 +119,9 @@ export function validateSettings(
   if (tenantName === undefined || tenantName === null) fields.tenant = 'is required';
   else if (typeof tenantName !== 'string' || !TENANT_NAME_PATTERN.test(tenantName))
     fields.tenant = 'must be a tenant name (1–63 of a-z 0-9 -)';
-  else if (!tenant) fields.tenant = `tenant "${tenantName}" does not exist`;
-  else if (!tenant.environments.includes(environmentId))
-    fields.tenant = `tenant "${tenantName}" does not allow environment "${environmentId}"`;
+  // One message for both: an environment admin must not learn which tenant names exist.
+  else if (!tenant?.environments.includes(environmentId))
+    fields.tenant = `no tenant "${tenantName}" allows environment "${environmentId}"`;
 
   const groups = normalizeGroupsToSync(body.groupsToSync);
   if ('error' in groups) fields.groupsToSync = groups.error;
@@ -205,7 +208,7 @@ export interface EnvironmentsService {
 export interface EnvironmentsDeps {
   readonly environments: EnvironmentsRepository;
   readonly tenants: { get(name: string): Promise<TenantFacts | undefined> };
-  readonly audit: Pick<AuditTrail, 'record'>;
+  readonly audit: Pick<AuditTrail, 'around'>;
   /** The environment's most recent sync run, as the sync reports it. */
   readonly latestRun: (environmentId: string) => Promise<SyncRun | null>;
   /** The known group names (by lower-case id) of the tenant's directory. */
@@ -228,21 +231,20 @@ export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsS
       checkEnvironmentId(environmentId);
       const body = await readBody();
       const current = await environments.get(environmentId);
-      const result = await environments.save({
+      const next = {
         id: environmentId,
         name: body.name,
         externalUsersIntegration: body.externalUsersIntegration ?? current?.externalUsersIntegration ?? false,
-      });
-      await audit.record({
-        actor: principal.sub,
-        action: result.created ? 'environment.created' : 'environment.updated',
-        target: { kind: 'environment', id: environmentId },
-        changes: diffFields(
-          result.previous && { ...toEnvironmentView(result.previous) },
-          { ...toEnvironmentView(result.environment) },
-          ['id'],
-        ),
-      });
+      };
+      const result = await audit.around(
+        {
+          actor: principal.sub,
+          action: current ? 'environment.updated' : 'environment.created',
+          target: { kind: 'environment', id: environmentId },
+          changes: diffFields(current && { ...toEnvironmentView(current) }, next, ['id']),
+        },
+        () => environments.save(next),
+      );
       return { environment: toEnvironmentView(result.environment), created: result.created };
     },
 
@@ -264,16 +266,17 @@ export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsS
           ? await deps.tenants.get(tenantName)
           : undefined;
       const settings = validateSettings(body, environmentId, tenant);
-      const result = await environments.saveSettings(environmentId, settings);
+      const before = environment.externalUsers;
+      const result = await audit.around(
+        {
+          actor: principal.sub,
+          action: 'environment.settings-updated',
+          target: { kind: 'environment', id: environmentId },
+          changes: diffFields(before && { ...toSettingsView(before) }, { ...toSettingsView(settings) }),
+        },
+        () => environments.saveSettings(environmentId, settings),
+      );
       const after = result.environment.externalUsers ?? settings;
-      await audit.record({
-        actor: principal.sub,
-        action: 'environment.settings-updated',
-        target: { kind: 'environment', id: environmentId },
-        changes: diffFields(result.previous && { ...toSettingsView(result.previous) }, {
-          ...toSettingsView(after),
-        }),
-      });
       return toSettingsView(after);
     },
 

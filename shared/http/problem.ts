@@ -63,6 +63,11 @@ const PROBLEMS: Readonly<Record<ErrorCode, ProblemKind>> = {
   'directory-malformed-answer': DIRECTORY_ERROR,
   'tenant-not-allowed': DIRECTORY_ERROR,
   'storage-unavailable': { status: 503, type: '/problems/storage-unavailable', title: 'Storage unavailable' },
+  'keys-unavailable': {
+    status: 503,
+    type: '/problems/keys-unavailable',
+    title: 'Token signing keys unavailable',
+  },
   'config-invalid': INTERNAL,
   internal: INTERNAL,
 };

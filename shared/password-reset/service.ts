@@ -4,6 +4,7 @@ import type { EnvironmentRecord } from '../environments/repository.js';
 import { AppError } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { StorageAccount } from '../storage/account.js';
+import { THROTTLES, type Throttle } from '../throttle/limiter.js';
 import { passwordResetMail } from './message.js';
 import { addressKey, type MailLimiter } from './rate-limit.js';
 import {
@@ -26,7 +27,11 @@ export type PasswordResetOutcome =
 const MAX_AGE_MS = 60 * 60 * 1000;
 
 export interface PasswordResetService {
-  request(request: PasswordResetRequest): Promise<void>;
+  /**
+   * Queues the request, after counting it against its client address (when known) and its
+   * address: AppError 'rate-limited' past either limit.
+   */
+  request(request: PasswordResetRequest, clientAddress: string | undefined): Promise<void>;
   process(payload: unknown, log: Pick<InvocationContext, 'log' | 'warn'>): Promise<PasswordResetOutcome>;
 }
 
@@ -43,11 +48,14 @@ export interface PasswordResetDeps {
   };
   readonly mailer: Mailer;
   readonly limiter: MailLimiter;
+  readonly throttle: Throttle;
 }
 
 export function createPasswordReset(deps: PasswordResetDeps): PasswordResetService {
   return {
-    async request(request) {
+    async request(request, clientAddress) {
+      if (clientAddress !== undefined) await deps.throttle.take(THROTTLES.resetPerClient, clientAddress);
+      await deps.throttle.take(THROTTLES.resetPerAddress, request.email.trim().toLowerCase());
       const message: PasswordResetMessage = { ...request, requestedAt: deps.clock.now().toISOString() };
       const queue = await deps.storage.queue(PASSWORD_RESET_QUEUE);
       try {

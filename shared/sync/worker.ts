@@ -187,7 +187,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
       source.reader,
       source.directoryId,
       source.settings.groupsToSync,
-      async () => lease.check(),
+      () => Promise.resolve(lease.check()),
       (group) => source.groups.push(group),
     );
   }

@@ -29,6 +29,8 @@ export interface TenantRecord {
   readonly graphBaseUrl: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** The stored row's version: a change replaces exactly this row or nothing. */
+  readonly etag?: string | undefined;
 }
 
 /** What the sync and sign-in need to talk to the directory, secret decrypted. */
@@ -85,7 +87,7 @@ function parseList(value: unknown): string[] {
   return Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [];
 }
 
-function fromTenantEntity(entity: TenantEntity): TenantRecord {
+function fromTenantEntity(entity: TenantEntity, etag?: string): TenantRecord {
   return Object.freeze({
     name: entity.rowKey,
     owner: entity.owner,
@@ -97,6 +99,7 @@ function fromTenantEntity(entity: TenantEntity): TenantRecord {
     graphBaseUrl: entity.graphBaseUrl,
     createdAt: entity.createdAt,
     updatedAt: entity.updatedAt,
+    etag: etag ?? (typeof entity.etag === 'string' ? entity.etag : undefined),
   });
 }
 
@@ -106,9 +109,16 @@ export interface TenantsRepository {
   getConnection(name: string): Promise<TenantConnection | undefined>;
   /** Every tenant, or only those of `owner`, by name. */
   list(owner?: string): Promise<TenantRecord[]>;
+  /** Insert-only: AppError 'conflict' when a tenant of that name exists, whoever created it. */
+  create(input: SaveTenantInput): Promise<SaveTenantResult>;
   /**
-   * Creates or replaces a tenant. Optimistic concurrency (ETag / insert-only) so two writers cannot
-   * silently overwrite each other; a lost race is retried against the fresh record.
+   * Replaces exactly the row `previous` was read from (its ETag); 'stale' when it has changed or
+   * gone since, so the caller decides again (and checks ownership again) against the fresh row.
+   */
+  replace(input: SaveTenantInput, previous: TenantRecord): Promise<SaveTenantResult | 'stale'>;
+  /**
+   * Creates or replaces whatever is stored, for seeding and tests: it checks no ownership, and
+   * the API never uses it.
    */
   save(input: SaveTenantInput): Promise<SaveTenantResult>;
   /** False when there was none. */
@@ -191,30 +201,66 @@ export function createTenantsRepository(deps: TenantsRepositoryDeps): TenantsRep
       return tenants.sort((a, b) => a.name.localeCompare(b.name));
     },
 
-    async save(input) {
+    async create(input) {
+      if (input.clientSecret === undefined) {
+        throw new AppError('validation', 'The request is not valid.', {
+          fields: { clientSecret: 'is required when creating a tenant' },
+        });
+      }
       const client = await table();
+      const entity = toEntity(input, undefined, deps.clock.now().toISOString());
+      let etag: string | undefined;
+      try {
+        ({ etag } = await client.createEntity(entity));
+      } catch (error) {
+        if (statusOf(error) === 409) {
+          throw new AppError('conflict', `A tenant named "${input.name}" already exists.`, { cause: error });
+        }
+        throw new AppError('storage-unavailable', 'The tenant could not be stored.', { cause: error });
+      }
+      return {
+        tenant: fromTenantEntity(entity, etag),
+        previous: undefined,
+        created: true,
+        secretChanged: true,
+      };
+    },
+
+    async replace(input, previous) {
+      if (previous.etag === undefined) return 'stale';
+      const stored = await readEntity(input.name);
+      if (stored?.etag !== previous.etag) return 'stale';
+      const client = await table();
+      const entity = toEntity(input, stored, deps.clock.now().toISOString());
+      let etag: string | undefined;
+      try {
+        ({ etag } = await client.updateEntity(entity, 'Replace', { etag: previous.etag }));
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 412 || status === 404) return 'stale';
+        throw new AppError('storage-unavailable', 'The tenant could not be stored.', { cause: error });
+      }
+      return {
+        tenant: fromTenantEntity(entity, etag),
+        previous: fromTenantEntity(stored),
+        created: false,
+        secretChanged: input.clientSecret !== undefined,
+      };
+    },
+
+    async save(input) {
       for (let attempt = 0; attempt < 3; attempt++) {
-        const existing = await readEntity(input.name);
-        if (!existing && input.clientSecret === undefined) {
-          throw new AppError('validation', 'The request is not valid.', {
-            fields: { clientSecret: 'is required when creating a tenant' },
-          });
+        const existing = await this.get(input.name);
+        if (!existing) {
+          try {
+            return await this.create(input);
+          } catch (error) {
+            if (error instanceof AppError && error.code === 'conflict') continue;
+            throw error;
+          }
         }
-        const entity = toEntity(input, existing, deps.clock.now().toISOString());
-        try {
-          if (existing) await client.updateEntity(entity, 'Replace', { etag: existing.etag });
-          else await client.createEntity(entity);
-        } catch (error) {
-          const status = statusOf(error);
-          if (status === 409 || status === 412) continue;
-          throw new AppError('storage-unavailable', 'The tenant could not be stored.', { cause: error });
-        }
-        return {
-          tenant: fromTenantEntity(entity),
-          previous: existing && fromTenantEntity(existing),
-          created: !existing,
-          secretChanged: input.clientSecret !== undefined,
-        };
+        const result = await this.replace(input, existing);
+        if (result !== 'stale') return result;
       }
       throw new AppError('conflict', 'The tenant was changed concurrently; try again.');
     },

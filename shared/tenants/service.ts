@@ -4,7 +4,15 @@ import { tenantListScope } from '../auth/policy.js';
 import { diffFields, type AuditTrail } from '../audit/trail.js';
 import { AppError } from '../errors.js';
 import { parseWith } from '../validation.js';
-import type { TenantRecord, TenantsRepository } from './repository.js';
+import { fitsAsJsonProperty } from '../storage/limits.js';
+import { tenantHostProblems } from './hosts.js';
+import {
+  DEFAULT_AUTHORITY_HOST,
+  DEFAULT_GRAPH_BASE_URL,
+  type SaveTenantResult,
+  type TenantRecord,
+  type TenantsRepository,
+} from './repository.js';
 import { tenantNameSchema, type TenantBody } from './schemas.js';
 import { UNKNOWN_STATUS, type TenantHealth, type TenantStatus } from './health.js';
 
@@ -20,11 +28,35 @@ export interface TenantView {
   readonly hasClientSecret: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
-  /** Health as the last run or check found it. */
+  /**
+   * Health as the last run or check found it; failing whatever they found while the stored hosts
+   * break the host policy, since such a tenant is never used.
+   */
   readonly status: TenantStatus;
 }
 
-export function toTenantView(tenant: TenantRecord, status: TenantStatus = UNKNOWN_STATUS): TenantView {
+/** Pure: the status of a stored tenant whose hosts the policy refuses (runs and sign-ins refuse it too). */
+export function hostStatusOf(
+  tenant: TenantRecord,
+  directoryHosts: readonly string[],
+): TenantStatus | undefined {
+  const problems = tenantHostProblems(tenant, directoryHosts);
+  if (Object.keys(problems).length === 0) return undefined;
+  const fields = Object.entries(problems).map(([field, problem]) => `${field} ${problem}`);
+  return {
+    state: 'failing',
+    error: {
+      code: 'directory-unreachable',
+      message: `This tenant names a directory host the service may not contact, so runs and sign-ins do not use it: ${fields.join('; ')}. Save the tenant with allowed hosts.`,
+    },
+  };
+}
+
+export function toTenantView(
+  tenant: TenantRecord,
+  directoryHosts: readonly string[] = [],
+  status: TenantStatus = UNKNOWN_STATUS,
+): TenantView {
   return {
     name: tenant.name,
     directoryId: tenant.directoryId,
@@ -36,11 +68,32 @@ export function toTenantView(tenant: TenantRecord, status: TenantStatus = UNKNOW
     hasClientSecret: tenant.hasClientSecret,
     createdAt: tenant.createdAt,
     updatedAt: tenant.updatedAt,
-    status,
+    status: hostStatusOf(tenant, directoryHosts) ?? status,
   };
 }
 
-function auditView(tenant: TenantRecord | undefined): Record<string, unknown> | undefined {
+/** The write of a round found the row changed since it was read. */
+class StaleTenant extends Error {
+  override readonly name = 'StaleTenant';
+}
+
+function withDefaults(input: TenantBody & { owner: string }): AuditFields {
+  return {
+    directoryId: input.directoryId,
+    clientId: input.clientId,
+    environments: input.environments,
+    authorityHost: input.authorityHost ?? DEFAULT_AUTHORITY_HOST,
+    graphBaseUrl: input.graphBaseUrl ?? DEFAULT_GRAPH_BASE_URL,
+    owner: input.owner,
+  };
+}
+
+type AuditFields = Pick<
+  TenantRecord,
+  'directoryId' | 'clientId' | 'environments' | 'authorityHost' | 'graphBaseUrl' | 'owner'
+>;
+
+function auditView(tenant: AuditFields | undefined): Record<string, unknown> | undefined {
   if (!tenant) return undefined;
   return {
     directoryId: tenant.directoryId,
@@ -74,13 +127,73 @@ export interface TenantsService {
 export interface TenantsDeps {
   readonly tenants: TenantsRepository;
   readonly environments: { findUsingTenant(tenant: string): Promise<string[]> };
-  readonly audit: Pick<AuditTrail, 'record'>;
+  readonly audit: Pick<AuditTrail, 'around'>;
   readonly health?: Pick<TenantHealth, 'get' | 'list' | 'forget'>;
+  /** DIRECTORY_HOSTS, normalised: the hosts a tenant may name beside Microsoft's. */
+  readonly directoryHosts: readonly string[];
 }
 
-export function createTenantsService({ tenants, environments, audit, health }: TenantsDeps): TenantsService {
+/** Rounds of read, authorize, conditional write before a much-contended update gives up. */
+const UPDATE_ATTEMPTS = 3;
+
+/** Pure: what the store could not hold or the host policy refuses, by field. */
+export function checkTenantBody(body: TenantBody, directoryHosts: readonly string[]): void {
+  const fields: Record<string, string> = tenantHostProblems(
+    {
+      authorityHost: body.authorityHost ?? DEFAULT_AUTHORITY_HOST,
+      graphBaseUrl: body.graphBaseUrl ?? DEFAULT_GRAPH_BASE_URL,
+    },
+    directoryHosts,
+  );
+  if (!fitsAsJsonProperty(body.environments)) {
+    fields.environments = 'holds more than can be stored (64 KiB together); list fewer environments';
+  }
+  if (Object.keys(fields).length > 0) {
+    throw new AppError('validation', 'The request is not valid.', { fields });
+  }
+}
+
+export function createTenantsService(deps: TenantsDeps): TenantsService {
+  const { tenants, environments, audit, directoryHosts, health } = deps;
+  const view = (tenant: TenantRecord, status?: TenantStatus): TenantView =>
+    toTenantView(tenant, directoryHosts, status);
   const statusOf = (name: string): Promise<TenantStatus> =>
     health?.get(name) ?? Promise.resolve(UNKNOWN_STATUS);
+
+  /**
+   * One round: ownership is checked against the row read, and the write replaces exactly that
+   * row (or creates one where none was), so a racing caller can never take another's tenant.
+   */
+  async function putOnce(
+    principal: Principal,
+    name: string,
+    existing: TenantRecord | undefined,
+    body: TenantBody,
+  ): Promise<SaveTenantResult | 'stale'> {
+    // An operator editing a partner's tenant does not take it over.
+    const input = { ...body, name, owner: existing?.owner ?? principal.sub };
+    const entry = {
+      actor: principal.sub,
+      action: existing ? ('tenant.updated' as const) : ('tenant.created' as const),
+      target: { kind: 'tenant' as const, id: name },
+      changes: {
+        ...diffFields(auditView(existing), auditView(withDefaults(input))),
+        ...(body.clientSecret === undefined
+          ? {}
+          : { clientSecret: { secret: true, changed: true } as const }),
+      },
+    };
+    return audit
+      .around(entry, async () => {
+        const result = existing ? await tenants.replace(input, existing) : await tenants.create(input);
+        if (result === 'stale') throw new StaleTenant();
+        return result;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof StaleTenant) return 'stale' as const;
+        throw error;
+      });
+  }
 
   /** Found and visible to the caller, else not-found / forbidden. */
   async function tenantFor(principal: Principal, name: string): Promise<TenantRecord> {
@@ -95,38 +208,34 @@ export function createTenantsService({ tenants, environments, audit, health }: T
     async put(principal, name, readBody) {
       authorize(principal, 'tenant:list');
       checkName(name);
-      const existing = await tenants.get(name);
-      if (existing) authorize(principal, 'tenant:manage', { kind: 'tenant', owner: existing.owner });
-      else authorize(principal, 'tenant:create');
-      const body = await readBody();
-      const result = await tenants.save({
-        ...body,
-        name,
-        // An operator editing a partner's tenant does not take it over.
-        owner: existing?.owner ?? principal.sub,
-      });
-      const changes = diffFields(auditView(result.previous), auditView(result.tenant));
-      if (result.secretChanged) changes.clientSecret = { secret: true, changed: true };
-      await audit.record({
-        actor: principal.sub,
-        action: result.created ? 'tenant.created' : 'tenant.updated',
-        target: { kind: 'tenant', id: name },
-        changes,
-      });
-      if (result.created) await health?.forget(name);
-      return { tenant: toTenantView(result.tenant, await statusOf(name)), created: result.created };
+      let body: TenantBody | undefined;
+      for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+        const existing = await tenants.get(name);
+        if (existing) authorize(principal, 'tenant:manage', { kind: 'tenant', owner: existing.owner });
+        else authorize(principal, 'tenant:create');
+        if (body === undefined) {
+          body = await readBody();
+          checkTenantBody(body, directoryHosts);
+        }
+        const result = await putOnce(principal, name, existing, body);
+        if (result === 'stale') continue;
+        // A new tenant of an old name starts with no health of its own.
+        if (result.created) await health?.forget(name);
+        return { tenant: view(result.tenant, await statusOf(name)), created: result.created };
+      }
+      throw new AppError('conflict', `Tenant "${name}" was changed concurrently; try again.`);
     },
 
     async read(principal, name) {
       const tenant = await tenantFor(principal, name);
-      return toTenantView(tenant, await statusOf(tenant.name));
+      return view(tenant, await statusOf(tenant.name));
     },
 
     async list(principal) {
       authorize(principal, 'tenant:list');
       const found = await tenants.list(tenantListScope(principal) === 'all' ? undefined : principal.sub);
       const statuses = (await health?.list()) ?? new Map<string, TenantStatus>();
-      return found.map((tenant) => toTenantView(tenant, statuses.get(tenant.name)));
+      return found.map((tenant) => view(tenant, statuses.get(tenant.name)));
     },
 
     async remove(principal, name) {
@@ -139,14 +248,16 @@ export function createTenantsService({ tenants, environments, audit, health }: T
           { extensions: { environments: users } },
         );
       }
-      await tenants.delete(tenant.name);
+      await audit.around(
+        {
+          actor: principal.sub,
+          action: 'tenant.deleted',
+          target: { kind: 'tenant', id: tenant.name },
+          changes: diffFields(auditView(tenant), undefined),
+        },
+        () => tenants.delete(tenant.name),
+      );
       await health?.forget(tenant.name);
-      await audit.record({
-        actor: principal.sub,
-        action: 'tenant.deleted',
-        target: { kind: 'tenant', id: tenant.name },
-        changes: diffFields(auditView(tenant), undefined),
-      });
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   toAccessEntity,
   type AccessEntity,
 } from './entities.js';
+import { createEmailIndex } from './email-index.js';
 import type { AccessPatch, EnvironmentUser, UserPage } from './model.js';
 
 /** Per-partition queries of one environment in flight at once (see `forEachAccessRow`). */
@@ -53,6 +54,7 @@ export interface AccessRows {
 // Long only as a factory: its body is the short functions below, closed over the deps.
 export function createAccessRows(storage: StorageAccount): AccessRows {
   const table = (): Promise<TableClient> => storage.table(ACCESS_TABLE);
+  const emailIndex = createEmailIndex(storage);
 
   async function getEnvironmentUser(
     environmentId: string,
@@ -69,20 +71,17 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     }
   }
 
+  /**
+   * By key, never by scanning the environment: the address's index entries (one query), then
+   * each candidate's access row (a point read), which alone decides.
+   */
   async function findActiveUsersByEmail(environmentId: string, email: string): Promise<EnvironmentUser[]> {
-    const client = await table();
-    const found: EnvironmentUser[] = [];
     const wanted = email.trim().toLowerCase();
-    if (wanted === '') return found;
-    try {
-      const entities = client.listEntities<AccessEntity>({
-        queryOptions: {
-          filter: `${allBucketsFilter(environmentId)} and ${odata`emailLower eq ${wanted} and active eq true`}`,
-        },
-      });
-      for await (const entity of entities) found.push(fromAccessEntity(entity));
-    } catch (error) {
-      throw storageError('Users could not be read.', error);
+    if (wanted === '') return [];
+    const found: EnvironmentUser[] = [];
+    for (const userId of await emailIndex.candidates(environmentId, wanted)) {
+      const user = await getEnvironmentUser(environmentId, userId);
+      if (user?.active === true && user.email.toLowerCase() === wanted) found.push(user);
     }
     return found;
   }
@@ -181,6 +180,8 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     mode: BatchMode = 'merge',
   ): Promise<void> {
     if (patches.length === 0) return;
+    // The index first: an access row is never findable by address later than it exists.
+    await emailIndex.record(environmentId, patches);
     const client = await table();
     const entities = patches.map((patch) => toAccessEntity(environmentId, patch));
     try {

@@ -246,7 +246,10 @@ describe('PUT /api/environments/{envId}/external-users', () => {
     [
       'unknown tenant, only blanks',
       () => ({ tenant: 'no-such-tenant-x', groupsToSync: ' , ,' }),
-      { tenant: 'tenant "no-such-tenant-x" does not exist', groupsToSync: 'must list at least one group id' },
+      {
+        tenant: 'no tenant "no-such-tenant-x" allows environment "{envId}"',
+        groupsToSync: 'must list at least one group id',
+      },
     ],
     [
       'malformed tenant and groups',
@@ -286,7 +289,10 @@ describe('PUT /api/environments/{envId}/external-users', () => {
     const response = await putSettings(envId, body(tenant), operator);
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ type: '/problems/validation', status: 400 });
-    expect((response.body as { errors: Record<string, string> }).errors).toEqual(errors);
+    const expected = Object.fromEntries(
+      Object.entries(errors).map(([field, message]) => [field, message.replace('{envId}', envId)]),
+    );
+    expect((response.body as { errors: Record<string, string> }).errors).toEqual(expected);
     expect((await testRepositories().environments.get(envId))?.externalUsers).toBeUndefined();
   });
 
@@ -304,7 +310,7 @@ describe('PUT /api/environments/{envId}/external-users', () => {
     const response = await putSettings(envId, { tenant: other, groupsToSync: guid() }, operator);
     expect(response.status).toBe(400);
     expect((response.body as { errors: Record<string, string> }).errors).toEqual({
-      tenant: `tenant "${other}" does not allow environment "${envId}"`,
+      tenant: `no tenant "${other}" allows environment "${envId}"`,
     });
   });
 

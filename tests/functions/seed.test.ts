@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seedDemo } from '../../scripts/demo-seed.js';
 import { testRepositories, testServices, useTestEnvironment } from '../support/storage.js';
 import { guid } from '../support/ids.js';
+import { devDirectoryOrigin } from '../support/dev-directory.js';
 
 describe('seedDemo', () => {
   it('creates tenant and environment "demo" through the services, and converges when run again', async () => {
@@ -10,8 +11,9 @@ describe('seedDemo', () => {
       directoryId: guid(),
       clientId: guid(),
       clientSecret: 'demo-secret',
-      authorityHost: 'https://localhost:7443',
-      graphBaseUrl: 'https://localhost:7443/graph',
+      // The hosts a tenant may name: this run's dev directory (DIRECTORY_HOSTS of the test environment).
+      authorityHost: devDirectoryOrigin(),
+      graphBaseUrl: devDirectoryOrigin(),
       groupsToSync: [guid().toUpperCase(), guid()],
     };
     const first = await seedDemo(testServices(), input);

@@ -66,13 +66,13 @@ describe('PUT /api/tenants/{name}', () => {
     delete withoutSecret.clientSecret;
     const updated = await put(
       name,
-      { ...withoutSecret, environments: ['env-1', 'env-2'], graphBaseUrl: 'https://graph.example.test/' },
+      { ...withoutSecret, environments: ['env-1', 'env-2'], graphBaseUrl: 'https://graph.microsoft.us/' },
       partnerA,
     );
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({
       environments: ['env-1', 'env-2'],
-      graphBaseUrl: 'https://graph.example.test',
+      graphBaseUrl: 'https://graph.microsoft.us',
       hasClientSecret: true,
       owner: 'partner-a',
     });

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testRepositories } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import { forgetTokenCaches } from '../../shared/directory/token.js';
 import { allUsers, setupSyncEnvironment, syncNow } from './sync-support.js';
 
 beforeAll(() => {
@@ -15,7 +14,7 @@ function virtualTime() {
   return {
     sleeps,
     reader: {
-      now: () => now,
+      clock: { now: () => new Date(now) },
       sleep: (ms: number) => {
         sleeps.push(ms);
         now += ms;
@@ -147,7 +146,6 @@ describe('directory faults (rule 8)', () => {
       owner: 'test-partner',
       clientSecret: 'not-the-secret',
     });
-    forgetTokenCaches();
     try {
       const run = await syncNow(environmentId);
       expect(run).toMatchObject({ status: 'failed', error: { code: 'directory-credentials-invalid' } });

@@ -20,6 +20,7 @@ import {
   configureSync,
   drainSyncQueue,
   FAST_READER,
+  readerDeps,
   setupSyncEnvironment,
   testSyncService,
 } from './sync-support.js';
@@ -42,7 +43,7 @@ function instance(storage: StorageAccount): SyncService {
     clock: testClock,
     environments: createEnvironmentsRepository({ storage, clock: testClock }),
     tenants: createTenantsRepository({ storage, clock: testClock, secretsKeys: config.secretsKeys }),
-    openDirectory: (connection) => createDirectoryReader(connection, FAST_READER),
+    openDirectory: (connection) => createDirectoryReader(connection, readerDeps(FAST_READER)),
     onAccessDeactivated: async () => {},
   });
 }

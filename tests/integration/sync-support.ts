@@ -1,7 +1,9 @@
 import { testClock, testRepositories, testServices } from '../support/storage.js';
 import { randomUUID } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { createDirectoryReader, type ReaderOptions } from '../../shared/directory/reader.js';
+import { systemClock } from '../../shared/clock.js';
+import { createDirectoryReader, type DirectoryDeps } from '../../shared/directory/reader.js';
+import { createTokenSource } from '../../shared/directory/token.js';
 import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import { createSyncStores, type SyncStores } from '../../shared/sync/stores.js';
 import {
@@ -21,11 +23,21 @@ import type { TestDirectory } from '../support/dev-directory.js';
 import { uniqueId } from '../support/ids.js';
 import { drainQueue } from '../support/queues.js';
 
+/** What a test may set of a reader's deps; the rest are the real network and clock. */
+export type ReaderOptions = Partial<DirectoryDeps>;
+
+/** One token source for the test process, as the composition root keeps one per process. */
+const TOKENS = createTokenSource();
+
 /** Retries without real waiting, so throttling tests take milliseconds. */
 export const FAST_READER: ReaderOptions = {
   sleep: async () => {},
-  retry: { maxRetries: 5, giveUpAfterMs: 5 * 60_000, baseDelayMs: 1, maxDelayMs: 5 },
+  limits: { maxRetries: 5, giveUpAfterMs: 5 * 60_000, baseDelayMs: 1, maxDelayMs: 5 },
 };
+
+export function readerDeps(options: ReaderOptions): DirectoryDeps {
+  return { fetch: (input, init) => fetch(input, init), clock: systemClock, tokens: TOKENS, ...options };
+}
 
 export interface TestSyncOptions {
   /** How the directory is read (default FAST_READER). */
@@ -41,7 +53,8 @@ export function testSyncService(options: TestSyncOptions = {}): SyncService {
     clock: testClock,
     environments: testRepositories().environments,
     tenants: testRepositories().tenants,
-    openDirectory: (connection) => createDirectoryReader(connection, options.reader ?? FAST_READER),
+    openDirectory: (connection) =>
+      createDirectoryReader(connection, readerDeps(options.reader ?? FAST_READER)),
     onAccessDeactivated: options.onAccessDeactivated ?? (async () => {}),
   });
 }

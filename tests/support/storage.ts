@@ -58,6 +58,8 @@ export function useTestEnvironment(overrides: Record<string, string | undefined>
       AZURE_FUNCTIONS_ENVIRONMENT: 'Development',
       AzureWebJobsStorage: testConnectionString(),
       SECRETS_KEY: 'dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=',
+      // This run's dev directory listens on a free port, not the local default's.
+      DIRECTORY_HOSTS: new URL(inject('devDirectory').origin).host,
       ...overrides,
     },
     { localStateDir: '.dev/test' },

@@ -127,7 +127,7 @@ describe('settings validation', () => {
       return undefined;
     })();
     expect(isAppError(error, 'validation') && error.fields).toEqual({
-      tenant: 'tenant "t" does not allow environment "env"',
+      tenant: 'no tenant "t" allows environment "env"',
       deactivationLimit: 'must be an integer ≥ 0',
     });
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DirectorySubject } from '../../directory/errors.js';
 import { isOnOrigin, MICROSOFT_AUTHORITY_HOSTS } from '../../directory/hosts.js';
-import { getDirectoryJson, oidcHttp, transitionalOidcDeps, type OidcDeps } from './http.js';
+import { getDirectoryJson, oidcHttp, type OidcDeps } from './http.js';
 
 /** The fields of an OpenID Provider's metadata that the sign-in uses. */
 export interface DiscoveryDocument {
@@ -116,11 +116,4 @@ export function createDiscoverySource(deps: OidcDeps): DiscoverySource {
       return reading.document;
     },
   };
-}
-
-// TRANSITIONAL, delete when the sign-in service takes an OidcClient: the former entry point.
-let transitionalSource: DiscoverySource | undefined;
-export async function getDiscovery(authorityHost: string, directoryId: string): Promise<DiscoveryDocument> {
-  transitionalSource ??= createDiscoverySource(transitionalOidcDeps);
-  return transitionalSource.get({ authorityHost, directoryId });
 }

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import { fromEntraRefusal, type DirectorySubject } from '../../directory/errors.js';
 import {
   createDirectoryHttp,
@@ -43,10 +43,3 @@ export async function getDirectoryJson(http: DirectoryHttp, url: string): Promis
   }
   return http.json(answer);
 }
-
-// TRANSITIONAL, delete when the sign-in service takes an OidcClient (createOidcClient): the deps
-// that the former call sites (getDiscovery, new JwksCache(), redeemCode(exchange)) fall back to.
-export const transitionalOidcDeps: OidcDeps = {
-  fetch: (input, init) => fetch(input, init),
-  clock: systemClock,
-};

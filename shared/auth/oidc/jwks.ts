@@ -1,6 +1,6 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { getDirectoryJson, oidcHttp, transitionalOidcDeps, type OidcDeps } from './http.js';
+import { getDirectoryJson, oidcHttp, type OidcDeps } from './http.js';
 
 /** What jose's jwtVerify accepts as a key source. */
 export type KeyResolver = JWTVerifyGetKey;
@@ -31,7 +31,14 @@ export interface JwksCacheOptions {
    */
   readonly missCooldownMs?: number;
   readonly now?: () => number;
-  readonly load?: (uri: string) => Promise<unknown>;
+  readonly load: (uri: string) => Promise<unknown>;
+  /**
+   * How long past `maxAgeMs` a set is still used while it cannot be refreshed; unbounded by
+   * default. After it, verification fails with KeySetUnavailable.
+   */
+  readonly maxStaleMs?: number;
+  /** After a failed refresh, how long the stale set is used before the next attempt. */
+  readonly retryAfterFailureMs?: number;
 }
 
 /**
@@ -45,15 +52,19 @@ export class JwksCache {
   private readonly misses = new Map<string, number>();
   private readonly maxAgeMs: number;
   private readonly missCooldownMs: number;
+  private readonly maxStaleMs: number;
+  private readonly retryAfterFailureMs: number;
+  private readonly failedAt = new Map<string, number>();
   private readonly now: () => number;
   private readonly load: (uri: string) => Promise<unknown>;
 
-  constructor(options: JwksCacheOptions = {}) {
+  constructor(options: JwksCacheOptions) {
     this.maxAgeMs = options.maxAgeMs ?? 60 * 60 * 1000;
     this.missCooldownMs = options.missCooldownMs ?? 60 * 1000;
-    // TRANSITIONAL defaults, until the sign-in service builds its cache through createOidcClient.
-    this.now = options.now ?? (() => transitionalOidcDeps.clock.now().getTime());
-    this.load = options.load ?? keySetLoader(transitionalOidcDeps);
+    this.maxStaleMs = options.maxStaleMs ?? Infinity;
+    this.retryAfterFailureMs = options.retryAfterFailureMs ?? 0;
+    this.now = options.now ?? (() => Date.now());
+    this.load = options.load;
   }
 
   /** A key resolver for one JWKS URI, for jose's jwtVerify. */
@@ -97,8 +108,16 @@ export class JwksCache {
     const age = set === undefined ? Infinity : this.now() - set.fetchedAt;
     if (set !== undefined && age >= 0 && age < this.maxAgeMs) return set;
     if (set === undefined) return this.fetchOnce(uri);
-    // Keys rotate over weeks: a directory briefly unreachable should not stop sign-ins it signed.
-    return this.fetchOnce(uri).catch(() => set);
+    // Keys rotate over weeks: an issuer briefly unreachable should not stop the tokens it signed,
+    // for a bounded time; the stale set spares the issuer a request per call while it is down.
+    const usable = age < this.maxAgeMs + this.maxStaleMs;
+    const failedAt = this.failedAt.get(uri);
+    if (usable && failedAt !== undefined && this.now() - failedAt < this.retryAfterFailureMs) return set;
+    return this.fetchOnce(uri).catch((error: unknown) => {
+      this.failedAt.set(uri, this.now());
+      if (usable) return set;
+      throw error;
+    });
   }
 
   /** Concurrent fetches of the same set share one request; a failure leaves the old set in place. */
@@ -112,6 +131,7 @@ export class JwksCache {
           const jwks = parsed.data as JSONWebKeySet;
           const set: CachedSet = { resolve: createLocalJWKSet(jwks), fetchedAt: this.now() };
           this.sets.set(uri, set);
+          this.failedAt.delete(uri);
           return set;
         })
         .catch((error: unknown) => {

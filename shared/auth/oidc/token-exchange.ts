@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { isAppError } from '../../errors.js';
 import type { DirectoryHttp } from '../../directory/http.js';
-import { oidcHttp, transitionalOidcDeps } from './http.js';
 import { SIGNIN_SCOPES } from './authorization.js';
 
 export interface CodeExchange {
@@ -41,11 +40,7 @@ const errorResponseSchema = z.object({ error: z.string().regex(/^[\x20-\x7e]{1,1
  * RFC 7636 and a client secret, sent in the body as Entra ID accepts). Returns the raw ID token;
  * nothing here trusts it: the caller verifies it.
  */
-export async function redeemCode(exchange: CodeExchange, http?: DirectoryHttp): Promise<string> {
-  // TRANSITIONAL default, until the sign-in service passes the OidcClient's HTTP.
-  const client =
-    http ??
-    oidcHttp(transitionalOidcDeps, { directoryId: 'unknown' }, new URL(exchange.tokenEndpoint).origin);
+export async function redeemCode(exchange: CodeExchange, client: DirectoryHttp): Promise<string> {
   const body = new URLSearchParams({
     grant_type: 'authorization_code',
     code: exchange.code,
