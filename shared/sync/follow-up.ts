@@ -34,7 +34,7 @@ export function createRunFollowUp(deps: {
     // Independent: trouble storing the health must not cost the mail, nor the other way round.
     const results = await Promise.allSettled([
       observation && tenant !== undefined
-        ? deps.health.record(tenant, observation, deps.clock.now())
+        ? deps.health.record(tenant, observation, deps.clock.now(), { whenChanged: true })
         : Promise.resolve(),
       deps.notifications.afterRun(run),
     ]);

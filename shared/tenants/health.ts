@@ -16,6 +16,17 @@ export interface TenantStatus {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/** How old a run lets an unchanged status's `checkedAt` grow before writing it again. */
+export const HEALTH_REFRESH_MS = 60 * 60 * 1000;
+
+/** Pure: whether a run's observation adds nothing to the stored status. */
+export function isSameHealth(stored: TenantStatus, observation: HealthObservation, at: Date): boolean {
+  const state = observation.ok ? 'ok' : 'failing';
+  const code = observation.ok ? undefined : observation.code;
+  if (stored.state !== state || stored.error?.code !== code || stored.checkedAt === undefined) return false;
+  return at.getTime() - Date.parse(stored.checkedAt) < HEALTH_REFRESH_MS;
+}
+
 export const UNKNOWN_STATUS: TenantStatus = Object.freeze({ state: 'unknown' });
 
 /** What a run or a check found: the directory answered, or it failed with this error. */
@@ -41,23 +52,35 @@ export interface TenantHealth {
   get(name: string): Promise<TenantStatus>;
   /** Every tenant's status that is known, by name. */
   list(): Promise<Map<string, TenantStatus>>;
-  record(name: string, observation: HealthObservation, at: Date): Promise<void>;
+  /**
+   * Stores what was found. `whenChanged` (runs) skips the write while the state and error code are
+   * as stored and the stored time is less than an hour old, so a run without changes stays a run
+   * without writes beyond its bookkeeping; a check always stores its time.
+   */
+  record(
+    name: string,
+    observation: HealthObservation,
+    at: Date,
+    options?: { readonly whenChanged?: boolean },
+  ): Promise<void>;
   /** A deleted tenant's status must not greet a new tenant of the same name. */
   forget(name: string): Promise<void>;
 }
 
 export function createTenantHealth(storage: StorageAccount): TenantHealth {
   const table = (): Promise<TableClient> => storage.table(TENANT_HEALTH_TABLE);
+  async function get(name: string): Promise<TenantStatus> {
+    const client = await table();
+    try {
+      return fromHealthEntity(await client.getEntity<HealthEntity>(PARTITION, name));
+    } catch (error) {
+      if (statusOf(error) === 404) return UNKNOWN_STATUS;
+      throw storageError('Tenant health could not be read.', error);
+    }
+  }
+
   return {
-    async get(name) {
-      const client = await table();
-      try {
-        return fromHealthEntity(await client.getEntity<HealthEntity>(PARTITION, name));
-      } catch (error) {
-        if (statusOf(error) === 404) return UNKNOWN_STATUS;
-        throw storageError('Tenant health could not be read.', error);
-      }
-    },
+    get,
     async list() {
       const client = await table();
       const found = new Map<string, TenantStatus>();
@@ -71,7 +94,8 @@ export function createTenantHealth(storage: StorageAccount): TenantHealth {
       }
       return found;
     },
-    async record(name, observation, at) {
+    async record(name, observation, at, options = {}) {
+      if (options.whenChanged === true && isSameHealth(await get(name), observation, at)) return;
       const client = await table();
       const entity: HealthEntity = {
         partitionKey: PARTITION,

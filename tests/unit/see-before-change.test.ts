@@ -7,6 +7,7 @@ import { dryRunOf, validatePreview } from '../../shared/sync/preview.js';
 import { ZERO_COUNTS, type StoredRun } from '../../shared/sync/runs.js';
 import { runSummary } from '../../shared/sync/summary.js';
 import { healthOfCheck } from '../../shared/tenants/check.js';
+import { isSameHealth } from '../../shared/tenants/health.js';
 
 function thrown(action: () => unknown): unknown {
   try {
@@ -114,6 +115,45 @@ describe('tenant health', () => {
     ['a run that never opened its tenant', { tenant: undefined }, undefined],
   ])('%s', (_, overrides, expected) => {
     expect(healthOfRun(run(overrides))).toEqual(expected);
+  });
+
+  it.each<[string, Parameters<typeof isSameHealth>[0], Parameters<typeof isSameHealth>[1], boolean]>([
+    ['unknown until first used', { state: 'unknown' }, { ok: true }, false],
+    ['still ok, recently', { state: 'ok', checkedAt: '2026-01-01T11:30:00.000Z' }, { ok: true }, true],
+    [
+      'still ok, but an hour ago',
+      { state: 'ok', checkedAt: '2026-01-01T11:00:00.000Z' },
+      { ok: true },
+      false,
+    ],
+    [
+      'ok turns failing',
+      { state: 'ok', checkedAt: '2026-01-01T11:30:00.000Z' },
+      { ok: false, code: 'group-not-found', message: 'm' },
+      false,
+    ],
+    [
+      'failing with the same code',
+      {
+        state: 'failing',
+        checkedAt: '2026-01-01T11:30:00.000Z',
+        error: { code: 'group-not-found', message: 'm' },
+      },
+      { ok: false, code: 'group-not-found', message: 'm2' },
+      true,
+    ],
+    [
+      'failing with another code',
+      {
+        state: 'failing',
+        checkedAt: '2026-01-01T11:30:00.000Z',
+        error: { code: 'group-not-found', message: 'm' },
+      },
+      { ok: false, code: 'directory-credentials-expired', message: 'm' },
+      false,
+    ],
+  ])('a run rewrites the status only when it says something new: %s', (_, stored, observation, same) => {
+    expect(isSameHealth(stored, observation, new Date('2026-01-01T12:00:00.000Z'))).toBe(same);
   });
 
   it('a check is ok only when the token and every group are', () => {
