@@ -334,7 +334,9 @@ describe('the console in Chromium', () => {
     await page.getByRole('heading', { name: 'Changes', exact: true }).waitFor();
 
     await openTab(page, 'Sync runs');
-    await expect.poll(() => page.getByRole('row').count(), POLL).toBe(4);
+    // The header, the preview, the first run, the halted run and the confirmed one.
+    await expect.poll(() => page.getByRole('row').count(), POLL).toBe(5);
+    await page.getByRole('row').filter({ hasText: '(preview)' }).waitFor();
     await expectAccessible(page, 'runs');
   }, 90_000);
 
