@@ -236,7 +236,7 @@ function parseQuery(search: URLSearchParams, types: readonly EntityType[]): Quer
   for (const name of search.keys()) {
     if (name.startsWith('$') && !ALLOWED_OPTIONS.has(name)) {
       return badRequest(
-        `The query option '${name}' is not supported by the dev directory (contract §6 uses $select, $top and $count only).`,
+        `The query option '${name}' is not supported by the dev directory (the sync uses $select, $top and $count only).`,
       );
     }
   }
@@ -367,7 +367,7 @@ function execute(
     return graphError(
       405,
       'Request_BadRequest',
-      `The dev directory serves only the reads of contract §6 (${method} ${path}).`,
+      `The dev directory serves only the reads the sync makes (${method} ${path}).`,
     );
   }
   const [collection, id, navigation, cast, ...rest] = segments;

@@ -63,7 +63,7 @@ function noticeKey(trouble: RunTrouble): string {
 
 /** The console's page of a run. */
 export function runConsoleUrl(publicBaseUrl: string, environmentId: string, runId: string): string {
-  return `${publicBaseUrl}/console/#/environments/${encodeURIComponent(environmentId)}/runs/${encodeURIComponent(runId)}`;
+  return `${publicBaseUrl}/console/environments/${encodeURIComponent(environmentId)}/runs/${encodeURIComponent(runId)}`;
 }
 
 export function createRunNotifications(deps: NotificationDeps): RunNotifications {

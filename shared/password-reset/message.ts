@@ -1,13 +1,5 @@
+import { escapeHtml } from '../mail/html.js';
 import type { OutgoingMail } from '../mail/mailer.js';
-
-function escapeHtml(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
 
 /**
  * Pure: the answer to a password reset request of an external user. Their password

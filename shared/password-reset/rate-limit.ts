@@ -3,6 +3,7 @@ import { type TableClient, type TableEntity } from '@azure/data-tables';
 import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
 import { statusOf } from '../storage/errors.js';
+import { writeIfUnchanged } from '../storage/entities.js';
 
 /**
  * Password reset mails per address, a sliding window kept in Table storage so that every
@@ -68,15 +69,8 @@ export function createMailLimiter(storage: StorageAccount): MailLimiter {
           rowKey: 'mail',
           sent: JSON.stringify([...kept, now.toISOString()]),
         };
-        try {
-          if (existing) await client.updateEntity(entity, 'Replace', { etag: existing.etag });
-          else await client.createEntity(entity);
+        if (await writeIfUnchanged(client, entity, existing, 'Mail limits could not be written.'))
           return true;
-        } catch (error) {
-          const status = statusOf(error);
-          if (status === 409 || status === 412) continue;
-          throw new AppError('storage-unavailable', 'Mail limits could not be written.', { cause: error });
-        }
       }
       throw new AppError('storage-unavailable', 'Mail limits are contended; try again.');
     },

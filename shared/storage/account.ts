@@ -56,6 +56,27 @@ function isLoopback(connectionString: string): boolean {
 }
 
 /**
+ * The client named `name`, created through `create` the first time it is asked for; a failed
+ * creation is forgotten, so the next call tries again (storage may be back by then).
+ */
+function createdOnce<T>(
+  cache: Map<string, Promise<T>>,
+  name: string,
+  create: () => Promise<T>,
+  failure: string,
+): Promise<T> {
+  let client = cache.get(name);
+  if (!client) {
+    client = create().catch((error: unknown) => {
+      cache.delete(name);
+      throw new AppError('storage-unavailable', failure, { cause: error });
+    });
+    cache.set(name, client);
+  }
+  return client;
+}
+
+/**
  * The storage account that holds all state: tables and queues, created on first use. Clients are
  * cached because creating them is cheap but checking existence is not.
  */
@@ -89,36 +110,28 @@ export class StorageAccount {
 
   /** A table client; the table is created the first time this process asks for it. */
   table(name: string): Promise<TableClient> {
-    let client = this.tables.get(name);
-    if (!client) {
-      const tableClient = this.makeTableClient(name);
-      client = tableClient.createTable().then(
-        () => tableClient,
-        (error: unknown) => {
-          this.tables.delete(name);
-          throw new AppError('storage-unavailable', `Table ${name} could not be created`, { cause: error });
-        },
-      );
-      this.tables.set(name, client);
-    }
-    return client;
+    return createdOnce(
+      this.tables,
+      name,
+      () => {
+        const client = this.makeTableClient(name);
+        return client.createTable().then(() => client);
+      },
+      `Table ${name} could not be created`,
+    );
   }
 
   /** A queue client; the queue is created the first time this process asks for it. */
   queue(name: string): Promise<QueueClient> {
-    let client = this.queues.get(name);
-    if (!client) {
-      const queueClient = this.queueService.getQueueClient(name);
-      client = queueClient.createIfNotExists().then(
-        () => queueClient,
-        (error: unknown) => {
-          this.queues.delete(name);
-          throw new AppError('storage-unavailable', `Queue ${name} could not be created`, { cause: error });
-        },
-      );
-      this.queues.set(name, client);
-    }
-    return client;
+    return createdOnce(
+      this.queues,
+      name,
+      () => {
+        const client = this.queueService.getQueueClient(name);
+        return client.createIfNotExists().then(() => client);
+      },
+      `Queue ${name} could not be created`,
+    );
   }
 
   /** Proves the account answers for both services (health check). */

@@ -6,6 +6,7 @@ import {
   type HttpClient,
 } from '@azure/core-rest-pipeline';
 import { RestError, type TableClient } from '@azure/data-tables';
+import { statusOf, storageError } from './errors.js';
 
 /**
  * Entity group transactions (`$batch`) written in one pass. The SDK's `submitTransaction` runs every
@@ -149,5 +150,24 @@ export async function submitBatch<T extends BatchEntity<T>>(
       request,
       response,
     });
+  }
+}
+
+/**
+ * Writes one transaction of rows: `insert` for rows the caller believes new (the cheaper write),
+ * sent again as a merge where one of them exists after all; `merge` writes them as merges. Any
+ * other failure is `failure`.
+ */
+export async function writeRows<T extends BatchEntity<T>>(
+  client: TableClient,
+  mode: BatchMode,
+  entities: readonly T[],
+  failure: string,
+): Promise<void> {
+  try {
+    await submitBatch(client, mode, entities);
+  } catch (error) {
+    if (mode === 'insert' && statusOf(error) === 409) return writeRows(client, 'merge', entities, failure);
+    throw storageError(failure, error);
   }
 }

@@ -96,23 +96,29 @@ export async function executePlan(
     const { partition, mode } = batch;
     await options.afterBatch?.({ table, partition, size: batch.rows.length, mode, completed });
   };
-  const userBatches = batches(
+  const writeAll = async <Row extends { readonly isNew?: true }>(
+    table: BatchInfo['table'],
+    rows: readonly Row[],
+    partitionOf: (row: Row) => string,
+    write: (batch: Batch<Row>) => Promise<void>,
+  ): Promise<void> => {
+    await forEachLimited(batches(rows, partitionOf, BATCH_SIZE), concurrency, async (batch) => {
+      await write(batch);
+      await step(table, batch);
+    });
+  };
+  // Identities before access: an access row never points at a user row that is not there yet.
+  await writeAll(
+    'users',
     plan.userWrites,
     (row) => userPartitionOfId(directoryId, row.userId),
-    BATCH_SIZE,
+    (batch) => writer.writeUsers(directoryId, batch.rows, batch.mode),
   );
-  await forEachLimited(userBatches, concurrency, async (batch) => {
-    await writer.writeUsers(directoryId, batch.rows, batch.mode);
-    await step('users', batch);
-  });
-  const accessBatches = batches(
+  await writeAll(
+    'access',
     plan.accessWrites,
     (row) => accessPartitionOf(environmentId, row.userId),
-    BATCH_SIZE,
+    (batch) => writer.writeAccess(environmentId, batch.rows, batch.mode),
   );
-  await forEachLimited(accessBatches, concurrency, async (batch) => {
-    await writer.writeAccess(environmentId, batch.rows, batch.mode);
-    await step('access', batch);
-  });
   return completed;
 }

@@ -88,21 +88,21 @@ function withDefaults(input: TenantBody & { owner: string }): AuditFields {
   };
 }
 
-type AuditFields = Pick<
-  TenantRecord,
-  'directoryId' | 'clientId' | 'environments' | 'authorityHost' | 'graphBaseUrl' | 'owner'
->;
+/** What the audit trail records of a tenant: its configuration, never the secret. */
+const AUDITED_FIELDS = [
+  'directoryId',
+  'clientId',
+  'environments',
+  'authorityHost',
+  'graphBaseUrl',
+  'owner',
+] as const;
+
+type AuditFields = Pick<TenantRecord, (typeof AUDITED_FIELDS)[number]>;
 
 function auditView(tenant: AuditFields | undefined): Record<string, unknown> | undefined {
   if (!tenant) return undefined;
-  return {
-    directoryId: tenant.directoryId,
-    clientId: tenant.clientId,
-    environments: tenant.environments,
-    authorityHost: tenant.authorityHost,
-    graphBaseUrl: tenant.graphBaseUrl,
-    owner: tenant.owner,
-  };
+  return Object.fromEntries(AUDITED_FIELDS.map((field) => [field, tenant[field]]));
 }
 
 function checkName(name: string): string {

@@ -2,7 +2,7 @@ import { odata, type TableClient } from '@azure/data-tables';
 import { AppError } from '../errors.js';
 import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
-import { submitBatch, type BatchMode } from '../storage/batch.js';
+import { writeRows, type BatchMode } from '../storage/batch.js';
 import { fromApiContinuation, toApiContinuation } from '../storage/continuation.js';
 import { statusOf, storageError } from '../storage/errors.js';
 import { allBucketsFilter, bucketPartitions } from '../storage/partitions.js';
@@ -184,13 +184,7 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     await emailIndex.record(environmentId, patches);
     const client = await table();
     const entities = patches.map((patch) => toAccessEntity(environmentId, patch));
-    try {
-      await submitBatch(client, mode, entities);
-    } catch (error) {
-      if (mode === 'insert' && statusOf(error) === 409)
-        return writeAccessBatch(environmentId, patches, 'merge');
-      throw storageError('Access could not be stored.', error);
-    }
+    await writeRows(client, mode, entities, 'Access could not be stored.');
   }
 
   return {

@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
-import { submitBatch, type BatchMode } from '../storage/batch.js';
+import { submitBatch, writeRows, type BatchMode } from '../storage/batch.js';
 import { statusOf, storageError } from '../storage/errors.js';
 import { allBucketsFilter } from '../storage/partitions.js';
 import { fromUserEntity, toUserEntity, USERS_TABLE, userPartitionOf, type UserEntity } from './entities.js';
@@ -115,13 +115,7 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
     if (identities.length === 0) return;
     const client = await table();
     const entities = identities.map((identity) => toUserEntity(directoryId, identity));
-    try {
-      await submitBatch(client, mode, entities);
-    } catch (error) {
-      if (mode === 'insert' && statusOf(error) === 409)
-        return writeUserBatch(directoryId, identities, 'merge');
-      throw storageError('Users could not be stored.', error);
-    }
+    await writeRows(client, mode, entities, 'Users could not be stored.');
   }
 
   /** One partition's rows in one transaction; row by row only when one of them exists already. */

@@ -338,7 +338,7 @@ describe('tenant health and failure mails', () => {
     const [mail] = await waitForMail(contact, 1);
     expect(mail?.from).toContain('no-reply@bizzstream.local');
     expect(mail?.text).toContain('group-not-found');
-    expect(mail?.text).toContain(`/console/#/environments/${environmentId}/runs/${String(failed.runId)}`);
+    expect(mail?.text).toContain(`/console/environments/${environmentId}/runs/${String(failed.runId)}`);
     expect(mail?.html).toContain(environmentId);
 
     expect(await syncAndWait(environmentId)).toMatchObject({ status: 'failed' });

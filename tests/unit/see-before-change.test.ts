@@ -198,13 +198,13 @@ describe('failure mail', () => {
       'directory-credentials-expired',
       'The client secret has expired.',
       'What to do',
-      'https://app.example/console/#/environments/acme-prod/runs/0000000000001-abcdefabcdef',
+      'https://app.example/console/environments/acme-prod/runs/0000000000001-abcdefabcdef',
     ]) {
       expect(mail.text).toContain(part);
     }
     expect(mail.html).toContain('Acme &lt;production&gt;');
     expect(mail.html).not.toContain('<production>');
-    expect(mail.html).toContain('href="https://app.example/console/#/environments/acme-prod/runs/');
+    expect(mail.html).toContain('href="https://app.example/console/environments/acme-prod/runs/');
   });
 
   it('says how many deactivations a halt held back', () => {
