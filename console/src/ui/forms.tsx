@@ -12,25 +12,40 @@ interface FieldProps {
 
 /** A labelled control with its hint and its validation message, tied to it for screen readers. */
 export function Field({ id, label, error, hint, children }: FieldProps) {
+  return (
+    <div class={error === undefined ? 'field' : 'field invalid'}>
+      <label for={id}>{label}</label>
+      <Hint id={id} hint={hint} />
+      {children(describedByOf(id, hint, error), error !== undefined)}
+      <FieldError id={id} error={error} />
+    </div>
+  );
+}
+
+/** The ids of a control's hint and validation message, for its `aria-describedby`. */
+function describedByOf(id: string, hint: string | undefined, error: string | undefined): string | undefined {
   const ids = [
     hint === undefined ? undefined : `${id}-hint`,
     error === undefined ? undefined : `${id}-error`,
   ].filter((x): x is string => x !== undefined);
+  return ids.length > 0 ? ids.join(' ') : undefined;
+}
+
+function Hint({ id, hint }: { id: string; hint: string | undefined }) {
+  if (hint === undefined) return null;
   return (
-    <div class={error === undefined ? 'field' : 'field invalid'}>
-      <label for={id}>{label}</label>
-      {hint !== undefined && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      {children(ids.length > 0 ? ids.join(' ') : undefined, error !== undefined)}
-      {error !== undefined && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
-    </div>
+    <p class="hint" id={`${id}-hint`}>
+      {hint}
+    </p>
+  );
+}
+
+function FieldError({ id, error }: { id: string; error: string | undefined }) {
+  if (error === undefined) return null;
+  return (
+    <p class="field-error" id={`${id}-error`}>
+      {error}
+    </p>
   );
 }
 
@@ -125,12 +140,6 @@ export function Checkbox(props: {
   error?: string | undefined;
   onChange: (checked: boolean) => void;
 }) {
-  const described = [
-    props.hint === undefined ? undefined : `${props.id}-hint`,
-    props.error === undefined ? undefined : `${props.id}-error`,
-  ]
-    .filter((x): x is string => x !== undefined)
-    .join(' ');
   return (
     <div class="field checkbox">
       <input
@@ -138,20 +147,12 @@ export function Checkbox(props: {
         id={props.id}
         checked={props.checked}
         disabled={props.disabled}
-        aria-describedby={described === '' ? undefined : described}
+        aria-describedby={describedByOf(props.id, props.hint, props.error)}
         onChange={(event) => props.onChange(event.currentTarget.checked)}
       />
       <label for={props.id}>{props.label}</label>
-      {props.hint !== undefined && (
-        <p class="hint" id={`${props.id}-hint`}>
-          {props.hint}
-        </p>
-      )}
-      {props.error !== undefined && (
-        <p class="field-error" id={`${props.id}-error`}>
-          {props.error}
-        </p>
-      )}
+      <Hint id={props.id} hint={props.hint} />
+      <FieldError id={props.id} error={props.error} />
     </div>
   );
 }
