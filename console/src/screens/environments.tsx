@@ -4,7 +4,8 @@ import { can } from '../logic/principal.js';
 import type { Problem } from '../logic/problem.js';
 import { fieldError } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
-import { Checkbox, Empty, Field, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { Empty, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { Checkbox, Field, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { TenantsScreen } from './tenants.js';
 
@@ -123,35 +124,23 @@ function CreateEnvironment() {
           void submit();
         }}
       >
-        <Field
+        <TextField
           id="new-env-id"
           label="New environment ID"
           hint="1–64 of A–Z a–z 0–9 _ -"
           error={fieldError(problem, 'envId')}
-        >
-          {(describedBy, invalid) => (
-            <input
-              id="new-env-id"
-              required
-              value={id}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => setId(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        <Field id="new-env-name" label="Name" error={fieldError(problem, 'name')}>
-          {(describedBy, invalid) => (
-            <input
-              id="new-env-name"
-              required
-              value={name}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => setName(e.currentTarget.value)}
-            />
-          )}
-        </Field>
+          required
+          value={id}
+          onValue={setId}
+        />
+        <TextField
+          id="new-env-name"
+          label="Name"
+          error={fieldError(problem, 'name')}
+          required
+          value={name}
+          onValue={setName}
+        />
         <Checkbox
           id="new-env-integration"
           label="External users integration"

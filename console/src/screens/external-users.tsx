@@ -11,9 +11,13 @@ import {
   type SettingsForm,
   type SettingsView,
 } from '../logic/settings-form.js';
-import { Checkbox, Field, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { Checkbox, FormProblems, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
+
+/** The settings typed as text; the rest are checkboxes. */
+type TextKey = Exclude<keyof SettingsForm, 'periodicSync'>;
 
 interface SettingsAnswer extends SettingsView {
   readonly latestRun?: SyncRun | null;
@@ -160,6 +164,22 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
   const configuredGroups = savedGroups.split(',').filter((id) => id !== '');
   const stray = unplacedErrors(problem, FIELDS);
   const latest = answer?.latestRun ?? null;
+  const text = (
+    key: TextKey,
+    label: string,
+    hint: string,
+    extra: { rows?: number; inputMode?: 'numeric' } = {},
+  ) => (
+    <TextField
+      id={`eu-${key}`}
+      label={label}
+      hint={hint}
+      error={fieldError(problem, key)}
+      value={form[key]}
+      onValue={set(key)}
+      {...extra}
+    />
+  );
 
   return (
     <>
@@ -174,39 +194,10 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
           void save();
         }}
       >
-        <Field
-          id="eu-tenant"
-          label="Tenant"
-          hint="The name of the tenant configuration to sync from."
-          error={fieldError(problem, 'tenant')}
-        >
-          {(describedBy, invalid) => (
-            <input
-              id="eu-tenant"
-              value={form.tenant}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => set('tenant')(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        <Field
-          id="eu-groupsToSync"
-          label="Groups to Sync"
-          hint="Entra ID group object IDs, separated by commas."
-          error={fieldError(problem, 'groupsToSync')}
-        >
-          {(describedBy, invalid) => (
-            <textarea
-              id="eu-groupsToSync"
-              rows={3}
-              value={form.groupsToSync}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => set('groupsToSync')(e.currentTarget.value)}
-            />
-          )}
-        </Field>
+        {text('tenant', 'Tenant', 'The name of the tenant configuration to sync from.')}
+        {text('groupsToSync', 'Groups to Sync', 'Entra ID group object IDs, separated by commas.', {
+          rows: 3,
+        })}
         {configuredGroups.length > 0 && (
           <ul class="groups" aria-label="Synced groups">
             {configuredGroups.map((id) => (
@@ -216,22 +207,7 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
             ))}
           </ul>
         )}
-        <Field
-          id="eu-defaultMenus"
-          label="Default menu"
-          hint="Menus new users get, separated by commas."
-          error={fieldError(problem, 'defaultMenus')}
-        >
-          {(describedBy, invalid) => (
-            <input
-              id="eu-defaultMenus"
-              value={form.defaultMenus}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => set('defaultMenus')(e.currentTarget.value)}
-            />
-          )}
-        </Field>
+        {text('defaultMenus', 'Default menu', 'Menus new users get, separated by commas.')}
         <Checkbox
           id="eu-periodicSync"
           label="Periodically Sync Users"
@@ -239,51 +215,18 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
           error={fieldError(problem, 'periodicSync')}
           onChange={set('periodicSync')}
         />
-        <Field
-          id="eu-deactivationLimit"
-          label="Deactivation limit"
-          hint="A run that would deactivate more users than this halts until confirmed."
-          error={fieldError(problem, 'deactivationLimit')}
-        >
-          {(describedBy, invalid) => (
-            <input
-              id="eu-deactivationLimit"
-              inputMode="numeric"
-              value={form.deactivationLimit}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => set('deactivationLimit')(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        <Field
-          id="eu-notificationEmails"
-          label="Notification emails"
-          hint="Up to 5 addresses, separated by commas, told when a run fails or halts."
-          error={fieldError(problem, 'notificationEmails')}
-        >
-          {(describedBy, invalid) => (
-            <input
-              id="eu-notificationEmails"
-              value={form.notificationEmails}
-              aria-describedby={describedBy}
-              aria-invalid={invalid}
-              onInput={(e) => set('notificationEmails')(e.currentTarget.value)}
-            />
-          )}
-        </Field>
-        {stray.length > 0 && (
-          <ul class="problem" role="alert">
-            {stray.map(([field, message]) => (
-              <li key={field}>
-                {field}: {message}
-              </li>
-            ))}
-          </ul>
+        {text(
+          'deactivationLimit',
+          'Deactivation limit',
+          'A run that would deactivate more users than this halts until confirmed.',
+          { inputMode: 'numeric' },
         )}
-        {problem !== undefined && Object.keys(problem.errors).length === 0 && (
-          <ProblemMessage problem={problem} />
+        {text(
+          'notificationEmails',
+          'Notification emails',
+          'Up to 5 addresses, separated by commas, told when a run fails or halts.',
         )}
+        <FormProblems problem={problem} stray={stray} />
         <div class="actions">
           <button type="submit" disabled={busy}>
             Save

@@ -12,7 +12,7 @@ import {
   type RunChange,
   type SyncRun,
 } from '../logic/runs.js';
-import { Empty, Link, Loading, ProblemMessage, TableRegion, useLoad } from '../ui/components.js';
+import { DataTable, Empty, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
 import { useRunProgress } from './external-users.js';
@@ -38,35 +38,23 @@ export function RunsScreen({ envId }: { envId: string }) {
           <Empty>No run yet. Start one with "Sync" on the External users tab.</Empty>
         ) : (
           <>
-            <TableRegion label="Sync runs">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Queued</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Trigger</th>
-                    <th scope="col">Changes</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {loaded.value.runs.map((run) => (
-                    <tr key={run.runId}>
-                      <td>
-                        <Link href={href({ name: 'run', envId, runId: run.runId })}>
-                          {formatDateTime(run.queuedAt)}
-                        </Link>
-                      </td>
-                      <td>
-                        {STATUS_LABELS[run.status]}
-                        {run.dryRun === true ? ' (preview)' : ''}
-                      </td>
-                      <td>{run.trigger === 'manual' ? `Manual, by ${run.requestedBy}` : 'Periodic'}</td>
-                      <td>{countsSummary(run.counts)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableRegion>
+            <DataTable label="Sync runs" columns={['Queued', 'Status', 'Trigger', 'Changes']}>
+              {loaded.value.runs.map((run) => (
+                <tr key={run.runId}>
+                  <td>
+                    <Link href={href({ name: 'run', envId, runId: run.runId })}>
+                      {formatDateTime(run.queuedAt)}
+                    </Link>
+                  </td>
+                  <td>
+                    {STATUS_LABELS[run.status]}
+                    {run.dryRun === true ? ' (preview)' : ''}
+                  </td>
+                  <td>{run.trigger === 'manual' ? `Manual, by ${run.requestedBy}` : 'Periodic'}</td>
+                  <td>{countsSummary(run.counts)}</td>
+                </tr>
+              ))}
+            </DataTable>
             {loaded.value.runs.length >= limit && limit < MAX_LIMIT && (
               <button
                 type="button"
@@ -197,26 +185,15 @@ function Changes({ base, halted }: { base: string; halted: boolean }) {
         <Empty>This run changed nothing.</Empty>
       )}
       {changes.length > 0 && (
-        <TableRegion label="Changes">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Change</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {changes.map((change, index) => (
-                <tr key={`${change.userId}-${index}`}>
-                  <td>{change.displayName}</td>
-                  <td>{change.action}</td>
-                  <td>{changeReason(change)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableRegion>
+        <DataTable label="Changes" columns={['User', 'Change', 'Reason']}>
+          {changes.map((change, index) => (
+            <tr key={`${change.userId}-${index}`}>
+              <td>{change.displayName}</td>
+              <td>{change.action}</td>
+              <td>{changeReason(change)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {next !== undefined && (
         <button type="button" class="secondary" disabled={busy} onClick={() => void loadPage(next)}>

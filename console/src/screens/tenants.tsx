@@ -10,7 +10,8 @@ import {
   type TenantForm,
   type TenantView,
 } from '../logic/tenants.js';
-import { Empty, Field, Link, Loading, ProblemMessage, TableRegion, useLoad } from '../ui/components.js';
+import { DataTable, Empty, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { FormProblems, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 
 export function TenantsScreen() {
@@ -33,32 +34,23 @@ export function TenantsScreen() {
             it.
           </Empty>
         ) : (
-          <TableRegion label="Tenants">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Directory (tenant) ID</th>
-                  <th scope="col">Environments allowed</th>
-                  <th scope="col">Health</th>
-                </tr>
-              </thead>
-              <tbody>
-                {loaded.value.tenants.map((tenant) => (
-                  <tr key={tenant.name}>
-                    <td>
-                      <Link href={href({ name: 'tenant', tenant: tenant.name })}>{tenant.name}</Link>
-                    </td>
-                    <td>
-                      <code>{tenant.directoryId}</code>
-                    </td>
-                    <td>{tenant.environments.join(', ') || '—'}</td>
-                    <td>{healthText(tenant.status)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableRegion>
+          <DataTable
+            label="Tenants"
+            columns={['Name', 'Directory (tenant) ID', 'Environments allowed', 'Health']}
+          >
+            {loaded.value.tenants.map((tenant) => (
+              <tr key={tenant.name}>
+                <td>
+                  <Link href={href({ name: 'tenant', tenant: tenant.name })}>{tenant.name}</Link>
+                </td>
+                <td>
+                  <code>{tenant.directoryId}</code>
+                </td>
+                <td>{tenant.environments.join(', ') || '—'}</td>
+                <td>{healthText(tenant.status)}</td>
+              </tr>
+            ))}
+          </DataTable>
         ))}
     </section>
   );
@@ -156,24 +148,16 @@ function TenantEditor({ tenant: initial }: { tenant: TenantView | undefined }) {
     }
   };
   const text = (key: keyof TenantForm, label: string, hint?: string, type = 'text') => (
-    <Field
+    <TextField
       id={`tenant-${key}`}
       label={label}
-      {...(hint === undefined ? {} : { hint })}
+      hint={hint}
       error={fieldError(problem, key)}
-    >
-      {(describedBy, invalid) => (
-        <input
-          id={`tenant-${key}`}
-          type={type}
-          value={form[key]}
-          autoComplete={type === 'password' ? 'new-password' : 'off'}
-          aria-describedby={describedBy}
-          aria-invalid={invalid}
-          onInput={(e) => set(key)(e.currentTarget.value)}
-        />
-      )}
-    </Field>
+      type={type}
+      autoComplete={type === 'password' ? 'new-password' : 'off'}
+      value={form[key]}
+      onValue={set(key)}
+    />
   );
   const stray = unplacedErrors(problem, TENANT_FIELDS);
   return (
@@ -215,18 +199,7 @@ function TenantEditor({ tenant: initial }: { tenant: TenantView | undefined }) {
         )}
         {text('authorityHost', 'Authority host', 'Optional; https://login.microsoftonline.com when empty.')}
         {text('graphBaseUrl', 'Graph base URL', 'Optional; https://graph.microsoft.com when empty.')}
-        {stray.length > 0 && (
-          <ul class="problem" role="alert">
-            {stray.map(([field, message]) => (
-              <li key={field}>
-                {field}: {message}
-              </li>
-            ))}
-          </ul>
-        )}
-        {problem !== undefined && Object.keys(problem.errors).length === 0 && (
-          <ProblemMessage problem={problem} />
-        )}
+        <FormProblems problem={problem} stray={stray} />
         <div role="status" aria-live="polite">
           {notice !== undefined && <p class="ok">{notice}</p>}
         </div>

@@ -4,7 +4,8 @@ import { fieldError, type Problem } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
 import { splitList } from '../logic/settings-form.js';
 import { filterUsers, type EnvironmentUser, type UserFilter } from '../logic/users.js';
-import { Empty, Field, Link, Loading, ProblemMessage, TableRegion, useLoad } from '../ui/components.js';
+import { DataTable, Empty, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { Field, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
 
@@ -80,34 +81,22 @@ export function UsersScreen({ envId }: { envId: string }) {
       )}
       {users.length > 0 && shown.length === 0 && <Empty>No loaded user matches the filter.</Empty>}
       {shown.length > 0 && (
-        <TableRegion label="Users">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">Status</th>
-                <th scope="col">Menus</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((user) => (
-                <tr key={user.id}>
-                  <td>
-                    <Link href={href({ name: 'user', envId, userId: user.id })}>{user.displayName}</Link>
-                  </td>
-                  <td>{user.email}</td>
-                  <td>
-                    {user.active
-                      ? 'Active'
-                      : `Deactivated${user.deactivationReason === undefined ? '' : ` (${user.deactivationReason})`}`}
-                  </td>
-                  <td>{user.menus.join(', ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableRegion>
+        <DataTable label="Users" columns={['Name', 'Email', 'Status', 'Menus']}>
+          {shown.map((user) => (
+            <tr key={user.id}>
+              <td>
+                <Link href={href({ name: 'user', envId, userId: user.id })}>{user.displayName}</Link>
+              </td>
+              <td>{user.email}</td>
+              <td>
+                {user.active
+                  ? 'Active'
+                  : `Deactivated${user.deactivationReason === undefined ? '' : ` (${user.deactivationReason})`}`}
+              </td>
+              <td>{user.menus.join(', ')}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {next !== undefined && (
         <button
@@ -163,26 +152,18 @@ export function UserScreen({ envId, userId }: { envId: string; userId: string })
               there.
             </p>
           )}
-          <Field id="user-name" label="Name">
-            {() => (
-              <input
-                id="user-name"
-                value={user.displayName}
-                readOnly
-                aria-describedby={external ? 'managed-note' : undefined}
-              />
-            )}
-          </Field>
-          <Field id="user-email" label="Email">
-            {() => (
-              <input
-                id="user-email"
-                value={user.email}
-                readOnly
-                aria-describedby={external ? 'managed-note' : undefined}
-              />
-            )}
-          </Field>
+          <TextField
+            id="user-name"
+            label="Name"
+            value={user.displayName}
+            describedBy={external ? 'managed-note' : undefined}
+          />
+          <TextField
+            id="user-email"
+            label="Email"
+            value={user.email}
+            describedBy={external ? 'managed-note' : undefined}
+          />
           <div class="field checkbox">
             <input
               type="checkbox"
@@ -199,22 +180,14 @@ export function UserScreen({ envId, userId }: { envId: string; userId: string })
               {user.deactivationReason ?? 'no reason recorded'}).
             </p>
           )}
-          <Field
+          <TextField
             id="user-menus"
             label="Menus"
             hint="Separated by commas."
             error={fieldError(problem, 'menus')}
-          >
-            {(describedBy, invalid) => (
-              <input
-                id="user-menus"
-                value={menus ?? user.menus.join(', ')}
-                aria-describedby={describedBy}
-                aria-invalid={invalid}
-                onInput={(e) => setMenus(e.currentTarget.value)}
-              />
-            )}
-          </Field>
+            value={menus ?? user.menus.join(', ')}
+            onValue={setMenus}
+          />
           {problem !== undefined && fieldError(problem, 'menus') === undefined && (
             <ProblemMessage problem={problem} />
           )}

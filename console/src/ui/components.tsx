@@ -50,84 +50,40 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }
 
-interface FieldProps {
-  readonly id: string;
-  readonly label: string;
-  readonly error?: string | undefined;
-  readonly hint?: string;
-  readonly children: (describedBy: string | undefined, invalid: boolean) => ComponentChildren;
-}
-
-/** A labelled control with its hint and its validation message, tied to it for screen readers. */
-export function Field({ id, label, error, hint, children }: FieldProps) {
-  const ids = [
-    hint === undefined ? undefined : `${id}-hint`,
-    error === undefined ? undefined : `${id}-error`,
-  ].filter((x): x is string => x !== undefined);
-  return (
-    <div class={error === undefined ? 'field' : 'field invalid'}>
-      <label for={id}>{label}</label>
-      {hint !== undefined && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      {children(ids.length > 0 ? ids.join(' ') : undefined, error !== undefined)}
-      {error !== undefined && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
-    </div>
-  );
-}
-
-export function Checkbox(props: {
-  id: string;
-  label: string;
-  checked: boolean;
-  disabled?: boolean;
-  hint?: string;
-  error?: string | undefined;
-  onChange: (checked: boolean) => void;
-}) {
-  const described = [
-    props.hint === undefined ? undefined : `${props.id}-hint`,
-    props.error === undefined ? undefined : `${props.id}-error`,
-  ]
-    .filter((x): x is string => x !== undefined)
-    .join(' ');
-  return (
-    <div class="field checkbox">
-      <input
-        type="checkbox"
-        id={props.id}
-        checked={props.checked}
-        disabled={props.disabled}
-        aria-describedby={described === '' ? undefined : described}
-        onChange={(event) => props.onChange(event.currentTarget.checked)}
-      />
-      <label for={props.id}>{props.label}</label>
-      {props.hint !== undefined && (
-        <p class="hint" id={`${props.id}-hint`}>
-          {props.hint}
-        </p>
-      )}
-      {props.error !== undefined && (
-        <p class="field-error" id={`${props.id}-error`}>
-          {props.error}
-        </p>
-      )}
-    </div>
-  );
-}
-
 /** A wide table scrolls on its own on a narrow screen, and can be scrolled with the keyboard. */
 export function TableRegion({ label, children }: { label: string; children: ComponentChildren }) {
   return (
     <div class="table-region" role="region" aria-label={label} tabIndex={0}>
       {children}
     </div>
+  );
+}
+
+/** A table in its scrollable region, with one column header per entry of `columns`. */
+export function DataTable({
+  label,
+  columns,
+  children,
+}: {
+  label: string;
+  columns: readonly string[];
+  children: ComponentChildren;
+}) {
+  return (
+    <TableRegion label={label}>
+      <table>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </TableRegion>
   );
 }
 
