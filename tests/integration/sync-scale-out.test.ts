@@ -274,7 +274,7 @@ describe('storage faults mid-run', () => {
           if (++batches !== 2) return;
           proxy.mode = mode;
           // Storage comes back while the worker is handing the run back to the queue.
-          setTimeout(() => (proxy.mode = 'pass'), 2_500);
+          setTimeout(() => (proxy.mode = 'pass'), 6_000);
           await Promise.resolve();
         },
       });
