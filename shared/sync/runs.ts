@@ -1,10 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
-import { AppError, isAppError, type ErrorCode } from '../errors.js';
+import { odata, type TableClient } from '@azure/data-tables';
+import { AppError, isAppError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { StorageAccount } from '../storage/account.js';
 import { statusOf, storageError } from '../storage/errors.js';
 import { isExpired, type Leases } from './lease.js';
+import { fromRunEntity, toRunEntity, type RunEntity } from './run-entities.js';
+import { failedRun, isRunId, toPublicRun, type StoredRun, type SyncRun } from './run-model.js';
+
+// The run's shape and its mapping to rows live apart; callers import all of it from here.
+export * from './run-model.js';
 
 /**
  * Sync runs, as the management API lists them. Table `syncruns`: PartitionKey = environmentId, RowKey = runId. Run ids
@@ -12,194 +16,8 @@ import { isExpired, type Leases } from './lease.js';
  */
 export const RUNS_TABLE = 'syncruns';
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'halted';
-export type RunTrigger = 'manual' | 'periodic';
-
-export interface RunCounts {
-  added: number;
-  granted: number;
-  updated: number;
-  deactivated: number;
-  reactivated: number;
-  unchanged: number;
-}
-
-/** A run exactly as the management API shows it. */
-export interface SyncRun {
-  readonly runId: string;
-  readonly environment: string;
-  readonly trigger: RunTrigger;
-  readonly requestedBy: string;
-  readonly status: RunStatus;
-  readonly queuedAt: string;
-  readonly startedAt?: string;
-  readonly finishedAt?: string;
-  readonly counts: RunCounts;
-  readonly error?: { readonly code: string; readonly message: string };
-  readonly haltReason?: 'deactivation-limit';
-  /** Present (true) only on a dry run: it listed what a run would change and changed nothing. */
-  readonly dryRun?: true;
-  /** A dry run where a real run would have halted. */
-  readonly wouldHalt?: boolean;
-}
-
-/** The settings a dry run tries instead of the stored ones. */
-export interface RunPreview {
-  readonly tenant?: string;
-  readonly groupsToSync?: readonly string[];
-}
-
-/** A run with what only the worker needs. */
-export interface StoredRun extends SyncRun {
-  readonly confirmDeactivations: boolean;
-  /** A dry run's proposed settings (absent: the stored ones). */
-  readonly preview?: RunPreview;
-  /** The tenant the run used, once it has opened it (for health, mails and the run's summary). */
-  readonly tenant?: string;
-  /** Number of change pages written (see changes.ts). */
-  readonly changePages: number;
-  /** The record's version as read: a save with it fails if anyone wrote the run since. */
-  readonly etag?: string;
-}
-
-export const ZERO_COUNTS: Readonly<RunCounts> = Object.freeze({
-  added: 0,
-  granted: 0,
-  updated: 0,
-  deactivated: 0,
-  reactivated: 0,
-  unchanged: 0,
-});
-
-interface RunEntity extends TableEntity {
-  trigger: string;
-  requestedBy: string;
-  status: string;
-  queuedAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-  counts: string;
-  errorCode?: string;
-  errorMessage?: string;
-  haltReason?: string;
-  confirmDeactivations: boolean;
-  changePages?: number;
-  dryRun?: boolean;
-  wouldHalt?: boolean;
-  /** JSON of the RunPreview. */
-  preview?: string;
-  tenant?: string;
-}
-
-const MAX_TIME = 9_999_999_999_999;
 /** Runs read a page at a time while looking for the latest one that is not a dry run. */
 const LATEST_RUN_PAGE = 20;
-
-/** A new run id: sorts newest first within an environment, unique by its random tail. */
-export function newRunId(queuedAt: Date, random: Buffer = randomBytes(6)): string {
-  const inverted = String(MAX_TIME - queuedAt.getTime()).padStart(13, '0');
-  return `${inverted}-${random.toString('hex')}`;
-}
-
-export function isRunId(value: string): boolean {
-  return /^\d{13}-[0-9a-f]{12}$/.test(value);
-}
-
-function parseCounts(value: unknown): RunCounts {
-  const counts = { ...ZERO_COUNTS };
-  if (typeof value !== 'string' || value === '') return counts;
-  const parsed = JSON.parse(value) as Partial<Record<keyof RunCounts, unknown>>;
-  for (const key of Object.keys(counts) as (keyof RunCounts)[]) {
-    const n = parsed[key];
-    if (typeof n === 'number') counts[key] = n;
-  }
-  return counts;
-}
-
-function parsePreview(value: unknown): RunPreview | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const parsed = JSON.parse(value) as { tenant?: unknown; groupsToSync?: unknown };
-  return {
-    ...(typeof parsed.tenant === 'string' ? { tenant: parsed.tenant } : {}),
-    ...(Array.isArray(parsed.groupsToSync)
-      ? { groupsToSync: parsed.groupsToSync.filter((id): id is string => typeof id === 'string') }
-      : {}),
-  };
-}
-
-function fromRunEntity(entity: RunEntity & { etag?: unknown }): StoredRun {
-  const preview = parsePreview(entity.preview);
-  return {
-    runId: entity.rowKey,
-    environment: entity.partitionKey,
-    trigger: entity.trigger === 'periodic' ? 'periodic' : 'manual',
-    requestedBy: entity.requestedBy,
-    status: entity.status as RunStatus,
-    queuedAt: entity.queuedAt,
-    ...(entity.startedAt ? { startedAt: entity.startedAt } : {}),
-    ...(entity.finishedAt ? { finishedAt: entity.finishedAt } : {}),
-    counts: parseCounts(entity.counts),
-    ...(entity.errorCode ? { error: { code: entity.errorCode, message: entity.errorMessage ?? '' } } : {}),
-    ...(entity.haltReason === 'deactivation-limit' ? { haltReason: 'deactivation-limit' as const } : {}),
-    ...(entity.dryRun === true ? { dryRun: true as const, wouldHalt: entity.wouldHalt === true } : {}),
-    confirmDeactivations: entity.confirmDeactivations === true,
-    changePages: typeof entity.changePages === 'number' ? entity.changePages : 0,
-    ...(preview ? { preview } : {}),
-    ...(entity.tenant ? { tenant: entity.tenant } : {}),
-    ...(typeof entity.etag === 'string' ? { etag: entity.etag } : {}),
-  };
-}
-
-function toRunEntity(run: StoredRun): RunEntity {
-  return {
-    partitionKey: run.environment,
-    rowKey: run.runId,
-    trigger: run.trigger,
-    requestedBy: run.requestedBy,
-    status: run.status,
-    queuedAt: run.queuedAt,
-    startedAt: run.startedAt ?? '',
-    finishedAt: run.finishedAt ?? '',
-    counts: JSON.stringify(run.counts),
-    errorCode: run.error?.code ?? '',
-    errorMessage: run.error?.message ?? '',
-    haltReason: run.haltReason ?? '',
-    confirmDeactivations: run.confirmDeactivations,
-    changePages: run.changePages,
-    dryRun: run.dryRun === true,
-    wouldHalt: run.wouldHalt === true,
-    preview: run.preview ? JSON.stringify(run.preview) : '',
-    tenant: run.tenant ?? '',
-  };
-}
-
-/** The public shape: what the API answers (internal fields dropped). */
-export function toPublicRun(run: StoredRun | SyncRun): SyncRun {
-  return {
-    runId: run.runId,
-    environment: run.environment,
-    trigger: run.trigger,
-    requestedBy: run.requestedBy,
-    status: run.status,
-    queuedAt: run.queuedAt,
-    ...(run.startedAt ? { startedAt: run.startedAt } : {}),
-    ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
-    counts: { ...run.counts },
-    ...(run.error ? { error: { code: run.error.code, message: run.error.message } } : {}),
-    ...(run.haltReason ? { haltReason: run.haltReason } : {}),
-    ...(run.dryRun === true ? { dryRun: true as const, wouldHalt: run.wouldHalt === true } : {}),
-  };
-}
-
-/** A run that ended in failure, with a code the API shows. */
-export function failedRun(run: StoredRun, code: ErrorCode, message: string, at: Date): StoredRun {
-  return {
-    ...run,
-    status: 'failed',
-    finishedAt: at.toISOString(),
-    error: { code, message },
-  };
-}
 
 /** The `syncruns` rows. */
 export interface RunsRepository {

@@ -1,36 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { isAppError, toAppError } from '../errors.js';
 import { isDirectoryError } from '../directory/errors.js';
-import type { DirectoryReader } from '../directory/reader.js';
-import type { ExternalUsersSettings } from '../environments/repository.js';
-import type { EnvironmentUser } from '../users/model.js';
-import { countChanges, mergeChanges } from './changes.js';
 import type { SyncDeps } from './deps.js';
-import { executePlan, planWriterOf, type BatchInfo, type PlanWriter } from './executor.js';
-import { DEFAULT_LEASE_TIMING, keepLease, type LeaseKeeper, type LeaseTiming } from './lease-keeper.js';
+import { DEFAULT_LEASE_TIMING, keepLease } from './lease-keeper.js';
 import { parseSyncMessage } from './messages.js';
-import {
-  identitiesNeeded,
-  planSync,
-  readListedUsers,
-  type Change,
-  type ListedUser,
-  type Plan,
-} from './planner.js';
 import { failedRun, type StoredRun } from './runs.js';
 import type { SyncStores } from './stores.js';
-import { phaseTimer, RUN_SUMMARY_MESSAGE, runSummary, type PhaseTimer } from './summary.js';
+import { phaseTimer, RUN_SUMMARY_MESSAGE, runSummary } from './summary.js';
+import type { Attempt, WorkerOptions, WorkerOutcome } from './worker-attempt.js';
+import { createReadSteps } from './worker-reads.js';
+import { createWriteSteps } from './worker-writes.js';
 
-export interface WorkerOptions {
-  /** After each write batch (tests stop a worker here). */
-  readonly afterBatch?: (info: BatchInfo) => Promise<void>;
-  readonly concurrency?: number;
-  readonly log?: (message: string, data: Record<string, unknown>) => void;
-  /** How long the running lease lasts and how often it is renewed (tests shorten both). */
-  readonly leaseTiming?: LeaseTiming;
-}
-
-export type WorkerOutcome = 'succeeded' | 'failed' | 'halted' | 'skipped';
+export type { WorkerOptions, WorkerOutcome } from './worker-attempt.js';
 
 /** The queue trigger's service: executes queued runs, and gives up on poisoned ones. */
 export interface SyncWorker {
@@ -46,27 +27,9 @@ const HAND_BACK_PAUSE_MS = 2_000;
 
 const LEASE_EXPIRED = 'The run stopped without finishing (its lease expired).';
 
-/** What one attempt holds while it runs: the run as last saved, and its lease. */
-interface Attempt {
-  run: StoredRun;
-  readonly owner: string;
-  readonly lease: LeaseKeeper;
-  readonly timer: PhaseTimer;
-  readonly log: NonNullable<WorkerOptions['log']>;
-}
-
-/** A run's source once checked: its settings and how to read its directory. */
-interface Source {
-  readonly settings: ExternalUsersSettings;
-  readonly directoryId: string;
-  readonly reader: DirectoryReader;
-  /** The groups' display names, as the directory read gives them. */
-  readonly groups: { id: string; displayName: string }[];
-}
-
 // Long only as a factory: its body is the short functions below, closed over the deps.
 export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker {
-  const { leases, runs, changes, users } = stores;
+  const { leases, runs, users } = stores;
 
   /** Saves the run only while this attempt still owns it; a run changed by anyone else is lost. */
   async function save(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
@@ -147,199 +110,8 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     return attempt;
   }
 
-  /**
-   * The environment's settings and tenant; the run fails when either is gone, or when the tenant no
-   * longer lists the environment (docs/sync-rules.md, "The tenant must allow the environment").
-   */
-  async function openSource(attempt: Attempt): Promise<Source | undefined> {
-    const environmentId = attempt.run.environment;
-    const environment = await deps.environments.get(environmentId);
-    const stored = environment?.externalUsersIntegration ? environment.externalUsers : undefined;
-    // A dry run tries its proposed settings in place of the stored ones.
-    const settings = stored && { ...stored, ...attempt.run.preview };
-    if (!settings) {
-      const message = 'The external users integration is off or not configured.';
-      await finish(attempt, { status: 'failed', error: { code: 'integration-disabled', message } });
-      return undefined;
-    }
-    const tenant = await deps.tenants.getConnection(settings.tenant);
-    if (!tenant) {
-      const message = `Tenant "${settings.tenant}" does not exist.`;
-      await finish(attempt, { status: 'failed', error: { code: 'not-found', message } });
-      return undefined;
-    }
-    if (!tenant.environments.includes(environmentId)) {
-      const message = `Tenant "${settings.tenant}" no longer lists environment "${environmentId}"; add it to the tenant's environments.`;
-      await finish(attempt, { status: 'failed', error: { code: 'tenant-not-allowed', message } });
-      return undefined;
-    }
-    attempt.run = { ...attempt.run, tenant: settings.tenant };
-    return {
-      settings,
-      directoryId: tenant.directoryId.toLowerCase(),
-      reader: deps.openDirectory(tenant),
-      groups: [],
-    };
-  }
-
-  async function readDirectory(source: Source, lease: LeaseKeeper): Promise<Map<string, ListedUser>> {
-    return readListedUsers(
-      source.reader,
-      source.directoryId,
-      source.settings.groupsToSync,
-      () => Promise.resolve(lease.check()),
-      (group) => source.groups.push(group),
-    );
-  }
-
-  async function readAccess(environmentId: string): Promise<Map<string, EnvironmentUser>> {
-    const access = new Map<string, EnvironmentUser>();
-    await users.forEachAccessRow(environmentId, (record) => access.set(record.id, record));
-    return access;
-  }
-
-  /**
-   * Reads everything before writing anything (docs/sync-rules.md, "Fail closed on directory
-   * errors"): a directory error fails the run with nobody touched.
-   */
-  async function plan(attempt: Attempt, source: Source, timer: ReturnType<typeof phaseTimer>): Promise<Plan> {
-    const { run } = attempt;
-    // Both are reads: the access rows come in while the directory pages. Both settle before
-    // anything else happens, a failure of either included.
-    const reads = [readDirectory(source, attempt.lease), readAccess(run.environment)] as const;
-    await Promise.allSettled(reads);
-    const [listed, access] = await Promise.all(reads);
-    timer.mark('readDirectoryAndAccessMs');
-    const needed = identitiesNeeded(listed, access);
-    const identities = await users.readIdentities(source.directoryId, needed);
-    timer.mark('readIdentitiesMs');
-    const result = planSync({
-      directoryId: source.directoryId,
-      settings: source.settings,
-      confirmDeactivations: run.confirmDeactivations,
-      listed,
-      access: access.values(),
-      identities,
-      now: deps.clock.now(),
-    });
-    // The plan holds what it needs; the maps of 100,000 users can go before the writes.
-    listed.clear();
-    access.clear();
-    timer.mark('planMs');
-    return result;
-  }
-
-  /** Stores the run's change list and counts, before anything is applied or finished. */
-  async function record(attempt: Attempt, list: readonly Change[], unchanged: number): Promise<void> {
-    attempt.lease.check();
-    const changePages = await changes.writeChanges(attempt.run.runId, list);
-    await save(attempt, { counts: countChanges(list, unchanged), changePages });
-  }
-
-  /** Every write checks the lease first, so a worker that lost it stops at its next batch. */
-  function guardedWriter(lease: LeaseKeeper): PlanWriter {
-    const writer = planWriterOf(users);
-    return {
-      async writeUsers(directoryId, rows, mode) {
-        lease.check();
-        await writer.writeUsers(directoryId, rows, mode);
-      },
-      async writeAccess(environmentId, rows, mode) {
-        lease.check();
-        await writer.writeAccess(environmentId, rows, mode);
-      },
-    };
-  }
-
-  /**
-   * The new identities are created insert-only (docs/sync-rules.md, "One `added` per identity"):
-   * where another run created one first, this run records `granted` instead. Returns the list
-   * as it now stands and the rows left for the ordinary writes.
-   */
-  async function createIdentities(
-    attempt: Attempt,
-    source: Source,
-    result: Plan,
-    list: Change[],
-    unchanged: number,
-  ): Promise<{ list: Change[]; userWrites: Plan['userWrites'] }> {
-    const added = new Set(
-      result.changes.filter((c) => c.action === 'added').map((c) => c.objectId.toLowerCase()),
-    );
-    if (added.size === 0) return { list, userWrites: result.userWrites };
-    const creates = result.userWrites.filter((row) => added.has(row.objectId.toLowerCase()));
-    attempt.lease.check();
-    const lost = await users.createUsers(source.directoryId, creates);
-    const userWrites = result.userWrites.filter((row) => !added.has(row.objectId.toLowerCase()));
-    if (lost.size === 0) return { list, userWrites };
-    const settled = list.map((change) =>
-      change.action === 'added' && lost.has(change.objectId.toLowerCase())
-        ? { ...change, action: 'granted' as const }
-        : change,
-    );
-    await record(attempt, settled, unchanged);
-    return { list: settled, userWrites };
-  }
-
-  /**
-   * Records the plan, then applies it: the history names every change before it is made, and a
-   * retry of this run adds to what an earlier attempt recorded instead of replacing it
-   * (docs/sync-rules.md, "History of runs and changes").
-   */
-  async function apply(
-    attempt: Attempt,
-    source: Source,
-    result: Plan,
-    options: WorkerOptions,
-    timer: ReturnType<typeof phaseTimer>,
-  ): Promise<void> {
-    const { run, lease } = attempt;
-    const recorded = run.changePages > 0 ? await changes.readAllChanges(run.runId) : [];
-    const merged = mergeChanges(recorded, result.changes);
-    // Users an earlier attempt already changed look unchanged now; they count once, as changed.
-    const unchanged = Math.max(0, result.counts.unchanged - (merged.length - result.changes.length));
-    if (merged.length > 0 || recorded.length > 0) await record(attempt, merged, unchanged);
-    else attempt.run = { ...attempt.run, counts: countChanges(merged, unchanged) };
-    timer.mark('recordMs');
-    const { userWrites } = await createIdentities(attempt, source, result, merged, unchanged);
-    const afterBatch = async (info: BatchInfo): Promise<void> => {
-      lease.check();
-      await options.afterBatch?.(info);
-    };
-    const concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
-    const remaining = { ...result, userWrites };
-    await executePlan(
-      run.environment,
-      source.directoryId,
-      remaining,
-      { ...concurrency, afterBatch },
-      guardedWriter(lease),
-    );
-    timer.mark('writeMs');
-    if (result.deactivatedUserIds.length > 0) {
-      lease.check();
-      await deps.onAccessDeactivated(run.environment, result.deactivatedUserIds);
-    }
-  }
-
-  /** A halted run applies nothing; its counts and changes say what it would have done. */
-  async function halt(attempt: Attempt, result: Plan): Promise<WorkerOutcome> {
-    await record(attempt, result.changes, result.counts.unchanged);
-    await finish(attempt, { status: 'halted', haltReason: 'deactivation-limit' });
-    return 'halted';
-  }
-
-  /**
-   * A dry run records what the plan would change and nothing else: no user, access or session, no
-   * group names. It never halts; it says that a run would.
-   */
-  async function preview(attempt: Attempt, result: Plan): Promise<WorkerOutcome> {
-    const changePages = await changes.writeChanges(attempt.run.runId, result.changes);
-    attempt.timer.mark('changesMs');
-    attempt.run = { ...attempt.run, counts: result.counts, changePages };
-    await finish(attempt, { status: 'succeeded', wouldHalt: result.halted });
-    return 'succeeded';
-  }
+  const { openSource, plan } = createReadSteps(deps, users, { finish });
+  const { apply, halt, preview } = createWriteSteps(deps, stores, { save, finish });
 
   async function runAttempt(attempt: Attempt, options: WorkerOptions): Promise<WorkerOutcome> {
     const { timer } = attempt;

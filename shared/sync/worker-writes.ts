@@ -1,0 +1,143 @@
+import { countChanges, mergeChanges } from './changes.js';
+import type { SyncDeps } from './deps.js';
+import { executePlan, planWriterOf, type BatchInfo, type PlanWriter } from './executor.js';
+import type { LeaseKeeper } from './lease-keeper.js';
+import type { Change, Plan } from './planner.js';
+import type { SyncStores } from './stores.js';
+import type { PhaseTimer } from './summary.js';
+import type { Attempt, RunWrites, Source, WorkerOptions, WorkerOutcome } from './worker-attempt.js';
+
+export interface WriteSteps {
+  readonly apply: (
+    attempt: Attempt,
+    source: Source,
+    result: Plan,
+    options: WorkerOptions,
+    timer: PhaseTimer,
+  ) => Promise<void>;
+  readonly halt: (attempt: Attempt, result: Plan) => Promise<WorkerOutcome>;
+  readonly preview: (attempt: Attempt, result: Plan) => Promise<WorkerOutcome>;
+}
+
+/** An attempt's steps after planning: a real run's writes, a halted run's record, a dry run's preview. */
+export function createWriteSteps(
+  deps: SyncDeps,
+  stores: Pick<SyncStores, 'changes' | 'users'>,
+  { save, finish }: RunWrites,
+): WriteSteps {
+  const { changes, users } = stores;
+
+  /** Stores the run's change list and counts, before anything is applied or finished. */
+  async function record(attempt: Attempt, list: readonly Change[], unchanged: number): Promise<void> {
+    attempt.lease.check();
+    const changePages = await changes.writeChanges(attempt.run.runId, list);
+    await save(attempt, { counts: countChanges(list, unchanged), changePages });
+  }
+
+  /** Every write checks the lease first, so a worker that lost it stops at its next batch. */
+  function guardedWriter(lease: LeaseKeeper): PlanWriter {
+    const writer = planWriterOf(users);
+    return {
+      async writeUsers(directoryId, rows, mode) {
+        lease.check();
+        await writer.writeUsers(directoryId, rows, mode);
+      },
+      async writeAccess(environmentId, rows, mode) {
+        lease.check();
+        await writer.writeAccess(environmentId, rows, mode);
+      },
+    };
+  }
+
+  /**
+   * The new identities are created insert-only (docs/sync-rules.md, "One `added` per identity"):
+   * where another run created one first, this run records `granted` instead. Returns the list
+   * as it now stands and the rows left for the ordinary writes.
+   */
+  async function createIdentities(
+    attempt: Attempt,
+    source: Source,
+    result: Plan,
+    list: Change[],
+    unchanged: number,
+  ): Promise<{ list: Change[]; userWrites: Plan['userWrites'] }> {
+    const added = new Set(
+      result.changes.filter((c) => c.action === 'added').map((c) => c.objectId.toLowerCase()),
+    );
+    if (added.size === 0) return { list, userWrites: result.userWrites };
+    const creates = result.userWrites.filter((row) => added.has(row.objectId.toLowerCase()));
+    attempt.lease.check();
+    const lost = await users.createUsers(source.directoryId, creates);
+    const userWrites = result.userWrites.filter((row) => !added.has(row.objectId.toLowerCase()));
+    if (lost.size === 0) return { list, userWrites };
+    const settled = list.map((change) =>
+      change.action === 'added' && lost.has(change.objectId.toLowerCase())
+        ? { ...change, action: 'granted' as const }
+        : change,
+    );
+    await record(attempt, settled, unchanged);
+    return { list: settled, userWrites };
+  }
+
+  /**
+   * Records the plan, then applies it: the history names every change before it is made, and a
+   * retry of this run adds to what an earlier attempt recorded instead of replacing it
+   * (docs/sync-rules.md, "History of runs and changes").
+   */
+  async function apply(
+    attempt: Attempt,
+    source: Source,
+    result: Plan,
+    options: WorkerOptions,
+    timer: PhaseTimer,
+  ): Promise<void> {
+    const { run, lease } = attempt;
+    const recorded = run.changePages > 0 ? await changes.readAllChanges(run.runId) : [];
+    const merged = mergeChanges(recorded, result.changes);
+    // Users an earlier attempt already changed look unchanged now; they count once, as changed.
+    const unchanged = Math.max(0, result.counts.unchanged - (merged.length - result.changes.length));
+    if (merged.length > 0 || recorded.length > 0) await record(attempt, merged, unchanged);
+    else attempt.run = { ...attempt.run, counts: countChanges(merged, unchanged) };
+    timer.mark('recordMs');
+    const { userWrites } = await createIdentities(attempt, source, result, merged, unchanged);
+    const afterBatch = async (info: BatchInfo): Promise<void> => {
+      lease.check();
+      await options.afterBatch?.(info);
+    };
+    const concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
+    const remaining = { ...result, userWrites };
+    await executePlan(
+      run.environment,
+      source.directoryId,
+      remaining,
+      { ...concurrency, afterBatch },
+      guardedWriter(lease),
+    );
+    timer.mark('writeMs');
+    if (result.deactivatedUserIds.length > 0) {
+      lease.check();
+      await deps.onAccessDeactivated(run.environment, result.deactivatedUserIds);
+    }
+  }
+
+  /** A halted run applies nothing; its counts and changes say what it would have done. */
+  async function halt(attempt: Attempt, result: Plan): Promise<WorkerOutcome> {
+    await record(attempt, result.changes, result.counts.unchanged);
+    await finish(attempt, { status: 'halted', haltReason: 'deactivation-limit' });
+    return 'halted';
+  }
+
+  /**
+   * A dry run records what the plan would change and nothing else: no user, access or session, no
+   * group names. It never halts; it says that a run would.
+   */
+  async function preview(attempt: Attempt, result: Plan): Promise<WorkerOutcome> {
+    const changePages = await changes.writeChanges(attempt.run.runId, result.changes);
+    attempt.timer.mark('changesMs');
+    attempt.run = { ...attempt.run, counts: result.counts, changePages };
+    await finish(attempt, { status: 'succeeded', wouldHalt: result.halted });
+    return 'succeeded';
+  }
+
+  return { apply, halt, preview };
+}
