@@ -7,6 +7,7 @@ import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import type { SyncService } from '../../shared/sync/service.js';
 import type { RunsRepository } from '../../shared/sync/runs.js';
 import {
+  allChanges,
   allUsers,
   drainSyncQueue,
   setupSyncEnvironment,
@@ -36,18 +37,6 @@ function manual(environmentId: string, confirmDeactivations = false) {
     requestedBy: 'test-admin',
     confirmDeactivations,
   });
-}
-
-/** Every change a run lists, page by page as the API serves them. */
-async function allChanges(environmentId: string, runId: string) {
-  const all = [];
-  let token: string | undefined;
-  do {
-    const page = await sync.getRunChanges(environmentId, runId, token);
-    all.push(...page.changes);
-    token = page.continuationToken;
-  } while (token !== undefined);
-  return all;
 }
 
 describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
@@ -127,7 +116,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
       error: { code: 'internal' },
     });
     // The dead run recorded its plan before applying it: its history names every user it created.
-    const recorded = { changes: await allChanges(environmentId, first.runId) };
+    const recorded = { changes: await allChanges(sync, environmentId, first.runId) };
     expect(recorded.changes.filter((c) => c.action === 'added')).toHaveLength(350);
     await drainSyncQueue();
     const rerun = (await runs.getRun(environmentId, second.runId))!;
@@ -165,7 +154,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     expect(finished.counts.added + finished.counts.granted + finished.counts.unchanged).toBe(250);
     // docs/sync-rules.md, "History of runs and changes": the retry adds to the first attempt's list.
     expect(finished.counts).toMatchObject({ added: 250, granted: 0, unchanged: 0 });
-    const listed = { changes: await allChanges(environmentId, run.runId) };
+    const listed = { changes: await allChanges(sync, environmentId, run.runId) };
     expect(new Set(listed.changes.map((c) => c.userId)).size).toBe(250);
     expect(listed.changes).toHaveLength(250);
     expect(await allUsers(environmentId)).toHaveLength(250);

@@ -16,6 +16,7 @@ import {
 } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
 import {
+  allChanges,
   allUsers,
   configureSync,
   drainSyncQueue,
@@ -27,7 +28,6 @@ import {
 import { startStorageProxy, type StorageProxy } from './storage-proxy.js';
 import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 import { SYNC_QUEUE } from '../../shared/sync/messages.js';
-import type { Change } from '../../shared/sync/planner.js';
 
 /**
  * Several app instances on one storage account: each "instance" here is a sync service with its own
@@ -92,17 +92,6 @@ async function takeMessages(environmentIds: readonly string[]): Promise<unknown[
     }
   }
   return taken;
-}
-
-async function allChanges(sync: SyncService, environmentId: string, runId: string): Promise<Change[]> {
-  const all: Change[] = [];
-  let token: string | undefined;
-  do {
-    const page = await sync.getRunChanges(environmentId, runId, token);
-    all.push(...page.changes);
-    token = page.continuationToken;
-  } while (token !== undefined);
-  return all;
 }
 
 describe('several instances on one storage account', () => {

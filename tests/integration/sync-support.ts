@@ -14,6 +14,7 @@ import {
   type WorkerOutcome,
 } from '../../shared/sync/service.js';
 import type { SyncRun } from '../../shared/sync/runs.js';
+import type { Change } from '../../shared/sync/planner.js';
 import {
   createUsersRepository,
   type EnvironmentUser,
@@ -206,4 +207,16 @@ export class TableRequestCounter {
     for (const [key, n] of this.counts) if (filter(key)) sum += n;
     return sum;
   }
+}
+
+/** Every change a run lists, page by page as the API serves them. */
+export async function allChanges(sync: SyncService, environmentId: string, runId: string): Promise<Change[]> {
+  const all: Change[] = [];
+  let token: string | undefined;
+  do {
+    const page = await sync.getRunChanges(environmentId, runId, token);
+    all.push(...page.changes);
+    token = page.continuationToken;
+  } while (token !== undefined);
+  return all;
 }
