@@ -61,7 +61,12 @@ const PROBLEMS: Readonly<Record<ErrorCode, ProblemKind>> = {
   'directory-permission-missing': DIRECTORY_ERROR,
   'group-not-found': DIRECTORY_ERROR,
   'directory-malformed-answer': DIRECTORY_ERROR,
-  'tenant-not-allowed': DIRECTORY_ERROR,
+  // The caller can act on it (the tenant's owner lists the environment); the directory is not at fault.
+  'tenant-not-allowed': {
+    status: 409,
+    type: '/problems/conflict',
+    title: 'The tenant does not allow this environment',
+  },
   'storage-unavailable': { status: 503, type: '/problems/storage-unavailable', title: 'Storage unavailable' },
   'keys-unavailable': {
     status: 503,

@@ -12,6 +12,7 @@ describe('problem+json mapping', () => {
     ['integration-disabled', 409, '/problems/integration-disabled'],
     ['sync-in-progress', 409, '/problems/sync-in-progress'],
     ['managed-externally', 409, '/problems/managed-externally'],
+    ['tenant-not-allowed', 409, '/problems/conflict'],
     ['storage-unavailable', 503, '/problems/storage-unavailable'],
     ['internal', 500, '/problems/internal'],
   ])('%s → %i %s', (code, status, type) => {
