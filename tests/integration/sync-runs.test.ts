@@ -39,6 +39,11 @@ function manual(environmentId: string, confirmDeactivations = false) {
   });
 }
 
+/** A sync message of this environment (the queue is shared by every file on this account). */
+function ofEnvironment(environmentId: string): (message: unknown) => boolean {
+  return (message) => (message as { environmentId?: unknown }).environmentId === environmentId;
+}
+
 describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
   let directory: TestDirectory;
 
@@ -73,7 +78,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     expect(isAppError(error, 'sync-in-progress')).toBe(true);
     expect(isAppError(error) && error.extensions).toEqual({ runId });
 
-    const message = await takeMessage(SYNC_QUEUE);
+    const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
     const outcomes = await Promise.all([sync.executeSyncRun(message), sync.executeSyncRun(message)]);
     expect(outcomes.sort()).toEqual(['skipped', 'succeeded']);
     expect(await runs.getRun(environmentId, runId)).toMatchObject({
@@ -90,7 +95,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     await directory.generateUsers(group.id, 350, { prefix: 'Killed' });
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     const first = await manual(environmentId);
-    const message = await takeMessage(SYNC_QUEUE);
+    const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
     let batches = 0;
     let reachedDeath!: () => void;
     const died = new Promise<void>((resolve) => (reachedDeath = resolve));
@@ -135,7 +140,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     await directory.generateUsers(group.id, 250, { prefix: 'Crashed' });
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     const run = await manual(environmentId);
-    const message = await takeMessage(SYNC_QUEUE);
+    const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
     let batches = 0;
     await expect(
       sync.executeSyncRun(message, {
@@ -184,7 +189,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     const group = await directory.addGroup('Poison');
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     const run = await manual(environmentId);
-    const message = await takeMessage(SYNC_QUEUE);
+    const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
     await sync.failPoisonedRun(message);
     expect(await runs.getRun(environmentId, run.runId)).toMatchObject({
       status: 'failed',
