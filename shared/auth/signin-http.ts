@@ -54,13 +54,16 @@ export function clearedCookie(name: string): Cookie {
   };
 }
 
-/** JSON only when the client asks for it ahead of HTML; browsers get a page. */
-export function wantsJson(request: HttpRequest): boolean {
+/**
+ * A page only for clients that ask for HTML ahead of JSON (browsers do); every other client,
+ * those accepting any type included, gets problem+json like the rest of the API.
+ */
+export function wantsPage(request: HttpRequest): boolean {
   const accept = (request.headers.get('accept') ?? '').toLowerCase();
-  const json = accept.search(/application\/(?:problem\+)?json/);
-  if (json < 0) return false;
   const html = accept.indexOf('text/html');
-  return html < 0 || json < html;
+  if (html < 0) return false;
+  const json = accept.search(/application\/(?:problem\+)?json/);
+  return json < 0 || html < json;
 }
 
 const PAGE_HEADERS = {
@@ -104,7 +107,7 @@ export function signinFailure(
   } else {
     context.warn('sign-in refused', { ...log, reason: appError.code });
   }
-  if (wantsJson(request)) return { ...problemResponse(appError), cookies };
+  if (!wantsPage(request)) return { ...problemResponse(appError), cookies };
   const problem = toProblem(appError);
   const title = isSigninError(error)
     ? error.title

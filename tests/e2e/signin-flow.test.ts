@@ -65,7 +65,7 @@ describe('login', () => {
     expect(second.authorizeUrl.searchParams.get('nonce')).not.toBe(q.get('nonce'));
   });
 
-  it('answers 404 for an unknown environment and 400 without one, as a page for browsers', async () => {
+  it('answers 404 for an unknown environment and 400 without one, as a page for browsers and problem+json otherwise', async () => {
     const browser = new Browser();
     const unknown = await browser.fetch(`${world.host.url}/api/auth/login?environment=no-such-env`, {
       headers: { accept: 'text/html' },
@@ -78,6 +78,15 @@ describe('login', () => {
     });
     expect(missing.status).toBe(400);
     expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    // A client that does not ask for HTML (curl, fetch: */*) gets the API's problem documents.
+    for (const accept of ['*/*', '']) {
+      const plain = await browser.fetch(`${world.host.url}/api/auth/login?environment=no-such-env`, {
+        headers: { accept },
+      });
+      expect(plain.status).toBe(404);
+      expect(plain.headers.get('content-type')).toBe('application/problem+json');
+      expect(await plain.json()).toMatchObject({ type: '/problems/not-found', status: 404 });
+    }
   });
 
   it('answers 409 when the integration is off or not configured', async () => {
@@ -135,7 +144,9 @@ describe('login: tenants that cannot sign anyone in', () => {
     const { freePort } = await import('../../scripts/azurite.js');
     const id = await environmentWithTenant({ authorityHost: `https://localhost:${await freePort()}` });
     const mark = world.logs.length;
-    const response = await new Browser().fetch(`${world.host.url}/api/auth/login?environment=${id}`);
+    const response = await new Browser().fetch(`${world.host.url}/api/auth/login?environment=${id}`, {
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+    });
     expect(response.status).toBe(502);
     expect(response.headers.get('location')).toBeNull();
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
