@@ -1,6 +1,53 @@
 import type { z } from 'zod';
 import { AppError } from './errors.js';
 
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+};
+
+function boundMessage(
+  side: 'at least' | 'at most',
+  issue: { origin: string; inclusive?: boolean; minimum?: unknown; maximum?: unknown },
+): string | undefined {
+  const bound = Number(side === 'at least' ? issue.minimum : issue.maximum);
+  switch (issue.origin) {
+    case 'number':
+    case 'int':
+      if (issue.inclusive === false) return `must be ${side === 'at least' ? 'more' : 'less'} than ${bound}`;
+      return `must be ${side} ${bound}`;
+    case 'string':
+      if (side === 'at least' && bound === 1) return 'must not be empty';
+      return `must be ${side} ${bound} characters long`;
+    case 'array':
+    case 'set':
+      if (side === 'at least' && bound === 1) return 'must not be empty';
+      return `must hold ${side} ${bound} items`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Plain words for the checks a schema states without a message of its own; a schema's own message
+ * always wins over these.
+ */
+export function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') {
+    return issue.input === undefined
+      ? 'is required'
+      : `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
+  }
+  if (issue.code === 'too_small') return boundMessage('at least', issue);
+  if (issue.code === 'too_big') return boundMessage('at most', issue);
+  // Formats, values and custom checks carry messages of their own or zod's.
+  return undefined;
+}
+
 function formatIssues(issues: readonly z.core.$ZodIssue[]): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const issue of issues) {
@@ -18,7 +65,7 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): Record<string, strin
 
 /** Checks a value against a schema; a mismatch is a validation error naming every bad field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: plainMessage });
   if (!result.success) {
     throw new AppError('validation', 'The request is not valid.', {
       fields: formatIssues(result.error.issues),
