@@ -26,7 +26,7 @@ import { createUsersRepository, type UsersRepository } from '../users/repository
 import { createUsersService, type UsersService } from '../users/service.js';
 import { createRunNotifications, type RunNotifications } from '../notifications/service.js';
 import { createRunFollowUp } from '../sync/follow-up.js';
-import { createTenantCheck, type TenantCheck } from '../tenants/check.js';
+import { CHECK_DEADLINE_MS, createTenantCheck, type TenantCheck } from '../tenants/check.js';
 import { createGroupNames } from '../tenants/group-names.js';
 import { createTenantHealth } from '../tenants/health.js';
 import type { DirectoryLimits } from '../directory/http.js';
@@ -73,6 +73,14 @@ export function defaultPorts(config: Config): Ports {
   };
 }
 
+/** Time limits the services keep; tests shorten them to reach a deadline in seconds. */
+export interface Limits {
+  /** How long a connection check may wait for the directory. */
+  readonly checkDeadlineMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({ checkDeadlineMs: CHECK_DEADLINE_MS });
+
 /** A connection check has someone waiting: short requests, few retries, all within its minute. */
 const CHECK_DIRECTORY_LIMITS: Partial<DirectoryLimits> = Object.freeze({
   requestTimeoutMs: 10_000,
@@ -94,7 +102,7 @@ function usersPort(repository: UsersRepository) {
 }
 
 /** The composition root: each service gets its ports and the other services it depends on. */
-export function buildServices(config: Config, ports: Ports): Services {
+export function buildServices(config: Config, ports: Ports, limits: Limits = DEFAULT_LIMITS): Services {
   const { clock, storage } = ports;
   const audit = createAuditTrail({ storage, clock });
   const tenantsRepository = createTenantsRepository({ storage, clock, secretsKeys: config.secretsKeys });
@@ -191,6 +199,7 @@ export function buildServices(config: Config, ports: Ports): Services {
       health,
       groupNames,
       clock,
+      deadlineMs: limits.checkDeadlineMs,
     }),
     notifications,
   });

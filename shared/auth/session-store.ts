@@ -1,7 +1,8 @@
 import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import type { StorageAccount } from '../storage/account.js';
 import { getEntityOrNone } from '../storage/entities.js';
-import { statusOf, storageError } from '../storage/errors.js';
+import { deleteEntityIfPresent } from '../storage/deletes.js';
+import { storageError } from '../storage/errors.js';
 
 /**
  * Sessions at rest. The table never holds a session id, only its SHA-256, so reading storage does
@@ -67,13 +68,7 @@ export function createSessionStore(storage: StorageAccount): SessionStore {
   const table = (): Promise<TableClient> => storage.table(SESSIONS_TABLE);
 
   async function deleteIgnoringMissing(partitionKey: string, rowKey: string): Promise<void> {
-    const client = await table();
-    try {
-      await client.deleteEntity(partitionKey, rowKey);
-    } catch (error) {
-      if (statusOf(error) === 404) return;
-      throw storageError('A session could not be deleted.', error);
-    }
+    await deleteEntityIfPresent(await table(), partitionKey, rowKey, 'A session could not be deleted.');
   }
 
   async function listKeys(

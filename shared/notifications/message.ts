@@ -24,7 +24,10 @@ function whatHappened(input: FailureMailInput): { summary: string; detail: strin
     return {
       summary: `failed (${trouble.code})`,
       detail: `The sync of the external users of "${input.environmentName}" failed with error ${trouble.code}: ${trouble.message}`,
-      todo: 'Fix what the message names, then start a sync again (or wait for the next periodic sync). Nobody was deactivated by this run.',
+      todo:
+        trouble.code === 'internal'
+          ? "Nothing in the environment's settings caused this. Start a sync again (or wait for the next periodic sync): it completes whatever part of its changes this run did not apply. If runs keep failing this way, contact BizzStream support with the link below."
+          : 'Fix what the message names, then start a sync again (or wait for the next periodic sync). Nobody was deactivated by this run.',
     };
   }
   const limit = trouble.limit === undefined ? '' : ` (its deactivation limit is ${trouble.limit})`;

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { EnvironmentRecord } from '../environments/repository.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { StorageAccount } from '../storage/account.js';
-import { statusOf, storageError } from '../storage/errors.js';
+import { deleteEntityIfPresent } from '../storage/deletes.js';
+import { getEntityOrNone } from '../storage/entities.js';
+import { storageError } from '../storage/errors.js';
 import type { StoredRun } from '../sync/runs.js';
 import { runFailureMail, type RunTrouble } from './message.js';
 
@@ -71,21 +73,22 @@ export function createRunNotifications(deps: NotificationDeps): RunNotifications
 
   async function lastNotice(environmentId: string): Promise<string | undefined> {
     const client = await table();
-    try {
-      return (await client.getEntity<NoticeEntity>(PARTITION, environmentId)).notified;
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw storageError('Sync notices could not be read.', error);
-    }
+    const notice = await getEntityOrNone<NoticeEntity>(
+      client,
+      PARTITION,
+      environmentId,
+      'Sync notices could not be read.',
+    );
+    return notice?.notified;
   }
 
   async function clear(environmentId: string): Promise<void> {
-    const client = await table();
-    try {
-      await client.deleteEntity(PARTITION, environmentId);
-    } catch (error) {
-      if (statusOf(error) !== 404) throw storageError('Sync notices could not be cleared.', error);
-    }
+    await deleteEntityIfPresent(
+      await table(),
+      PARTITION,
+      environmentId,
+      'Sync notices could not be cleared.',
+    );
   }
 
   async function remember(run: StoredRun, key: string): Promise<void> {

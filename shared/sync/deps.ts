@@ -34,10 +34,13 @@ export interface GroupNamesPort {
 }
 
 /**
- * Called once a run has ended and its record is saved (tenant health, failure mails). Its failure
- * is logged and never changes the run.
+ * Called as each run ends, however it ends, just before its ended record is written (tenant
+ * health, failure mails).
  */
 export type RunFinishedHandler = (run: StoredRun) => Promise<void>;
+
+/** Structured logging through the Functions `context`. */
+export type RunLog = (message: string, data: Record<string, unknown>) => void;
 
 /** Everything the sync uses that it does not own. */
 export interface SyncDeps {

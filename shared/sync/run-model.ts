@@ -90,6 +90,11 @@ export function toPublicRun(run: StoredRun | SyncRun): SyncRun {
   };
 }
 
+/** Queued or running: the run has not ended yet. */
+export function isLive(run: Pick<SyncRun, 'status'>): boolean {
+  return run.status === 'queued' || run.status === 'running';
+}
+
 /** A run that ended in failure, with a code the API shows. */
 export function failedRun(run: StoredRun, code: ErrorCode, message: string, at: Date): StoredRun {
   return {

@@ -1,11 +1,13 @@
 import { odata, type TableClient } from '@azure/data-tables';
-import { AppError, isAppError } from '../errors.js';
+import { AppError, isAppError, toAppError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { StorageAccount } from '../storage/account.js';
+import { getEntityOrNone } from '../storage/entities.js';
 import { statusOf, storageError } from '../storage/errors.js';
+import type { RunFinishedHandler, RunLog } from './deps.js';
 import { isExpired, type Leases } from './lease.js';
 import { fromRunEntity, toRunEntity, type RunEntity } from './run-entities.js';
-import { failedRun, isRunId, toPublicRun, type StoredRun, type SyncRun } from './run-model.js';
+import { failedRun, isLive, isRunId, toPublicRun, type StoredRun, type SyncRun } from './run-model.js';
 
 // The run's shape and its mapping to rows live apart; callers import all of it from here.
 export * from './run-model.js';
@@ -34,14 +36,26 @@ export interface RunsRepository {
    * Replaces the run record, only if nobody wrote it since `run.etag` was read (AppError
    * 'conflict' otherwise): a worker that lost its run never overwrites, or revives, what another
    * worker or a reader settled meanwhile. Returns the run with its new version.
+   *
+   * Every run ends here, however it ends (its worker, a reader or a new request finding its lease
+   * expired, the poison queue), so this is where what follows its end happens: `onRunFinished`,
+   * before the ended run is written, so whoever sees it ended sees its tenant's health too. With
+   * `log`, trouble there is told to it and the run is saved anyway; without, it is thrown and
+   * nothing is written, so whoever settles the run next tries again.
    */
-  saveRun(run: StoredRun): Promise<StoredRun>;
+  saveRun(run: StoredRun, options?: SaveRunOptions): Promise<StoredRun>;
+}
+
+export interface SaveRunOptions {
+  readonly log?: RunLog;
 }
 
 export interface RunsDeps {
   readonly storage: StorageAccount;
   readonly clock: Clock;
   readonly leases: Leases;
+  /** What follows a run's end: its tenant's health, its failure mails. */
+  readonly onRunFinished?: RunFinishedHandler | undefined;
 }
 
 // Long only as a factory: its body is the short functions below, closed over the deps.
@@ -50,13 +64,13 @@ export function createRunsRepository(deps: RunsDeps): RunsRepository {
 
   async function getStoredRun(environmentId: string, runId: string): Promise<StoredRun | undefined> {
     if (!isRunId(runId)) return undefined;
-    const client = await table();
-    try {
-      return fromRunEntity(await client.getEntity<RunEntity>(environmentId, runId));
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw storageError('Sync runs could not be read.', error);
-    }
+    const entity = await getEntityOrNone<RunEntity>(
+      await table(),
+      environmentId,
+      runId,
+      'Sync runs could not be read.',
+    );
+    return entity && fromRunEntity(entity);
   }
 
   async function getRun(environmentId: string, runId: string): Promise<SyncRun | undefined> {
@@ -64,22 +78,25 @@ export function createRunsRepository(deps: RunsDeps): RunsRepository {
     return run && toPublicRun(run);
   }
 
-  /** The newest runs of an environment, newest first. */
-  async function listRuns(environmentId: string, limit: number): Promise<SyncRun[]> {
+  /** The environment's run rows, newest first, read `pageSize` at a time. */
+  async function* runEntities(environmentId: string, pageSize: number): AsyncGenerator<RunEntity> {
     const client = await table();
-    const runs: SyncRun[] = [];
+    const pages = client
+      .listEntities<RunEntity>({ queryOptions: { filter: odata`PartitionKey eq ${environmentId}` } })
+      .byPage({ maxPageSize: pageSize });
     try {
-      const pages = client
-        .listEntities<RunEntity>({ queryOptions: { filter: odata`PartitionKey eq ${environmentId}` } })
-        .byPage({ maxPageSize: limit });
-      for await (const page of pages) {
-        for (const entity of page) {
-          runs.push(toPublicRun(await settleRun(fromRunEntity(entity))));
-          if (runs.length >= limit) return runs;
-        }
-      }
+      for await (const page of pages) yield* page;
     } catch (error) {
       throw storageError('Sync runs could not be listed.', error);
+    }
+  }
+
+  /** The newest runs of an environment, newest first. */
+  async function listRuns(environmentId: string, limit: number): Promise<SyncRun[]> {
+    const runs: SyncRun[] = [];
+    for await (const entity of runEntities(environmentId, limit)) {
+      runs.push(toPublicRun(await settleRun(fromRunEntity(entity))));
+      if (runs.length >= limit) break;
     }
     return runs;
   }
@@ -89,19 +106,8 @@ export function createRunsRepository(deps: RunsDeps): RunsRepository {
    * says nothing about the state of the environment's users.
    */
   async function getLatestRun(environmentId: string): Promise<SyncRun | null> {
-    const client = await table();
-    try {
-      const pages = client
-        .listEntities<RunEntity>({ queryOptions: { filter: odata`PartitionKey eq ${environmentId}` } })
-        .byPage({ maxPageSize: LATEST_RUN_PAGE });
-      for await (const page of pages) {
-        for (const entity of page) {
-          if (entity.dryRun === true) continue;
-          return toPublicRun(await settleRun(fromRunEntity(entity)));
-        }
-      }
-    } catch (error) {
-      throw storageError('Sync runs could not be listed.', error);
+    for await (const entity of runEntities(environmentId, LATEST_RUN_PAGE)) {
+      if (entity.dryRun !== true) return toPublicRun(await settleRun(fromRunEntity(entity)));
     }
     return null;
   }
@@ -112,7 +118,7 @@ export function createRunsRepository(deps: RunsDeps): RunsRepository {
    * `latestRun` never show a dead run as in flight.
    */
   async function settleRun(run: StoredRun): Promise<StoredRun> {
-    if (run.status !== 'queued' && run.status !== 'running') return run;
+    if (!isLive(run)) return run;
     const now = deps.clock.now();
     const state = await deps.leases.getLeaseState(run.environment);
     if (state?.runId === run.runId && !isExpired(state, now)) return run;
@@ -136,7 +142,18 @@ export function createRunsRepository(deps: RunsDeps): RunsRepository {
     }
   }
 
-  async function saveRun(run: StoredRun): Promise<StoredRun> {
+  async function followUp(run: StoredRun, log: RunLog | undefined): Promise<void> {
+    if (!deps.onRunFinished || isLive(run)) return;
+    try {
+      await deps.onRunFinished(run);
+    } catch (error) {
+      if (!log) throw error;
+      log('sync run follow-up failed', { runId: run.runId, code: toAppError(error).code });
+    }
+  }
+
+  async function saveRun(run: StoredRun, options: SaveRunOptions = {}): Promise<StoredRun> {
+    await followUp(run, options.log);
     const client = await table();
     try {
       const response =

@@ -27,7 +27,7 @@ function runNotFound(runId: string): AppError {
 }
 
 export function createSyncService(deps: SyncDeps): SyncService {
-  const stores = createSyncStores(deps.storage, deps.clock);
+  const stores = createSyncStores(deps.storage, deps.clock, deps.onRunFinished);
   const { runs, changes } = stores;
 
   const reads: RunReads = {

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { StorageAccount } from '../storage/account.js';
+import type { RunFinishedHandler } from './deps.js';
 import { createUsersRepository, type UsersRepository } from '../users/repository.js';
 import { createChangesStore, type ChangesStore } from './changes.js';
 import { createLeases, type Leases } from './lease.js';
@@ -13,11 +14,15 @@ export interface SyncStores {
   readonly users: UsersRepository;
 }
 
-export function createSyncStores(storage: StorageAccount, clock: Clock): SyncStores {
+export function createSyncStores(
+  storage: StorageAccount,
+  clock: Clock,
+  onRunFinished?: RunFinishedHandler,
+): SyncStores {
   const leases = createLeases(storage);
   return {
     leases,
-    runs: createRunsRepository({ storage, clock, leases }),
+    runs: createRunsRepository({ storage, clock, leases, onRunFinished }),
     changes: createChangesStore(storage),
     users: createUsersRepository(storage),
   };

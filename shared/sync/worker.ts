@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { isAppError, toAppError } from '../errors.js';
 import { isDirectoryError } from '../directory/errors.js';
-import type { SyncDeps } from './deps.js';
+import type { RunLog, SyncDeps } from './deps.js';
 import { DEFAULT_LEASE_TIMING, keepLease } from './lease-keeper.js';
 import { parseSyncMessage } from './messages.js';
-import { failedRun, type StoredRun } from './runs.js';
+import { failedRun, isLive, type StoredRun } from './runs.js';
 import type { SyncStores } from './stores.js';
 import { phaseTimer, RUN_SUMMARY_MESSAGE, runSummary } from './summary.js';
 import type { Attempt, WorkerOptions, WorkerOutcome } from './worker-attempt.js';
@@ -27,6 +27,9 @@ const HAND_BACK_PAUSE_MS = 2_000;
 
 const LEASE_EXPIRED = 'The run stopped without finishing (its lease expired).';
 
+/** A worker called without a log (tests, tools) has nowhere to tell what only a log would show. */
+const ignoreLog: RunLog = () => undefined;
+
 // Long only as a factory: its body is the short functions below, closed over the deps.
 export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker {
   const { leases, runs, users } = stores;
@@ -35,7 +38,8 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   async function save(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
     attempt.lease.check();
     try {
-      attempt.run = await runs.saveRun({ ...attempt.run, ...update });
+      // With the attempt's log: trouble after a run's end never changes its outcome.
+      attempt.run = await runs.saveRun({ ...attempt.run, ...update }, { log: attempt.log });
     } catch (error) {
       if (isAppError(error, 'conflict')) attempt.lease.lose('the run was settled by someone else');
       throw error;
@@ -43,23 +47,10 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   }
 
   async function finish(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
-    const finishedAt = deps.clock.now().toISOString();
-    // Before the run shows as finished, so that whoever sees it finished sees its tenant's health too.
-    await afterRun({ ...attempt.run, ...update, finishedAt }, attempt.log);
-    await save(attempt, { ...update, finishedAt });
+    await save(attempt, { ...update, finishedAt: deps.clock.now().toISOString() });
     attempt.lease.stop();
     await leases.releaseLease(attempt.run.environment, attempt.run.runId, { owner: attempt.owner });
     attempt.log(RUN_SUMMARY_MESSAGE, runSummary(attempt.run, attempt.timer.phases));
-  }
-
-  /** Health and mails follow the run's outcome; their trouble is logged and never changes the run's outcome. */
-  async function afterRun(run: StoredRun, log: Attempt['log']): Promise<void> {
-    if (!deps.onRunFinished) return;
-    try {
-      await deps.onRunFinished(run);
-    } catch (error) {
-      log('sync run follow-up failed', { runId: run.runId, code: toAppError(error).code });
-    }
   }
 
   /** Takes the run's lease and marks it running; an outcome instead when this worker must not run it. */
@@ -78,7 +69,9 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     if (start.kind === 'lost') {
       const reason = start.expired ? LEASE_EXPIRED : 'Another run of this environment took over.';
       try {
-        await runs.saveRun(failedRun(stored, 'internal', reason, deps.clock.now()));
+        await runs.saveRun(failedRun(stored, 'internal', reason, deps.clock.now()), {
+          log: options.log ?? ignoreLog,
+        });
       } catch (error) {
         if (!isAppError(error, 'conflict')) throw error;
       }
@@ -98,7 +91,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
           code: toAppError(error).code,
         }),
     });
-    const log = options.log ?? (() => undefined);
+    const log = options.log ?? ignoreLog;
     const attempt: Attempt = { run: stored, owner, lease, timer: phaseTimer(), log };
     try {
       await save(attempt, { status: 'running', startedAt: stored.startedAt ?? startedAt.toISOString() });
@@ -183,7 +176,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
       options.log?.('sync message names no run; dropped', { ...message });
       return 'skipped';
     }
-    if (stored.status !== 'queued' && stored.status !== 'running') return 'skipped';
+    if (!isLive(stored)) return 'skipped';
     const attempt = await begin(stored, options);
     if (typeof attempt === 'string') return attempt;
     try {
@@ -198,7 +191,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   async function failPoisonedRun(entry: unknown): Promise<void> {
     const message = parseSyncMessage(entry);
     const run = await runs.getStoredRun(message.environmentId, message.runId);
-    if (!run || (run.status !== 'queued' && run.status !== 'running')) return;
+    if (!run || !isLive(run)) return;
     const abandoned = 'The run failed repeatedly and was abandoned.';
     try {
       await runs.saveRun(failedRun(run, 'internal', abandoned, deps.clock.now()));

@@ -7,7 +7,7 @@ import type { DirectoryReader } from '../directory/reader.js';
 import type { DirectoryConnection } from '../directory/token.js';
 import type { EnvironmentRecord } from '../environments/repository.js';
 import { normalizeGroupsToSync } from '../environments/service.js';
-import { AppError, toAppError } from '../errors.js';
+import { AppError } from '../errors.js';
 import { parseWith } from '../validation.js';
 import type { GroupNames } from './group-names.js';
 import type { HealthObservation, TenantHealth } from './health.js';
@@ -16,6 +16,7 @@ import { tenantNameSchema } from './schemas.js';
 
 /** The whole check answers within 60 seconds; this leaves room for storage around the directory. */
 export const CHECK_DEADLINE_MS = 50_000;
+
 const GROUPS_IN_FLIGHT = 4;
 const MAX_CHECKED_GROUPS = 50;
 
@@ -60,7 +61,8 @@ export interface TenantCheckDeps {
   readonly health: Pick<TenantHealth, 'record'>;
   readonly groupNames: Pick<GroupNames, 'record'>;
   readonly clock: Clock;
-  readonly deadlineMs?: number;
+  /** How long the directory part of a check may take (CHECK_DEADLINE_MS; tests shorten it). */
+  readonly deadlineMs: number;
 }
 
 function errorOf(error: unknown): CheckError {
@@ -69,23 +71,45 @@ function errorOf(error: unknown): CheckError {
   throw error;
 }
 
-/** Rejects with a directory timeout once the check's time is up. */
-function deadline(ms: number): { promise: Promise<never>; cancel(): void } {
+/** What a group, or the token, still unanswered when the check's time is up reports. */
+function timeoutError(ms: number): CheckError {
+  return {
+    code: 'directory-timeout',
+    message: `The directory did not answer the check within ${Math.round(ms / 1000)} seconds. Try again; if this persists, check the tenant's authority host and Graph URL.`,
+  };
+}
+
+/** Resolves once the check's time is up. */
+function deadline(ms: number): { elapsed: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const seconds = Math.round(ms / 1000);
-      reject(
-        new AppError(
-          'directory-timeout',
-          `The directory did not answer the check within ${seconds} seconds. Try again; if this persists, check the tenant's authority host and Graph URL.`,
-        ),
-      );
-    }, ms);
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
   });
-  // Unobserved once the check is done in time.
-  promise.catch(() => undefined);
-  return { promise, cancel: () => clearTimeout(timer) };
+  return { elapsed, cancel: () => clearTimeout(timer) };
+}
+
+/** What the check has found so far. */
+interface Progress {
+  token?: CheckResult['token'];
+  readonly groups: Map<string, GroupCheck>;
+}
+
+/**
+ * Pure: the answer from what was found. A failed token fails every group with its error; what
+ * is still unanswered (the deadline came first) fails with `unanswered`.
+ */
+export function resultOf(
+  ids: readonly string[],
+  progress: { readonly token?: CheckResult['token']; readonly groups: ReadonlyMap<string, GroupCheck> },
+  unanswered: CheckError,
+): CheckResult {
+  const token = progress.token ?? { ok: false, error: unanswered };
+  const groups = ids.map((id): GroupCheck =>
+    token.error
+      ? { id, ok: false, error: token.error }
+      : (progress.groups.get(id) ?? { id, ok: false, error: unanswered }),
+  );
+  return { ok: token.ok && groups.every((group) => group.ok), token, groups };
 }
 
 /** Pure: the check's overall verdict as a tenant health observation. */
@@ -128,40 +152,35 @@ export function createTenantCheck(deps: TenantCheckDeps): TenantCheck {
     }
   }
 
-  async function run(connection: TenantConnection, ids: readonly string[]): Promise<CheckResult> {
+  /** Fills `progress` as answers come: what the deadline finds there is what the check found. */
+  async function run(
+    connection: TenantConnection,
+    ids: readonly string[],
+    progress: Progress,
+  ): Promise<void> {
     const reader = deps.openDirectory(connection);
     try {
       await reader.acquireToken();
+      progress.token = { ok: true };
     } catch (error) {
-      const tokenError = errorOf(error);
-      return {
-        ok: false,
-        token: { ok: false, error: tokenError },
-        groups: ids.map((id) => ({ id, ok: false, error: tokenError })),
-      };
+      progress.token = { ok: false, error: errorOf(error) };
+      return;
     }
-    const groups = new Map<string, GroupCheck>();
     await forEachLimited(ids, GROUPS_IN_FLIGHT, async (id) => {
-      groups.set(id, await checkGroup(reader, id));
+      progress.groups.set(id, await checkGroup(reader, id));
     });
-    const ordered = ids.map((id) => groups.get(id)!);
-    return { ok: ordered.every((group) => group.ok), token: { ok: true }, groups: ordered };
   }
 
+  /** Answers within the deadline: whatever is still unanswered then is reported as a directory timeout. */
   async function withDeadline(connection: TenantConnection, ids: readonly string[]): Promise<CheckResult> {
-    const limit = deadline(deps.deadlineMs ?? CHECK_DEADLINE_MS);
+    const progress: Progress = { groups: new Map() };
+    const limit = deadline(deps.deadlineMs);
     try {
-      return await Promise.race([run(connection, ids), limit.promise]);
-    } catch (error) {
-      const timeout = errorOf(toAppError(error));
-      return {
-        ok: false,
-        token: { ok: false, error: timeout },
-        groups: ids.map((id) => ({ id, ok: false, error: timeout })),
-      };
+      await Promise.race([run(connection, ids, progress), limit.elapsed]);
     } finally {
       limit.cancel();
     }
+    return resultOf(ids, progress, timeoutError(deps.deadlineMs));
   }
 
   return {

@@ -1,6 +1,8 @@
 import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import type { StorageAccount } from '../storage/account.js';
-import { statusOf, storageError } from '../storage/errors.js';
+import { deleteEntityIfPresent } from '../storage/deletes.js';
+import { getEntityOrNone } from '../storage/entities.js';
+import { storageError } from '../storage/errors.js';
 
 /**
  * A tenant's health as its last run or check found it. Kept apart from the tenant's configuration
@@ -71,12 +73,13 @@ export function createTenantHealth(storage: StorageAccount): TenantHealth {
   const table = (): Promise<TableClient> => storage.table(TENANT_HEALTH_TABLE);
   async function get(name: string): Promise<TenantStatus> {
     const client = await table();
-    try {
-      return fromHealthEntity(await client.getEntity<HealthEntity>(PARTITION, name));
-    } catch (error) {
-      if (statusOf(error) === 404) return UNKNOWN_STATUS;
-      throw storageError('Tenant health could not be read.', error);
-    }
+    const entity = await getEntityOrNone<HealthEntity>(
+      client,
+      PARTITION,
+      name,
+      'Tenant health could not be read.',
+    );
+    return entity ? fromHealthEntity(entity) : UNKNOWN_STATUS;
   }
 
   return {
@@ -112,13 +115,7 @@ export function createTenantHealth(storage: StorageAccount): TenantHealth {
       }
     },
     async forget(name) {
-      const client = await table();
-      try {
-        await client.deleteEntity(PARTITION, name);
-      } catch (error) {
-        if (statusOf(error) === 404) return;
-        throw storageError('Tenant health could not be removed.', error);
-      }
+      await deleteEntityIfPresent(await table(), PARTITION, name, 'Tenant health could not be removed.');
     },
   };
 }
