@@ -37,9 +37,14 @@ export interface AccessRows {
   /**
    * Every access row of an environment (the sync's view of it), in no particular order. The first
    * read of an environment whose address index is not complete (rows stored before the index
-   * existed) completes it, once: see email-index-backfill.ts.
+   * existed) completes it, once (see email-index-backfill.ts), unless `completeEmailIndex` is
+   * false (a dry run, which writes nothing of the kind).
    */
-  forEachAccessRow(environmentId: string, visit: (user: EnvironmentUser) => void): Promise<void>;
+  forEachAccessRow(
+    environmentId: string,
+    visit: (user: EnvironmentUser) => void,
+    options?: { completeEmailIndex?: boolean },
+  ): Promise<void>;
   /**
    * Completes the environment's address index from its access rows unless it is marked complete
    * (`force`: even then). Returns the entries written, or `undefined` when it was complete already.
@@ -146,8 +151,11 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
   async function forEachAccessRow(
     environmentId: string,
     visit: (user: EnvironmentUser) => void,
+    options: { completeEmailIndex?: boolean } = {},
   ): Promise<void> {
-    if (await backfill.isComplete(environmentId)) return readAccessRows(environmentId, visit);
+    if (options.completeEmailIndex === false || (await backfill.isComplete(environmentId))) {
+      return readAccessRows(environmentId, visit);
+    }
     // The sync reads every row anyway: the one read serves both.
     const addresses: IndexedAddress[] = [];
     await readAccessRows(environmentId, (user) => {

@@ -14,9 +14,11 @@ import { uid } from '../support/ids.js';
 import { testServices, useTestEnvironment } from '../support/storage.js';
 import {
   allUsers,
+  drainSyncQueue,
   setupSyncEnvironment,
   syncNow,
   TableRequestCounter,
+  testSyncService,
   testUsersRepository,
 } from './sync-support.js';
 
@@ -89,6 +91,20 @@ describe('email index backfill', () => {
     await rows.attach(['users', 'useraccess', 'syncruns', 'syncstate', 'syncchanges']);
     const writesOf = (counter: TableRequestCounter) => counter.total((key) => !key.startsWith('GET '));
     try {
+      // A dry run writes nothing but its bookkeeping: the index stays as it was.
+      await testSyncService().requestSync({
+        environmentId,
+        trigger: 'manual',
+        requestedBy: 'test-admin',
+        confirmDeactivations: false,
+        dryRun: {},
+      });
+      await drainSyncQueue();
+      expect(writesOf(index)).toBe(0);
+      expect(await resetRequest(ada.email, environmentId)).toBe('no-active-user');
+
+      index.reset();
+      rows.reset();
       const first = await syncNow(environmentId);
       expect(first.counts).toMatchObject({ unchanged: 3, added: 0, granted: 0, updated: 0 });
       // The three entries (one transaction per partition they fall in) and the environment's mark.
