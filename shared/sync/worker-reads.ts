@@ -62,9 +62,12 @@ export function createReadSteps(
     );
   }
 
-  async function readAccess(environmentId: string): Promise<Map<string, EnvironmentUser>> {
+  /** A dry run writes nothing but its bookkeeping: it leaves the address index to a real run. */
+  async function readAccess(environmentId: string, dryRun: boolean): Promise<Map<string, EnvironmentUser>> {
     const access = new Map<string, EnvironmentUser>();
-    await users.forEachAccessRow(environmentId, (record) => access.set(record.id, record));
+    await users.forEachAccessRow(environmentId, (record) => access.set(record.id, record), {
+      completeEmailIndex: !dryRun,
+    });
     return access;
   }
 
@@ -76,7 +79,10 @@ export function createReadSteps(
     const { run } = attempt;
     // Both are reads: the access rows come in while the directory pages. Both settle before
     // anything else happens, a failure of either included.
-    const reads = [readDirectory(source, attempt.lease), readAccess(run.environment)] as const;
+    const reads = [
+      readDirectory(source, attempt.lease),
+      readAccess(run.environment, run.preview !== undefined),
+    ] as const;
     await Promise.allSettled(reads);
     const [listed, access] = await Promise.all(reads);
     timer.mark('readDirectoryAndAccessMs');

@@ -4,6 +4,7 @@ import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
 import { writeRows, type BatchMode } from '../storage/batch.js';
 import { fromApiContinuation, toApiContinuation } from '../storage/continuation.js';
+import { getEntityOrNone } from '../storage/entities.js';
 import { statusOf, storageError } from '../storage/errors.js';
 import { allBucketsFilter, bucketPartitions } from '../storage/partitions.js';
 import {
@@ -14,7 +15,8 @@ import {
   toAccessEntity,
   type AccessEntity,
 } from './entities.js';
-import { createEmailIndex } from './email-index.js';
+import { createEmailIndex, type IndexedAddress } from './email-index.js';
+import { createEmailIndexBackfill } from './email-index-backfill.js';
 import type { AccessPatch, EnvironmentUser, UserPage } from './model.js';
 
 /** Per-partition queries of one environment in flight at once (see `forEachAccessRow`). */
@@ -32,8 +34,22 @@ export interface AccessRows {
     environmentId: string,
     options?: { continuationToken?: string; pageSize?: number },
   ): Promise<UserPage>;
-  /** Every access row of an environment (the sync's view of it), in no particular order. */
-  forEachAccessRow(environmentId: string, visit: (user: EnvironmentUser) => void): Promise<void>;
+  /**
+   * Every access row of an environment (the sync's view of it), in no particular order. The first
+   * read of an environment whose address index is not complete (rows stored before the index
+   * existed) completes it, once (see email-index-backfill.ts), unless `completeEmailIndex` is
+   * false (a dry run, which writes nothing of the kind).
+   */
+  forEachAccessRow(
+    environmentId: string,
+    visit: (user: EnvironmentUser) => void,
+    options?: { completeEmailIndex?: boolean },
+  ): Promise<void>;
+  /**
+   * Completes the environment's address index from its access rows unless it is marked complete
+   * (`force`: even then). Returns the entries written, or `undefined` when it was complete already.
+   */
+  completeEmailIndex(environmentId: string, options?: { force?: boolean }): Promise<number | undefined>;
   /**
    * Sets the menus of a user's access here (the only thing an administrator may change).
    * Optimistic concurrency: a sync that writes the row meanwhile never loses the change.
@@ -55,20 +71,19 @@ export interface AccessRows {
 export function createAccessRows(storage: StorageAccount): AccessRows {
   const table = (): Promise<TableClient> => storage.table(ACCESS_TABLE);
   const emailIndex = createEmailIndex(storage);
+  const backfill = createEmailIndexBackfill(storage);
 
   async function getEnvironmentUser(
     environmentId: string,
     userId: string,
   ): Promise<EnvironmentUser | undefined> {
-    const client = await table();
-    try {
-      return fromAccessEntity(
-        await client.getEntity<AccessEntity>(accessPartitionOf(environmentId, userId), userId),
-      );
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw storageError('Users could not be read.', error);
-    }
+    const entity = await getEntityOrNone<AccessEntity>(
+      await table(),
+      accessPartitionOf(environmentId, userId),
+      userId,
+      'Users could not be read.',
+    );
+    return entity && fromAccessEntity(entity);
   }
 
   /**
@@ -115,7 +130,7 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
    * own server in Azure (a range query walks them one after another), and Azurite answers a
    * partition query from its index instead of filtering the whole table per page.
    */
-  async function forEachAccessRow(
+  async function readAccessRows(
     environmentId: string,
     visit: (user: EnvironmentUser) => void,
   ): Promise<void> {
@@ -131,6 +146,33 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     } catch (error) {
       throw storageError('Users could not be read.', error);
     }
+  }
+
+  async function forEachAccessRow(
+    environmentId: string,
+    visit: (user: EnvironmentUser) => void,
+    options: { completeEmailIndex?: boolean } = {},
+  ): Promise<void> {
+    if (options.completeEmailIndex === false || (await backfill.isComplete(environmentId))) {
+      return readAccessRows(environmentId, visit);
+    }
+    // The sync reads every row anyway: the one read serves both.
+    const addresses: IndexedAddress[] = [];
+    await readAccessRows(environmentId, (user) => {
+      addresses.push({ userId: user.id, email: user.email });
+      visit(user);
+    });
+    await backfill.complete(environmentId, addresses);
+  }
+
+  async function completeEmailIndex(
+    environmentId: string,
+    options: { force?: boolean } = {},
+  ): Promise<number | undefined> {
+    if (options.force !== true && (await backfill.isComplete(environmentId))) return undefined;
+    const addresses: IndexedAddress[] = [];
+    await readAccessRows(environmentId, (user) => addresses.push({ userId: user.id, email: user.email }));
+    return backfill.complete(environmentId, addresses);
   }
 
   /** One optimistic attempt: 'retry' when the row changed between the read and the write. */
@@ -192,6 +234,7 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     findActiveUsersByEmail,
     listEnvironmentUsers,
     forEachAccessRow,
+    completeEmailIndex,
     setUserMenus,
     writeAccessBatch,
   };

@@ -3,7 +3,6 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 import type { StorageAccount } from '../storage/account.js';
 import { storageError } from '../storage/errors.js';
 import { bucketPartition } from '../storage/partitions.js';
-import type { AccessPatch } from './model.js';
 
 /**
  * `useraccessemail`: which users of an environment have had an address, so that a password reset
@@ -12,7 +11,8 @@ import type { AccessPatch } from './model.js';
  * SHA-256 of the lower-cased address (addresses may hold characters a key may not).
  *
  * Written with every access row the sync writes, before it. An entry left behind by a changed
- * address is harmless: readers confirm each candidate on its access row.
+ * address is harmless: readers confirm each candidate on its access row. Rows stored before the
+ * index existed get their entries once per environment (email-index-backfill.ts).
  */
 export const EMAIL_INDEX_TABLE = 'useraccessemail';
 /** Candidates read for one address; more users than this sharing an address are not looked at. */
@@ -27,11 +27,27 @@ function partitionOf(environmentId: string, hash: string): string {
   return bucketPartition(environmentId, hash);
 }
 
+/** What an entry is made of: a user and the address it has. */
+export interface IndexedAddress {
+  readonly userId: string;
+  readonly email: string;
+}
+
+/** A type, not an interface: transactions take it as a table entity. */
+export type IndexEntry = { readonly partitionKey: string; readonly rowKey: string };
+
+/** The entry of a user's address in an environment; none for an empty address. */
+export function indexEntryOf(environmentId: string, address: IndexedAddress): IndexEntry | undefined {
+  if (address.email.trim() === '') return undefined;
+  const hash = addressHash(address.email);
+  return { partitionKey: partitionOf(environmentId, hash), rowKey: `${hash}~${address.userId}` };
+}
+
 export interface EmailIndex {
   /** Ids of users of the environment that had this address (case-insensitive): one query. */
   candidates(environmentId: string, email: string): Promise<string[]>;
-  /** Records each patch's (address, user) pair. */
-  record(environmentId: string, patches: readonly AccessPatch[]): Promise<void>;
+  /** Records each (address, user) pair. */
+  record(environmentId: string, addresses: readonly IndexedAddress[]): Promise<void>;
 }
 
 export function createEmailIndex(storage: StorageAccount): EmailIndex {
@@ -62,15 +78,14 @@ export function createEmailIndex(storage: StorageAccount): EmailIndex {
       return ids;
     },
 
-    async record(environmentId, patches) {
+    async record(environmentId, addresses) {
       const byPartition = new Map<string, TransactionAction[]>();
-      for (const patch of patches) {
-        if (patch.email.trim() === '') continue;
-        const hash = addressHash(patch.email);
-        const partitionKey = partitionOf(environmentId, hash);
-        const actions = byPartition.get(partitionKey) ?? [];
-        actions.push(['upsert', { partitionKey, rowKey: `${hash}~${patch.userId}` }, 'Replace']);
-        byPartition.set(partitionKey, actions);
+      for (const address of addresses) {
+        const entry = indexEntryOf(environmentId, address);
+        if (entry === undefined) continue;
+        const actions = byPartition.get(entry.partitionKey) ?? [];
+        actions.push(['upsert', entry, 'Replace']);
+        byPartition.set(entry.partitionKey, actions);
       }
       if (byPartition.size === 0) return;
       const client = await table();

@@ -2,6 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
 import { submitBatch, writeRows, type BatchMode } from '../storage/batch.js';
+import { getEntityOrNone } from '../storage/entities.js';
 import { statusOf, storageError } from '../storage/errors.js';
 import { allBucketsFilter } from '../storage/partitions.js';
 import { fromUserEntity, toUserEntity, USERS_TABLE, userPartitionOf, type UserEntity } from './entities.js';
@@ -44,17 +45,13 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
     directoryId: string,
     objectId: string,
   ): Promise<IdentityUser | undefined> {
-    const client = await table();
-    try {
-      const entity = await client.getEntity<UserEntity>(
-        userPartitionOf(directoryId, objectId),
-        objectId.toLowerCase(),
-      );
-      return { id: entity.userId, displayName: entity.displayName, email: entity.email };
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw storageError('Users could not be read.', error);
-    }
+    const entity = await getEntityOrNone<UserEntity>(
+      await table(),
+      userPartitionOf(directoryId, objectId),
+      objectId.toLowerCase(),
+      'Users could not be read.',
+    );
+    return entity && { id: entity.userId, displayName: entity.displayName, email: entity.email };
   }
 
   async function scanIdentities(
