@@ -76,7 +76,7 @@ export function createUsersService(deps: UsersDeps): UsersService {
     if (managed.length > 0) {
       throw new AppError(
         'managed-externally',
-        `${managed.join(', ')} of an external user are managed by its Microsoft Entra ID directory.`,
+        `The ${managed.join(' and ')} of an external user ${managed.length === 1 ? 'is' : 'are'} managed by its Microsoft Entra ID directory.`,
       );
     }
     if (menus === undefined) return current;
