@@ -127,6 +127,7 @@ export function buildServices(config: Config, ports: Ports): Services {
     onAccessDeactivated: (environmentId, userIds) => sessions.revokeUsers(environmentId, userIds),
     groupNames,
     onRunFinished: createRunFollowUp({ health, notifications, clock }),
+    periodicSchedule: config.syncSchedule,
   });
   return Object.freeze({
     config,
