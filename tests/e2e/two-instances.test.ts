@@ -29,7 +29,7 @@ interface RunView {
   readonly runId: string;
   readonly status: string;
   readonly trigger: string;
-  readonly counts: Record<string, number>;
+  readonly counts: { readonly added: number; readonly granted: number };
 }
 
 const settled = (run: RunView): boolean => run.status !== 'queued' && run.status !== 'running';
