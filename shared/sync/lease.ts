@@ -60,7 +60,7 @@ async function read(client: TableClient, environmentId: string): Promise<Read> {
   }
 }
 
-/** Writes the state if nobody wrote it since `read` was read; false when someone did. */
+/** Writes the state if nobody wrote the row since it was read (its ETag); false when someone did. */
 async function write(
   client: TableClient,
   environmentId: string,
