@@ -135,6 +135,7 @@ export function buildServices(config: Config, ports: Ports, limits: Limits = DEF
     onAccessDeactivated: (environmentId, userIds) => sessions.revokeUsers(environmentId, userIds),
     groupNames,
     onRunFinished: createRunFollowUp({ health, notifications, clock }),
+    periodicSchedule: config.syncSchedule,
   });
   return Object.freeze({
     config,

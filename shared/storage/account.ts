@@ -22,34 +22,50 @@ function expandDevelopmentStorage(connectionString: string): string {
 }
 
 /**
- * A storage request that hangs must not hold a run or a health check: each try ends after this
- * long and is retried a few times with short pauses, so a call gives up within about a minute.
+ * How long one storage request may take and how often it is tried. A storage request that hangs
+ * must not hold a run or a health check: each try ends after `tryTimeoutMs` and is retried a few
+ * times with short pauses, so that a call gives up within about a minute.
  */
+export interface StorageTiming {
+  readonly tryTimeoutMs: number;
+  readonly retries: number;
+  readonly maxRetryDelayMs: number;
+}
+
 export const STORAGE_TRY_TIMEOUT_MS = 15_000;
-const STORAGE_RETRIES = 2;
-const STORAGE_MAX_RETRY_DELAY_MS = 2_000;
+export const DEFAULT_STORAGE_TIMING: StorageTiming = Object.freeze({
+  tryTimeoutMs: STORAGE_TRY_TIMEOUT_MS,
+  retries: 2,
+  maxRetryDelayMs: 2_000,
+});
 
 /** Every table request gets a timeout unless its caller set one. */
-const tryTimeoutPolicy: PipelinePolicy = {
-  name: 'storageTryTimeout',
-  sendRequest(request, next) {
-    if (!request.timeout) request.timeout = STORAGE_TRY_TIMEOUT_MS;
-    return next(request);
-  },
-};
+function tryTimeoutPolicy(timeoutMs: number): PipelinePolicy {
+  return {
+    name: 'storageTryTimeout',
+    sendRequest(request, next) {
+      if (!request.timeout) request.timeout = timeoutMs;
+      return next(request);
+    },
+  };
+}
 
-const TABLE_OPTIONS: TableServiceClientOptions = {
-  retryOptions: { maxRetries: STORAGE_RETRIES, maxRetryDelayInMs: STORAGE_MAX_RETRY_DELAY_MS },
-  additionalPolicies: [{ policy: tryTimeoutPolicy, position: 'perRetry' }],
-};
+function tableOptions(timing: StorageTiming): TableServiceClientOptions {
+  return {
+    retryOptions: { maxRetries: timing.retries, maxRetryDelayInMs: timing.maxRetryDelayMs },
+    additionalPolicies: [{ policy: tryTimeoutPolicy(timing.tryTimeoutMs), position: 'perRetry' }],
+  };
+}
 
-const QUEUE_OPTIONS: StoragePipelineOptions = {
-  retryOptions: {
-    maxTries: STORAGE_RETRIES + 1,
-    tryTimeoutInMs: STORAGE_TRY_TIMEOUT_MS,
-    maxRetryDelayInMs: STORAGE_MAX_RETRY_DELAY_MS,
-  },
-};
+function queueOptions(timing: StorageTiming): StoragePipelineOptions {
+  return {
+    retryOptions: {
+      maxTries: timing.retries + 1,
+      tryTimeoutInMs: timing.tryTimeoutMs,
+      maxRetryDelayInMs: timing.maxRetryDelayMs,
+    },
+  };
+}
 
 function isLoopback(connectionString: string): boolean {
   return /Endpoint=https?:\/\/(127\.0\.0\.1|localhost|\[::1\])/i.test(connectionString);
@@ -87,24 +103,26 @@ export class StorageAccount {
   private readonly queueService: QueueServiceClient;
   private readonly makeTableClient: (name: string) => TableClient;
 
-  constructor(settings: StorageSettings) {
+  /** `timing` is the default everywhere but in tests that make storage hang. */
+  constructor(settings: StorageSettings, timing: StorageTiming = DEFAULT_STORAGE_TIMING) {
+    const tables = tableOptions(timing);
+    const queues = queueOptions(timing);
     if (settings.kind === 'connection-string') {
       const connectionString = expandDevelopmentStorage(settings.connectionString);
       // Azurite speaks plain http on loopback; the SDK refuses that unless told.
       const options: TableServiceClientOptions = isLoopback(connectionString)
-        ? { ...TABLE_OPTIONS, allowInsecureConnection: true }
-        : TABLE_OPTIONS;
+        ? { ...tables, allowInsecureConnection: true }
+        : tables;
       this.tableService = TableServiceClient.fromConnectionString(connectionString, options);
-      this.queueService = QueueServiceClient.fromConnectionString(connectionString, QUEUE_OPTIONS);
+      this.queueService = QueueServiceClient.fromConnectionString(connectionString, queues);
       this.makeTableClient = (name) => TableClient.fromConnectionString(connectionString, name, options);
     } else {
       const credential: TokenCredential = settings.managedIdentityClientId
         ? new ManagedIdentityCredential({ clientId: settings.managedIdentityClientId })
         : new DefaultAzureCredential();
-      this.tableService = new TableServiceClient(settings.tableServiceUrl, credential, TABLE_OPTIONS);
-      this.queueService = new QueueServiceClient(settings.queueServiceUrl, credential, QUEUE_OPTIONS);
-      this.makeTableClient = (name) =>
-        new TableClient(settings.tableServiceUrl, name, credential, TABLE_OPTIONS);
+      this.tableService = new TableServiceClient(settings.tableServiceUrl, credential, tables);
+      this.queueService = new QueueServiceClient(settings.queueServiceUrl, credential, queues);
+      this.makeTableClient = (name) => new TableClient(settings.tableServiceUrl, name, credential, tables);
     }
   }
 

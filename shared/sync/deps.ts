@@ -52,4 +52,6 @@ export interface SyncDeps {
   readonly onAccessDeactivated: AccessDeactivatedHandler;
   readonly groupNames?: GroupNamesPort;
   readonly onRunFinished?: RunFinishedHandler;
+  /** SYNC_SCHEDULE: a periodic tick belongs to one of its slots (default every 15 minutes). */
+  readonly periodicSchedule?: string;
 }

@@ -34,9 +34,16 @@ interface StateEntity {
   status: string;
   owner: string;
   expiresAt: string;
+  /** The schedule slot of the last periodic run queued here ('' before the first). */
+  periodicSlot?: string;
 }
 
-type Read = { state: LeaseState | undefined; etag: string | undefined };
+type Read = {
+  state: LeaseState | undefined;
+  etag: string | undefined;
+  /** Kept through every write of the row, whoever holds the lease. */
+  periodicSlot: string;
+};
 
 async function read(client: TableClient, environmentId: string): Promise<Read> {
   try {
@@ -46,18 +53,18 @@ async function read(client: TableClient, environmentId: string): Promise<Read> {
       entity.runId && (status === 'queued' || status === 'running')
         ? { runId: entity.runId, status, owner: entity.owner, expiresAt: entity.expiresAt }
         : undefined;
-    return { state, etag: entity.etag };
+    return { state, etag: entity.etag, periodicSlot: entity.periodicSlot ?? '' };
   } catch (error) {
-    if (statusOf(error) === 404) return { state: undefined, etag: undefined };
+    if (statusOf(error) === 404) return { state: undefined, etag: undefined, periodicSlot: '' };
     throw storageError('The sync state could not be read.', error);
   }
 }
 
-/** Writes the state if nobody wrote it since `etag` was read; false when someone did. */
+/** Writes the state if nobody wrote the row since it was read (its ETag); false when someone did. */
 async function write(
   client: TableClient,
   environmentId: string,
-  etag: string | undefined,
+  { etag, periodicSlot }: Pick<Read, 'etag' | 'periodicSlot'>,
   state: LeaseState | undefined,
 ): Promise<boolean> {
   const entity: StateEntity = {
@@ -67,6 +74,7 @@ async function write(
     status: state?.status ?? '',
     owner: state?.owner ?? '',
     expiresAt: state?.expiresAt ?? '',
+    periodicSlot,
   };
   try {
     if (etag === undefined) await client.createEntity(entity);
@@ -85,7 +93,9 @@ export function isExpired(state: LeaseState, now: Date): boolean {
 
 export type ClaimResult =
   | { readonly kind: 'claimed'; readonly staleRunId?: string }
-  | { readonly kind: 'busy'; readonly runId: string };
+  | { readonly kind: 'busy'; readonly runId: string }
+  /** A periodic run of this schedule slot was queued already (by this instance or another). */
+  | { readonly kind: 'slot-taken' };
 
 export type StartResult =
   /** The worker holds the lease and may run. */
@@ -97,8 +107,17 @@ export type StartResult =
 
 /** The `syncstate` rows: who holds each environment. */
 export interface Leases {
-  /** Reserves the environment for a new queued run, unless a live run holds it. */
-  claimForQueuedRun(environmentId: string, runId: string, now: Date): Promise<ClaimResult>;
+  /**
+   * Reserves the environment for a new queued run, unless a live run holds it. A periodic run
+   * names its schedule slot: the claim and the slot are one conditional write, so the ticks of
+   * several instances queue one periodic run per environment per slot, however fast it ends.
+   */
+  claimForQueuedRun(
+    environmentId: string,
+    runId: string,
+    now: Date,
+    periodicSlot?: string,
+  ): Promise<ClaimResult>;
   /**
    * Moves the environment's lease from "queued" to "running" for this worker, for `durationMs`
    * from `now` (however long the message waited in the queue).
@@ -137,18 +156,26 @@ export function createLeases(storage: StorageAccount): Leases {
   const table = (): Promise<TableClient> => storage.table(STATE_TABLE);
 
   /** Reserves the environment for a new queued run, unless a live run holds it. */
-  async function claimForQueuedRun(environmentId: string, runId: string, now: Date): Promise<ClaimResult> {
+  async function claimForQueuedRun(
+    environmentId: string,
+    runId: string,
+    now: Date,
+    periodicSlot?: string,
+  ): Promise<ClaimResult> {
     const client = await table();
     for (let attempt = 0; attempt < 5; attempt++) {
-      const { state, etag } = await read(client, environmentId);
+      const current = await read(client, environmentId);
+      const { state } = current;
       if (state && !isExpired(state, now)) return { kind: 'busy', runId: state.runId };
+      if (periodicSlot !== undefined && current.periodicSlot === periodicSlot) return { kind: 'slot-taken' };
       const next: LeaseState = {
         runId,
         status: 'queued',
         owner: '',
         expiresAt: new Date(now.getTime() + QUEUED_LEASE_MS).toISOString(),
       };
-      if (await write(client, environmentId, etag, next)) {
+      const written = { etag: current.etag, periodicSlot: periodicSlot ?? current.periodicSlot };
+      if (await write(client, environmentId, written, next)) {
         return state ? { kind: 'claimed', staleRunId: state.runId } : { kind: 'claimed' };
       }
     }
@@ -165,7 +192,8 @@ export function createLeases(storage: StorageAccount): Leases {
   ): Promise<StartResult> {
     const client = await table();
     for (let attempt = 0; attempt < 5; attempt++) {
-      const { state, etag } = await read(client, environmentId);
+      const current = await read(client, environmentId);
+      const { state } = current;
       if (state?.runId !== runId) {
         if (state === undefined || isExpired(state, now)) {
           // Nobody holds the environment: this run may still go (e.g. its claim was lost to a crash).
@@ -181,7 +209,7 @@ export function createLeases(storage: StorageAccount): Leases {
         owner,
         expiresAt: new Date(now.getTime() + durationMs).toISOString(),
       };
-      if (await write(client, environmentId, etag, next)) return { kind: 'started' };
+      if (await write(client, environmentId, current, next)) return { kind: 'started' };
     }
     return { kind: 'lost', expired: false };
   }
@@ -195,13 +223,14 @@ export function createLeases(storage: StorageAccount): Leases {
     durationMs = RUNNING_LEASE_MS,
   ): Promise<Date> {
     const client = await table();
-    const { state, etag } = await read(client, environmentId);
+    const current = await read(client, environmentId);
+    const { state } = current;
     if (state?.runId !== runId || state.owner !== owner || isExpired(state, now)) {
       throw new AppError('conflict', 'The sync lost its lease.');
     }
     const expiresAt = new Date(now.getTime() + durationMs);
     const next = { ...state, expiresAt: expiresAt.toISOString() };
-    if (!(await write(client, environmentId, etag, next)))
+    if (!(await write(client, environmentId, current, next)))
       throw new AppError('conflict', 'The sync lost its lease.');
     return expiresAt;
   }
@@ -217,7 +246,8 @@ export function createLeases(storage: StorageAccount): Leases {
   ): Promise<boolean> {
     const client = await table();
     for (let attempt = 0; attempt < 5; attempt++) {
-      const { state, etag } = await read(client, environmentId);
+      const current = await read(client, environmentId);
+      const { state } = current;
       if (state?.runId !== runId) return false;
       if (options.owner !== undefined && state.owner !== options.owner) return false;
       const next: LeaseState | undefined = options.requeueAt
@@ -228,7 +258,7 @@ export function createLeases(storage: StorageAccount): Leases {
             expiresAt: new Date(options.requeueAt.getTime() + QUEUED_LEASE_MS).toISOString(),
           }
         : undefined;
-      if (await write(client, environmentId, etag, next)) return true;
+      if (await write(client, environmentId, current, next)) return true;
     }
     return false;
   }

@@ -1,5 +1,6 @@
 import { AppError, isAppError } from '../errors.js';
 import { forEachLimited } from '../concurrency.js';
+import { parseNcrontab } from '../config-parsers.js';
 import type { EnvironmentRecord } from '../environments/repository.js';
 import type { SyncDeps } from './deps.js';
 import { encodeSyncMessage, SYNC_QUEUE } from './messages.js';
@@ -19,6 +20,23 @@ import type { SyncStores } from './stores.js';
 /** Environments the timer queues runs for at once. */
 const PERIODIC_REQUESTS_IN_FLIGHT = 8;
 
+/** The schedule a periodic tick belongs to when none is given (the setting's default). */
+export const DEFAULT_PERIODIC_SCHEDULE = '0 */15 * * * *';
+/** Timers may fire a little before their time; such a tick still belongs to the coming slot. */
+const EARLY_TICK_TOLERANCE_MS = 5_000;
+
+/**
+ * Pure: the schedule slot a periodic tick at `now` belongs to, as the ISO time of the schedule's
+ * latest occurrence. Every instance's tick of one occurrence names the same slot, however late it
+ * fires, so the slot identifies the tick across instances.
+ */
+export function periodicSlotOf(schedule: string, now: Date): string {
+  const reference = new Date(now.getTime() + EARLY_TICK_TOLERANCE_MS + 1);
+  const [slot] = parseNcrontab(schedule).previousRuns(1, reference);
+  // A schedule with no earlier occurrence: the tick is its own slot.
+  return (slot ?? now).toISOString();
+}
+
 export interface RequestSyncInput {
   readonly environmentId: string;
   readonly trigger: RunTrigger;
@@ -34,7 +52,8 @@ export interface RunRequests {
   requestSync(input: RequestSyncInput): Promise<SyncRun>;
   /**
    * The timer: one periodic run per environment whose integration is on, configured, with
-   * periodicSync, and without a live run.
+   * periodicSync, and without a live run; at most one per schedule slot, however many instances
+   * tick.
    */
   queuePeriodicRuns(): Promise<{ queued: string[]; skipped: string[] }>;
 }
@@ -112,7 +131,10 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
     return validatePreview(input.dryRun, input.environmentId, tenant);
   }
 
-  async function requestSync(input: RequestSyncInput): Promise<SyncRun> {
+  /** Queues a run; a periodic one names its schedule slot and is not queued twice for it. */
+  async function queueRun(input: RequestSyncInput): Promise<SyncRun>;
+  async function queueRun(input: RequestSyncInput, periodicSlot: string): Promise<SyncRun | 'slot-taken'>;
+  async function queueRun(input: RequestSyncInput, periodicSlot?: string): Promise<SyncRun | 'slot-taken'> {
     const environment = await deps.environments.get(input.environmentId);
     assertSyncable(environment, input.environmentId);
     const preview = await previewOf(input);
@@ -123,7 +145,8 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
     }
     const now = deps.clock.now();
     const runId = newRunId(now);
-    const claim = await leases.claimForQueuedRun(input.environmentId, runId, now);
+    const claim = await leases.claimForQueuedRun(input.environmentId, runId, now, periodicSlot);
+    if (claim.kind === 'slot-taken') return 'slot-taken';
     if (claim.kind === 'busy') {
       throw new AppError('sync-in-progress', `A sync of "${input.environmentId}" is queued or running.`, {
         extensions: { runId: claim.runId },
@@ -147,9 +170,13 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
     return toPublicRun(run);
   }
 
+  const requestSync = (input: RequestSyncInput): Promise<SyncRun> => queueRun(input);
+
   /** Two scans (environments, sync states), then writes only for the environments that get a run. */
   async function queuePeriodicRuns(): Promise<{ queued: string[]; skipped: string[] }> {
-    const busy = await leases.listBusyEnvironments(deps.clock.now());
+    const now = deps.clock.now();
+    const slot = periodicSlotOf(deps.periodicSchedule ?? DEFAULT_PERIODIC_SCHEDULE, now);
+    const busy = await leases.listBusyEnvironments(now);
     const queued: string[] = [];
     const skipped: string[] = [];
     const eligible: string[] = [];
@@ -160,13 +187,11 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
     }
     await forEachLimited(eligible, PERIODIC_REQUESTS_IN_FLIGHT, async (environmentId) => {
       try {
-        await requestSync({
-          environmentId,
-          trigger: 'periodic',
-          requestedBy: 'schedule',
-          confirmDeactivations: false,
-        });
-        queued.push(environmentId);
+        const run = await queueRun(
+          { environmentId, trigger: 'periodic', requestedBy: 'schedule', confirmDeactivations: false },
+          slot,
+        );
+        (run === 'slot-taken' ? skipped : queued).push(environmentId);
       } catch (error) {
         if (!isSkippable(error)) throw error;
         skipped.push(environmentId);

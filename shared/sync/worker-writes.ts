@@ -67,7 +67,7 @@ export function createWriteSteps(
     if (added.size === 0) return { list, userWrites: result.userWrites };
     const creates = result.userWrites.filter((row) => added.has(row.objectId.toLowerCase()));
     attempt.lease.check();
-    const lost = await users.createUsers(source.directoryId, creates);
+    const lost = await users.createUsers(source.directoryId, creates, attempt.run.runId);
     const userWrites = result.userWrites.filter((row) => !added.has(row.objectId.toLowerCase()));
     if (lost.size === 0) return { list, userWrites };
     const settled = list.map((change) =>
@@ -77,6 +77,33 @@ export function createWriteSteps(
     );
     await record(attempt, settled, unchanged);
     return { list: settled, userWrites };
+  }
+
+  /**
+   * An earlier attempt that lost an identity's creation race and stopped before recording so left
+   * `added` where `granted` is true: each identity recorded `added` and not new any more is checked
+   * against the run that created its row (docs/sync-rules.md, "One `added` per identity").
+   */
+  async function correctLostCreations(
+    attempt: Attempt,
+    source: Source,
+    recorded: readonly Change[],
+    fresh: readonly Change[],
+  ): Promise<readonly Change[]> {
+    const stillNew = new Set(fresh.filter((c) => c.action === 'added').map((c) => c.objectId.toLowerCase()));
+    const doubtful = recorded
+      .filter((c) => c.action === 'added' && !stillNew.has(c.objectId.toLowerCase()))
+      .map((c) => c.objectId.toLowerCase());
+    if (doubtful.length === 0) return recorded;
+    const creators = await users.creatorsOf(source.directoryId, doubtful);
+    // A row without a creator predates the marker: what was recorded stands.
+    const lostRace = (change: Change): boolean => {
+      const creator = creators.get(change.objectId.toLowerCase());
+      return creator !== undefined && creator !== '' && creator !== attempt.run.runId;
+    };
+    return recorded.map((change) =>
+      change.action === 'added' && lostRace(change) ? { ...change, action: 'granted' as const } : change,
+    );
   }
 
   /**
@@ -92,7 +119,8 @@ export function createWriteSteps(
     timer: PhaseTimer,
   ): Promise<void> {
     const { run, lease } = attempt;
-    const recorded = run.changePages > 0 ? await changes.readAllChanges(run.runId) : [];
+    const earlier = run.changePages > 0 ? await changes.readAllChanges(run.runId) : [];
+    const recorded = await correctLostCreations(attempt, source, earlier, result.changes);
     const merged = mergeChanges(recorded, result.changes);
     // Users an earlier attempt already changed look unchanged now; they count once, as changed.
     const unchanged = Math.max(0, result.counts.unchanged - (merged.length - result.changes.length));

@@ -32,9 +32,12 @@ export interface IdentityRows {
   writeUserBatch(directoryId: string, identities: readonly Identity[], mode?: BatchMode): Promise<void>;
   /**
    * Creates user rows that must not exist yet (insert only): returns the objectIds whose row
-   * someone else created first (docs/sync-rules.md, "One `added` per identity").
+   * someone else created first (docs/sync-rules.md, "One `added` per identity"). Each row created
+   * names `createdBy` (a run), so that a retry of that run can tell its creations from another's.
    */
-  createUsers(directoryId: string, identities: readonly Identity[]): Promise<Set<string>>;
+  createUsers(directoryId: string, identities: readonly Identity[], createdBy: string): Promise<Set<string>>;
+  /** The run that created each stored identity among `objectIds`, by objectId ('' when unknown). */
+  creatorsOf(directoryId: string, objectIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 // Long only as a factory: its body is the short functions below, closed over the deps.
@@ -120,9 +123,12 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
     client: TableClient,
     directoryId: string,
     rows: readonly Identity[],
-    lost: Set<string>,
+    created: { readonly by: string; readonly lost: Set<string> },
   ): Promise<void> {
-    const entities = rows.map((identity) => toUserEntity(directoryId, identity));
+    const entities = rows.map((identity) => ({
+      ...toUserEntity(directoryId, identity),
+      createdBy: created.by,
+    }));
     try {
       await submitBatch(client, 'insert', entities);
       return;
@@ -134,12 +140,16 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
         await client.createEntity(entity);
       } catch (error) {
         if (statusOf(error) !== 409) throw error;
-        lost.add(entity.rowKey);
+        created.lost.add(entity.rowKey);
       }
     }
   }
 
-  async function createUsers(directoryId: string, identities: readonly Identity[]): Promise<Set<string>> {
+  async function createUsers(
+    directoryId: string,
+    identities: readonly Identity[],
+    createdBy: string,
+  ): Promise<Set<string>> {
     const lost = new Set<string>();
     if (identities.length === 0) return lost;
     const client = await table();
@@ -157,7 +167,7 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
     );
     try {
       await forEachLimited(chunks, POINT_READS_IN_FLIGHT, (rows) =>
-        createPartition(client, directoryId, rows, lost),
+        createPartition(client, directoryId, rows, { by: createdBy, lost }),
       );
     } catch (error) {
       throw storageError('Users could not be stored.', error);
@@ -165,5 +175,29 @@ export function createIdentityRows(storage: StorageAccount): IdentityRows {
     return lost;
   }
 
-  return { findUserByIdentity, readIdentities, writeUserBatch, createUsers };
+  async function creatorsOf(directoryId: string, objectIds: readonly string[]): Promise<Map<string, string>> {
+    const creators = new Map<string, string>();
+    if (objectIds.length === 0) return creators;
+    const client = await table();
+    try {
+      await forEachLimited(objectIds, POINT_READS_IN_FLIGHT, async (objectId) => {
+        const rowKey = objectId.toLowerCase();
+        try {
+          const entity = await client.getEntity<{ createdBy?: string }>(
+            userPartitionOf(directoryId, objectId),
+            rowKey,
+            { queryOptions: { select: ['createdBy'] } },
+          );
+          creators.set(rowKey, entity.createdBy ?? '');
+        } catch (error) {
+          if (statusOf(error) !== 404) throw error;
+        }
+      });
+    } catch (error) {
+      throw storageError('Users could not be read.', error);
+    }
+    return creators;
+  }
+
+  return { findUserByIdentity, readIdentities, writeUserBatch, createUsers, creatorsOf };
 }

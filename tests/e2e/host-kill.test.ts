@@ -1,10 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../scripts/azurite.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../shared/sync/lease.js';
-import { testConnectionString, testServices, useTestEnvironment } from '../support/storage.js';
+import { testServices, useTestEnvironment } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
+import {
+  HOST_SCRIPT,
+  hostProcessSettings,
+  startHostProcess,
+  stopHostProcesses,
+  untilHost,
+  type HostProcess,
+} from '../support/host-process.js';
 import { allUsers, setupSyncEnvironment, testSyncService } from '../integration/sync-support.js';
 
 /**
@@ -14,47 +20,16 @@ import { allUsers, setupSyncEnvironment, testSyncService } from '../integration/
  */
 const SECRETS_KEY = 'dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=';
 let directory: TestDirectory;
-const children = new Set<ChildProcess>();
-const output: string[] = [];
+const hosts: HostProcess[] = [];
 
-async function startHost(): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist-dev/scripts/host.js'], {
-    env: {
-      ...process.env,
-      USE_LOCAL_HOST: '1',
-      AZURE_FUNCTIONS_ENVIRONMENT: 'Development',
-      PORT: String(port),
-      AzureWebJobsStorage: testConnectionString(),
-      SECRETS_KEY,
-      DIRECTORY_HOSTS: new URL(inject('devDirectory').origin).host,
-      // No periodic runs of other tests' environments in this process.
-      SYNC_SCHEDULE: '0 0 0 1 1 *',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${url}/api/health`)).status === 200 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  }, 30_000);
-  return { child, url };
+async function startHost(): Promise<HostProcess> {
+  const host = await startHostProcess(await hostProcessSettings(SECRETS_KEY));
+  hosts.push(host);
+  return host;
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in time\n${output.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  return untilHost(hosts, 'the run', probe, timeoutMs);
 }
 
 beforeAll(async () => {
@@ -62,13 +37,11 @@ beforeAll(async () => {
   directory = await createTestDirectory({ displayName: 'Host kill' });
 });
 
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
-});
+afterAll(stopHostProcesses);
 
 describe('kill -9 of the host mid-run', () => {
   it('blocks until the lease expires; after a restart the next run converges', async () => {
-    expect(existsSync('dist-dev/scripts/host.js')).toBe(true);
+    expect(existsSync(HOST_SCRIPT)).toBe(true);
     const group = await directory.addGroup('Killed host');
     await directory.generateUsers(group.id, 3000, { prefix: 'Kill' });
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
@@ -82,8 +55,7 @@ describe('kill -9 of the host mid-run', () => {
       confirmDeactivations: false,
     });
     await waitFor(async () => ((await allUsers(environmentId)).length > 0 ? true : undefined), 30_000);
-    first.child.kill('SIGKILL');
-    await new Promise((resolve) => first.child.once('exit', resolve));
+    await first.stop('SIGKILL');
     const partial = (await allUsers(environmentId)).length;
     expect(partial).toBeLessThan(3000);
 

@@ -2,10 +2,11 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /**
- * What the proxy does with each new connection: pass it to Azurite, reset it at once, or answer
- * every request on it with a 503 as an overloaded storage front end does.
+ * What the proxy does with each new connection: pass it to Azurite, reset it at once, answer
+ * every request on it with a 503 as an overloaded storage front end does, or accept it and read
+ * every request without ever answering (`hang`).
  */
-export type ProxyMode = 'pass' | 'reset' | '503';
+export type ProxyMode = 'pass' | 'reset' | '503' | 'hang';
 
 export interface StorageProxy {
   /** Ports the app connects to instead of Azurite's. */
@@ -43,6 +44,10 @@ export async function startStorageProxy(target: {
       }
       if (state.mode === '503') {
         client.once('data', () => client.end(SERVICE_UNAVAILABLE));
+        return;
+      }
+      if (state.mode === 'hang') {
+        client.resume();
         return;
       }
       const upstream = new Socket();

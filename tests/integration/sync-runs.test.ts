@@ -231,8 +231,11 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     await drainSyncQueue();
     expect((await runs.getRun(eligible, periodic!.runId))!.status).toBe('succeeded');
 
-    // Periodic runs are never confirmed: with a limit of 0, a removal halts.
+    // Periodic runs are never confirmed: with a limit of 0, a removal halts. The next tick is the
+    // schedule's next occurrence (one tick queues one periodic run per environment).
     await directory.removeMembers(group.id, [user.id]);
+    const nextTick = new Date(Date.now() + 15 * 60_000);
+    testClock.use({ now: () => nextTick });
     await sync.queuePeriodicRuns();
     await drainSyncQueue();
     const [halted] = await runs.listRuns(eligible, 1);
