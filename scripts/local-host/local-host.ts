@@ -78,17 +78,12 @@ async function listen(server: Server, port: number, host: string): Promise<Addre
 }
 
 /** `POST /admin/functions/{name}` runs a timer or queue function by name (any case), as Core Tools does. */
-function adminFunctions(
-  registrations: readonly Registration[],
-  crons: ReadonlyMap<string, Cron>,
-  invoker: Invoker,
-): FindAdminFunction {
+function adminFunctions(registrations: readonly Registration[], invoker: Invoker): FindAdminFunction {
   const byName = new Map(registrations.filter(isNonHttp).map((r) => [r.name.toLowerCase(), r]));
   return (name) => {
     const registration = byName.get(name.toLowerCase());
     if (registration === undefined) return undefined;
-    return (input) =>
-      runNonHttp(invoker, registration, input, PROGRAMMATIC_CALL, crons.get(registration.name));
+    return (input) => runNonHttp(invoker, registration, input, PROGRAMMATIC_CALL);
   };
 }
 
@@ -111,7 +106,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       routes: routeTableOf(registrations),
       routePrefix: hostJson.routePrefix,
       invoker,
-      adminFunctions: isDevelopment(env) ? adminFunctions(registrations, crons, invoker) : undefined,
+      adminFunctions: isDevelopment(env) ? adminFunctions(registrations, invoker) : undefined,
     }),
   );
   // Listening first: a port in use stops the start before any trigger has run.

@@ -15,19 +15,24 @@ export function isNonHttp(registration: Registration): registration is NonHttpRe
   return registration.kind !== 'http';
 }
 
-/** The timer binding's value: never past due, since the local host keeps no schedule monitor. */
+/**
+ * The timer binding's value: never past due, since the local host keeps no schedule monitor. A tick
+ * of the schedule (`cron` given) carries a schedule status; a tick run by hand has none, as under
+ * the Functions host, whose typings nevertheless call it always present.
+ */
 function timerInput(cron: Cron | undefined): Timer {
   const now = new Date().toISOString();
+  const timer = { isPastDue: false, schedule: { adjustForDST: true } };
+  if (cron === undefined) return timer as Timer;
   return {
-    isPastDue: false,
-    schedule: { adjustForDST: true },
-    scheduleStatus: { last: now, next: cron?.nextRun()?.toISOString() ?? now, lastUpdated: now },
+    ...timer,
+    scheduleStatus: { last: now, next: cron.nextRun()?.toISOString() ?? now, lastUpdated: now },
   };
 }
 
 /**
- * Runs a non-HTTP function once: a timer gets its timer value (`cron` tells its next run), a queue
- * function gets `input`, as from a message or an admin call.
+ * Runs a non-HTTP function once: a timer gets its timer value (`cron`, on a tick of its schedule,
+ * tells its next run), a queue function gets `input`, as from a message or an admin call.
  */
 export async function runNonHttp(
   invoker: Invoker,

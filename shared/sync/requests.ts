@@ -47,15 +47,20 @@ export interface RequestSyncInput {
 }
 
 /** Asking for runs: one manual request, or the timer's periodic ones. */
+/** Whether the timer fired on its schedule, or was run by hand. */
+export interface PeriodicTick {
+  readonly onSchedule: boolean;
+}
+
 export interface RunRequests {
   /** Queues a run of the environment: one at a time, and only when configured. */
   requestSync(input: RequestSyncInput): Promise<SyncRun>;
   /**
    * The timer: one periodic run per environment whose integration is on, configured, with
-   * periodicSync, and without a live run; at most one per schedule slot, however many instances
-   * tick.
+   * periodicSync, and without a live run. A tick of the schedule queues at most one per schedule
+   * slot, however many instances tick; a tick run by hand (the admin endpoint) is a tick of its own.
    */
-  queuePeriodicRuns(): Promise<{ queued: string[]; skipped: string[] }>;
+  queuePeriodicRuns(tick: PeriodicTick): Promise<{ queued: string[]; skipped: string[] }>;
 }
 
 function assertSyncable(environment: EnvironmentRecord | undefined, environmentId: string): void {
@@ -68,26 +73,11 @@ function assertSyncable(environment: EnvironmentRecord | undefined, environmentI
   }
 }
 
-/** docs/sync-rules.md, "The tenant must allow the environment": refused before anything is queued. */
-function assertTenantAllows(
-  tenant: { readonly environments: readonly string[] } | undefined,
-  tenantName: string,
-  environmentId: string,
-): void {
-  if (tenant && !tenant.environments.includes(environmentId)) {
-    throw new AppError(
-      'tenant-not-allowed',
-      `Tenant "${tenantName}" no longer lists environment "${environmentId}"; add it to the tenant's environments.`,
-    );
-  }
-}
-
 /** Why a periodic request found nothing to queue: claimed meanwhile, or switched off since the scan. */
 function isSkippable(error: unknown): boolean {
   return (
     isAppError(error, 'sync-in-progress') ||
     isAppError(error, 'integration-disabled') ||
-    isAppError(error, 'tenant-not-allowed') ||
     isAppError(error, 'not-found')
   );
 }
@@ -137,12 +127,9 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
   async function queueRun(input: RequestSyncInput, periodicSlot?: string): Promise<SyncRun | 'slot-taken'> {
     const environment = await deps.environments.get(input.environmentId);
     assertSyncable(environment, input.environmentId);
+    // A tenant that no longer lists the environment fails the run in the worker, where the failure
+    // is recorded and its owners told (docs/sync-rules.md, "The tenant must allow the environment").
     const preview = await previewOf(input);
-    // A preview of another tenant was checked against that tenant's list instead.
-    if (preview?.tenant === undefined) {
-      const tenantName = environment!.externalUsers!.tenant;
-      assertTenantAllows(await deps.tenants.get(tenantName), tenantName, input.environmentId);
-    }
     const now = deps.clock.now();
     const runId = newRunId(now);
     const claim = await leases.claimForQueuedRun(input.environmentId, runId, now, periodicSlot);
@@ -173,9 +160,11 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
   const requestSync = (input: RequestSyncInput): Promise<SyncRun> => queueRun(input);
 
   /** Two scans (environments, sync states), then writes only for the environments that get a run. */
-  async function queuePeriodicRuns(): Promise<{ queued: string[]; skipped: string[] }> {
+  async function queuePeriodicRuns(tick: PeriodicTick): Promise<{ queued: string[]; skipped: string[] }> {
     const now = deps.clock.now();
-    const slot = periodicSlotOf(deps.periodicSchedule ?? DEFAULT_PERIODIC_SCHEDULE, now);
+    const slot = tick.onSchedule
+      ? periodicSlotOf(deps.periodicSchedule ?? DEFAULT_PERIODIC_SCHEDULE, now)
+      : undefined;
     const busy = await leases.listBusyEnvironments(now);
     const queued: string[] = [];
     const skipped: string[] = [];
@@ -187,10 +176,13 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
     }
     await forEachLimited(eligible, PERIODIC_REQUESTS_IN_FLIGHT, async (environmentId) => {
       try {
-        const run = await queueRun(
-          { environmentId, trigger: 'periodic', requestedBy: 'schedule', confirmDeactivations: false },
-          slot,
-        );
+        const input = {
+          environmentId,
+          trigger: 'periodic',
+          requestedBy: 'schedule',
+          confirmDeactivations: false,
+        } as const;
+        const run = slot === undefined ? await queueRun(input) : await queueRun(input, slot);
         (run === 'slot-taken' ? skipped : queued).push(environmentId);
       } catch (error) {
         if (!isSkippable(error)) throw error;

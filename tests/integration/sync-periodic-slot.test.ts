@@ -61,23 +61,23 @@ describe('one periodic run per environment per schedule slot, across instances',
     const [a, b] = [instance(schedule), instance(schedule)];
 
     testClock.use(at(QUARTER, 200));
-    expect((await a.queuePeriodicRuns()).queued).toContain(environmentId);
+    expect((await a.queuePeriodicRuns({ onSchedule: true })).queued).toContain(environmentId);
     // The run executes and ends before the other instance's tick of the same occurrence.
     expect(await a.executeSyncRun(await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId)))).toBe(
       'succeeded',
     );
     testClock.use(at(QUARTER, 3_000));
-    const late = await b.queuePeriodicRuns();
+    const late = await b.queuePeriodicRuns({ onSchedule: true });
     expect(late.queued).not.toContain(environmentId);
     expect(late.skipped).toContain(environmentId);
     // A tick that fires a moment early belongs to the coming slot, not to the one that had its run.
     testClock.use(at(QUARTER, QUARTER - 1_500));
-    expect((await b.queuePeriodicRuns()).queued).toContain(environmentId);
+    expect((await b.queuePeriodicRuns({ onSchedule: true })).queued).toContain(environmentId);
     expect(await b.executeSyncRun(await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId)))).toBe(
       'succeeded',
     );
     testClock.use(at(QUARTER, QUARTER + 1_000));
-    expect((await a.queuePeriodicRuns()).queued).not.toContain(environmentId);
+    expect((await a.queuePeriodicRuns({ onSchedule: true })).queued).not.toContain(environmentId);
 
     const runs = await a.listSyncRuns(environmentId, 10);
     expect(runs.map((r) => r.trigger)).toEqual(['periodic', 'periodic']);
@@ -99,12 +99,12 @@ describe('one periodic run per environment per schedule slot, across instances',
       requestedBy: 'admin',
       confirmDeactivations: false,
     });
-    expect((await a.queuePeriodicRuns()).skipped).toContain(environmentId);
+    expect((await a.queuePeriodicRuns({ onSchedule: true })).skipped).toContain(environmentId);
     expect(await a.executeSyncRun(await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId)))).toBe(
       'succeeded',
     );
     testClock.use(at(HOUR, 2_000));
-    expect((await b.queuePeriodicRuns()).queued).toContain(environmentId);
+    expect((await b.queuePeriodicRuns({ onSchedule: true })).queued).toContain(environmentId);
     const runs = await a.listSyncRuns(environmentId, 10);
     expect(runs.map((r) => r.runId)).toHaveLength(2);
     expect(runs.map((r) => r.runId)).toContain(manualRun.runId);

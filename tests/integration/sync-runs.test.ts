@@ -219,7 +219,7 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     });
     const busyRun = await manual(busy);
 
-    const result = await sync.queuePeriodicRuns();
+    const result = await sync.queuePeriodicRuns({ onSchedule: true });
     expect(result.queued).toContain(eligible);
     for (const id of [notPeriodic, busy, disabled]) expect(result.queued).not.toContain(id);
     expect(result.skipped).toContain(busy);
@@ -227,16 +227,14 @@ describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {
     expect(periodic).toMatchObject({ trigger: 'periodic', requestedBy: 'schedule', status: 'queued' });
     expect((await runs.listRuns(busy, 5)).map((r) => r.runId)).toEqual([busyRun.runId]);
     // A second tick while the first is queued adds nothing.
-    expect((await sync.queuePeriodicRuns()).queued).not.toContain(eligible);
+    expect((await sync.queuePeriodicRuns({ onSchedule: false })).queued).not.toContain(eligible);
     await drainSyncQueue();
     expect((await runs.getRun(eligible, periodic!.runId))!.status).toBe('succeeded');
 
-    // Periodic runs are never confirmed: with a limit of 0, a removal halts. The next tick is the
-    // schedule's next occurrence (one tick queues one periodic run per environment).
+    // Periodic runs are never confirmed: with a limit of 0, a removal halts. A tick run by hand
+    // (the admin endpoint) queues again within the same schedule slot.
     await directory.removeMembers(group.id, [user.id]);
-    const nextTick = new Date(Date.now() + 15 * 60_000);
-    testClock.use({ now: () => nextTick });
-    await sync.queuePeriodicRuns();
+    await sync.queuePeriodicRuns({ onSchedule: false });
     await drainSyncQueue();
     const [halted] = await runs.listRuns(eligible, 1);
     expect(halted).toMatchObject({ trigger: 'periodic', status: 'halted', haltReason: 'deactivation-limit' });

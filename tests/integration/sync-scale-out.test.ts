@@ -111,7 +111,10 @@ describe('several instances on one storage account', () => {
     const periodic = await Promise.all(
       [1, 2, 3].map(() => setupSyncEnvironment({ directory, groups: [group.id], periodicSync: true })),
     );
-    const [first, second] = await Promise.all([a.queuePeriodicRuns(), b.queuePeriodicRuns()]);
+    const [first, second] = await Promise.all([
+      a.queuePeriodicRuns({ onSchedule: true }),
+      b.queuePeriodicRuns({ onSchedule: true }),
+    ]);
     for (const environment of periodic) {
       const queuedBy = [first, second].filter((r) => r.queued.includes(environment));
       expect(queuedBy, environment).toHaveLength(1);
@@ -157,7 +160,7 @@ describe('several instances on one storage account', () => {
 });
 
 describe('rule 13: the tenant must allow the environment', () => {
-  it('refuses a request, skips the tick, and fails a queued run with nothing changed', async () => {
+  it('a run queued before, requested after or ticked after the change fails with tenant-not-allowed, nothing changed', async () => {
     const group = await directory.addGroup('Allowed');
     await directory.generateUsers(group.id, 3, { prefix: 'Allowed' });
     const tenantName = `t-${randomUUID().slice(0, 12)}`;
@@ -181,10 +184,20 @@ describe('rule 13: the tenant must allow the environment', () => {
       error: { code: 'tenant-not-allowed' },
     });
     expect(await allUsers(environmentId)).toHaveLength(0);
-    await expect(manual(sync, environmentId)).rejects.toMatchObject({ code: 'tenant-not-allowed' });
-    const tick = await sync.queuePeriodicRuns();
-    expect(tick.queued).not.toContain(environmentId);
-    expect(await sync.listSyncRuns(environmentId, 10)).toHaveLength(1);
+    // Requested and ticked after the change: accepted, and each run fails the same way, so the
+    // environment's admins see why (and are mailed) instead of a sync that silently never happens.
+    const requested = await manual(sync, environmentId);
+    await drainSyncQueue();
+    const tick = await sync.queuePeriodicRuns({ onSchedule: true });
+    expect(tick.queued).toContain(environmentId);
+    await drainSyncQueue();
+    const runs = await sync.listSyncRuns(environmentId, 10);
+    expect(runs.map((run) => run.runId)).toContain(requested.runId);
+    expect(runs).toHaveLength(3);
+    for (const run of runs) {
+      expect(run).toMatchObject({ status: 'failed', error: { code: 'tenant-not-allowed' } });
+    }
+    expect(await allUsers(environmentId)).toHaveLength(0);
   });
 });
 
