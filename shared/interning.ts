@@ -24,7 +24,9 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const BYTES_PER_ID = 16;
 /** Where each byte's two hex digits start in the 36-character form. */
 const DIGIT_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
-const HEX_DIGITS = '0123456789abcdef';
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
+/** The characters of the id being made (the dashes stay in place). */
+const GUID_TEXT = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
 
 /** Writes the 16 bytes of a lower-case GUID into `out` at `offset`; false when `id` is not one. */
 function guidBytes(id: string, out: Uint8Array, offset: number): boolean {
@@ -78,15 +80,16 @@ export class IdColumn {
   at(position: number): string {
     const other = this.others.get(position);
     if (other !== undefined) return other;
-    const codes: number[] = [];
+    const text = GUID_TEXT;
     const offset = position * BYTES_PER_ID;
     for (let i = 0; i < BYTES_PER_ID; i++) {
-      if (i === 4 || i === 6 || i === 8 || i === 10) codes.push(0x2d);
       const byte = this.bytes[offset + i]!;
-      codes.push(HEX_DIGITS.charCodeAt(byte >> 4), HEX_DIGITS.charCodeAt(byte & 15));
+      const at = DIGIT_AT[i]!;
+      text[at] = HEX_CODES[byte >> 4]!;
+      text[at + 1] = HEX_CODES[byte & 15]!;
     }
-    // One flat string (a concatenation would keep its pieces).
-    return String.fromCharCode(...codes);
+    // Decoded in one piece: a flat string, no concatenation keeping its parts.
+    return text.toString('latin1');
   }
 }
 
