@@ -58,6 +58,8 @@ export interface PhaseFigures {
   readonly cpuMs: Record<string, number>;
   readonly peakRssMiB: number;
   readonly peakHeapUsedMiB: number;
+  /** At the sample of peak RSS: the V8 heap as reserved, and memory outside it (buffers, strings' backing). */
+  readonly atPeakRss: { readonly heapTotalMiB: number; readonly externalMiB: number };
 }
 
 /**
@@ -66,7 +68,13 @@ export interface PhaseFigures {
  */
 export class PhaseProbe {
   private readonly marks: Mark[] = [];
-  private readonly samples: { at: number; rss: number; heapUsed: number }[] = [];
+  private readonly samples: {
+    at: number;
+    rss: number;
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+  }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -87,7 +95,13 @@ export class PhaseProbe {
 
   sample(): void {
     const memory = process.memoryUsage();
-    this.samples.push({ at: performance.now(), rss: memory.rss, heapUsed: memory.heapUsed });
+    this.samples.push({
+      at: performance.now(),
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      heapTotal: memory.heapTotal,
+      external: memory.external,
+    });
   }
 
   /** Starts `phase` now, or at `at` (a moment already past, e.g. the end of the last read). */
@@ -110,12 +124,20 @@ export class PhaseProbe {
       const inside = this.samples.filter((s) => s.at >= from.at && s.at <= to.at);
       const cpuMs: Record<string, number> = {};
       for (const [name, value] of Object.entries(to.cpu)) cpuMs[name] = value - (from.cpu[name] ?? value);
+      const peak = inside.reduce<(typeof inside)[number] | undefined>(
+        (best, s) => (best === undefined || s.rss > best.rss ? s : best),
+        undefined,
+      );
       figures.push({
         phase: from.phase,
         wallMs: Math.round(to.at - from.at),
         cpuMs,
         peakRssMiB: Math.round(Math.max(0, ...inside.map((s) => s.rss)) / MIB),
         peakHeapUsedMiB: Math.round(Math.max(0, ...inside.map((s) => s.heapUsed)) / MIB),
+        atPeakRss: {
+          heapTotalMiB: Math.round((peak?.heapTotal ?? 0) / MIB),
+          externalMiB: Math.round((peak?.external ?? 0) / MIB),
+        },
       });
     }
     return figures;

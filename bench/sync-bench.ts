@@ -29,7 +29,16 @@ import type { RunCounts } from '../shared/sync/runs.js';
 import { decodeQueueMessage } from '../scripts/local-host/queue-listener.js';
 import { PhaseProbe, Profiler, watchedPids, type PhaseFigures } from './probe.js';
 
-const TABLES = ['users', 'useraccess', 'syncruns', 'syncstate', 'syncchanges', 'environments', 'tenants'];
+const TABLES = [
+  'users',
+  'useraccess',
+  'useraccessemail',
+  'syncruns',
+  'syncstate',
+  'syncchanges',
+  'environments',
+  'tenants',
+];
 
 /**
  * Which phase a storage request starts: row transactions start the writes, the change log's
@@ -65,7 +74,10 @@ class Counter {
     sendRequest: async (request, next) => {
       const url = new URL(request.url);
       const table = /^\/[^/]+\/(\$batch|[A-Za-z0-9]+)/.exec(url.pathname)?.[1] ?? url.pathname;
-      const kind = `${request.method} ${table}`;
+      // The email index's transactions apart: the floor writes no such rows.
+      const emailIndex =
+        table === '$batch' && typeof request.body === 'string' && request.body.includes('/useraccessemail');
+      const kind = `${request.method} ${table}${emailIndex ? ' useraccessemail' : ''}`;
       this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
       const phase = this.probe && phaseOfRequest(request.method, table, request.body, this.probe.current);
       if (this.probe && phase !== undefined && phase !== this.probe.current) {
@@ -374,7 +386,10 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // The cause too: a storage failure's own status and message are in it.
+    for (let e: unknown = error; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : JSON.stringify(e)}\n`);
+    }
     process.exit(1);
   },
 );

@@ -19,3 +19,137 @@ export class InterningCache<V> {
     return value;
   }
 }
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const BYTES_PER_ID = 16;
+/** Where each byte's two hex digits start in the 36-character form. */
+const DIGIT_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
+/** The characters of the id being made (the dashes stay in place). */
+const GUID_TEXT = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
+
+/** Writes the 16 bytes of a lower-case GUID into `out` at `offset`; false when `id` is not one. */
+function guidBytes(id: string, out: Uint8Array, offset: number): boolean {
+  if (!GUID.test(id)) return false;
+  for (let i = 0; i < BYTES_PER_ID; i++) {
+    const c = DIGIT_AT[i]!;
+    out[offset + i] = Number.parseInt(id.slice(c, c + 2), 16);
+  }
+  return true;
+}
+
+function hashBytes(bytes: Uint8Array, offset: number): number {
+  let h = 0x811c9dc5;
+  for (let i = offset; i < offset + BYTES_PER_ID; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Ids in a column, in the order added: an id in lower-case GUID form (8-4-4-4-12 hex digits) is
+ * 16 bytes of one shared buffer instead of a 36-character string; any other id stays a string.
+ * `at` makes the string again (equal to the one added, not the same object).
+ */
+export class IdColumn {
+  protected bytes = new Uint8Array(BYTES_PER_ID * 1024);
+  /** The ids that are not GUIDs, by position: few or none. */
+  protected readonly others = new Map<number, string>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Appends `id`; returns its position. */
+  push(id: string): number {
+    const position = this.count++;
+    if ((position + 1) * BYTES_PER_ID > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    if (!guidBytes(id, this.bytes, position * BYTES_PER_ID)) this.others.set(position, id);
+    return position;
+  }
+
+  at(position: number): string {
+    const other = this.others.get(position);
+    if (other !== undefined) return other;
+    const text = GUID_TEXT;
+    const offset = position * BYTES_PER_ID;
+    for (let i = 0; i < BYTES_PER_ID; i++) {
+      const byte = this.bytes[offset + i]!;
+      const at = DIGIT_AT[i]!;
+      text[at] = HEX_CODES[byte >> 4]!;
+      text[at + 1] = HEX_CODES[byte & 15]!;
+    }
+    // Decoded in one piece: a flat string, no concatenation keeping its parts.
+    return text.toString('latin1');
+  }
+}
+
+/**
+ * An `IdColumn` of unique ids, found by value: an open-addressing table of positions (4 bytes a
+ * slot, at most half full) instead of a Map that would keep every id as a string and an entry.
+ */
+export class IdIndex extends IdColumn {
+  private slots = new Int32Array(2048).fill(-1);
+  private readonly scratch = new Uint8Array(BYTES_PER_ID);
+
+  /** The position of `id`, or undefined. */
+  find(id: string): number | undefined {
+    const position = this.slots[this.slotOf(id)]!;
+    return position < 0 ? undefined : position;
+  }
+
+  /** The position of `id`, added first when missing. */
+  intern(id: string): number {
+    const slot = this.slotOf(id);
+    const found = this.slots[slot]!;
+    if (found >= 0) return found;
+    const position = this.push(id);
+    if (this.size * 2 > this.slots.length) this.rehash();
+    else this.slots[slot] = position;
+    return position;
+  }
+
+  private hashAt(position: number): number {
+    const other = this.others.get(position);
+    return other === undefined ? hashBytes(this.bytes, position * BYTES_PER_ID) : hashString(other);
+  }
+
+  private slotOf(id: string): number {
+    const guid = guidBytes(id, this.scratch, 0);
+    const mask = this.slots.length - 1;
+    let slot = (guid ? hashBytes(this.scratch, 0) : hashString(id)) & mask;
+    for (;;) {
+      const position = this.slots[slot]!;
+      if (position < 0 || this.holds(position, id, guid)) return slot;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  /** Whether `position` holds the id (whose bytes are in `scratch` when `guid`). */
+  private holds(position: number, id: string, guid: boolean): boolean {
+    const other = this.others.get(position);
+    if (!guid || other !== undefined) return other === id;
+    const offset = position * BYTES_PER_ID;
+    for (let i = 0; i < BYTES_PER_ID; i++) if (this.bytes[offset + i] !== this.scratch[i]) return false;
+    return true;
+  }
+
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2).fill(-1);
+    const mask = this.slots.length - 1;
+    for (let position = 0; position < this.size; position++) {
+      let slot = this.hashAt(position) & mask;
+      while (this.slots[slot]! >= 0) slot = (slot + 1) & mask;
+      this.slots[slot] = position;
+    }
+  }
+}

@@ -55,6 +55,8 @@ function changeKey(change: Change): string {
  * lists the fields of both.
  */
 export function mergeChanges(recorded: readonly Change[], fresh: readonly Change[]): Change[] {
+  // A first attempt has nothing to merge with, and one plan names each user once: no index of keys.
+  if (recorded.length === 0) return [...fresh];
   const merged = [...recorded];
   const index = new Map(merged.map((change, i) => [changeKey(change), i]));
   for (const change of fresh) {
@@ -100,24 +102,25 @@ export function createChangesStore(storage: StorageAccount): ChangesStore {
 
   /** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */
   async function writeChanges(runId: string, changes: readonly Change[]): Promise<number> {
-    const pages = packChanges(changes);
-    if (pages.length === 0) return 0;
-    const client = await table();
+    // Packed one transaction at a time: 100,000 changes never exist as JSON all at once.
+    let written = 0;
+    let actions: TransactionAction[] = [];
+    let client: TableClient | undefined;
+    const submit = async (): Promise<void> => {
+      client ??= await table();
+      await client.submitTransaction(actions);
+      actions = [];
+    };
     try {
-      for (let start = 0; start < pages.length; start += PAGES_PER_TRANSACTION) {
-        const actions: TransactionAction[] = pages
-          .slice(start, start + PAGES_PER_TRANSACTION)
-          .map((items, offset) => [
-            'upsert',
-            { partitionKey: runId, rowKey: pageKey(start + offset), items },
-            'Replace',
-          ]);
-        await client.submitTransaction(actions);
+      for (const items of packChangePages(changes)) {
+        actions.push(['upsert', { partitionKey: runId, rowKey: pageKey(written++), items }, 'Replace']);
+        if (actions.length === PAGES_PER_TRANSACTION) await submit();
       }
+      if (actions.length > 0) await submit();
     } catch (error) {
       throw storageError('The changes of the run could not be stored.', error);
     }
-    return pages.length;
+    return written;
   }
 
   /** One page of a run's changes; the token is the next page's number. */

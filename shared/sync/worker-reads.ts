@@ -2,7 +2,7 @@ import type { EnvironmentUser } from '../users/model.js';
 import type { UsersRepository } from '../users/repository.js';
 import type { SyncDeps } from './deps.js';
 import type { LeaseKeeper } from './lease-keeper.js';
-import { identitiesNeeded, planSync, readListedUsers, type ListedUser, type Plan } from './planner.js';
+import { identitiesNeeded, planSync, readListedUsers, type ListedUsers, type Plan } from './planner.js';
 import type { PhaseTimer } from './summary.js';
 import type { Attempt, RunWrites, Source } from './worker-attempt.js';
 
@@ -52,7 +52,7 @@ export function createReadSteps(
     };
   }
 
-  async function readDirectory(source: Source, lease: LeaseKeeper): Promise<Map<string, ListedUser>> {
+  async function readDirectory(source: Source, lease: LeaseKeeper): Promise<ListedUsers> {
     return readListedUsers(
       source.reader,
       source.directoryId,
