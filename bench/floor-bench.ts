@@ -1,8 +1,9 @@
 /**
  * The storage floor of an initial sync of BENCH_N members, in its own process (started by
  * bench/run.ts before and after the sync's process, each time into a fresh Azurite account): the
- * same rows the sync writes — one identity row and one access row per member, built by the same
- * mappers — written straight into the `users` and `useraccess` tables, 16 partitions per kind,
+ * same rows the sync writes — one identity row, one address index entry and one access row per
+ * member, built by the same mappers — written straight into the `users`, `useraccessemail` and
+ * `useraccess` tables, 16 partitions per kind,
  * every transaction a full 100 rows, 4 transactions in flight. Nothing else: no reads, no planning,
  * no change log. Prints one `RESULT ` JSON line.
  */
@@ -10,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { loadConfig } from '../shared/config.js';
 import { StorageAccount } from '../shared/storage/account.js';
+import { indexEntryOf } from '../shared/users/email-index.js';
 import { toAccessEntity, toUserEntity } from '../shared/users/entities.js';
 import { userIdOf } from '../shared/users/identity.js';
 import { accountConnectionString } from '../scripts/azurite.js';
@@ -25,7 +27,7 @@ const IN_FLIGHT = Number(process.env.BENCH_FLOOR_IN_FLIGHT ?? 4);
 const MODE = process.env.BENCH_FLOOR_MODE ?? 'merge';
 
 interface Batch {
-  readonly kind: 'identity' | 'access';
+  readonly kind: 'identity' | 'email-index' | 'access';
   readonly chunk: number;
 }
 
@@ -75,6 +77,8 @@ async function main(): Promise<void> {
   const storage = new StorageAccount(config.storage);
   const users: TableClient = await storage.table('users');
   const access: TableClient = await storage.table('useraccess');
+  const emailIndex: TableClient = await storage.table('useraccessemail');
+  const tables = { identity: users, 'email-index': emailIndex, access } as const;
 
   const directoryId = randomUUID();
   const environmentId = `floor-${n}`;
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
   const chunks = Math.ceil(n / BATCH);
   const queue: Batch[] = [
     ...Array.from({ length: chunks }, (_, chunk) => ({ kind: 'identity' as const, chunk })),
+    ...Array.from({ length: chunks }, (_, chunk) => ({ kind: 'email-index' as const, chunk })),
     ...Array.from({ length: chunks }, (_, chunk) => ({ kind: 'access' as const, chunk })),
   ];
   // Rows are built as their transaction is sent (as the sync builds them), keyed by real ids; the
@@ -103,19 +108,24 @@ async function main(): Promise<void> {
               ...toUserEntity(directoryId, { userId, objectId, displayName, email }),
               partitionKey: `${directoryId}~${bucket}`,
             }
-          : {
-              ...toAccessEntity(environmentId, {
-                userId,
-                directoryId,
-                objectId,
-                displayName,
-                email,
-                active: true,
-                groups: groupsOf(i),
-                menus: ['Home'],
-              }),
-              partitionKey: `${environmentId}~${bucket}`,
-            };
+          : batch.kind === 'email-index'
+            ? {
+                ...indexEntryOf(environmentId, { userId, email })!,
+                partitionKey: `${environmentId}~${bucket}`,
+              }
+            : {
+                ...toAccessEntity(environmentId, {
+                  userId,
+                  directoryId,
+                  objectId,
+                  displayName,
+                  email,
+                  active: true,
+                  groups: groupsOf(i),
+                  menus: ['Home'],
+                }),
+                partitionKey: `${environmentId}~${bucket}`,
+              };
       rows.push(
         MODE === 'insert' ? ['create', entity] : ['upsert', entity, MODE === 'replace' ? 'Replace' : 'Merge'],
       );
@@ -130,7 +140,7 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       for (let batch = queue[next++]; batch !== undefined; batch = queue[next++]) {
-        await (batch.kind === 'identity' ? users : access).submitTransaction(actionsOf(batch));
+        await tables[batch.kind].submitTransaction(actionsOf(batch));
       }
     }),
   );

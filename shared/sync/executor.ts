@@ -1,5 +1,6 @@
 import { forEachLimited } from '../concurrency.js';
 import type { BatchMode } from '../storage/batch.js';
+import { entryBatches, type IndexEntry } from '../users/email-index.js';
 import { accessPartitionOf, userPartitionOfId } from '../users/entities.js';
 import type { AccessPatch, Identity } from '../users/model.js';
 import type { UsersRepository } from '../users/repository.js';
@@ -9,7 +10,7 @@ import type { Plan } from './planner.js';
 export const BATCH_SIZE = 100;
 
 export interface BatchInfo {
-  readonly table: 'users' | 'access';
+  readonly table: 'users' | 'email-index' | 'access';
   readonly partition: string;
   readonly size: number;
   readonly mode: BatchMode;
@@ -24,17 +25,24 @@ export interface ExecuteOptions {
   readonly afterBatch?: (info: BatchInfo) => Promise<void>;
 }
 
-/** Writes the user rows and the access rows of a plan. */
+/** Writes the user rows, the address index entries and the access rows of a plan. */
 export interface PlanWriter {
   writeUsers(directoryId: string, rows: readonly Identity[], mode: BatchMode): Promise<void>;
+  writeEmailIndex(entries: readonly IndexEntry[]): Promise<void>;
+  /** Access rows whose index entries are written already. */
   writeAccess(environmentId: string, rows: readonly AccessPatch[], mode: BatchMode): Promise<void>;
 }
 
 /** The writer of the real tables. */
 export function planWriterOf(
-  users: Pick<UsersRepository, 'writeUserBatch' | 'writeAccessBatch'>,
+  users: Pick<UsersRepository, 'writeUserBatch' | 'writeAccessBatch' | 'writeEmailIndexBatch'>,
 ): PlanWriter {
-  return { writeUsers: users.writeUserBatch, writeAccess: users.writeAccessBatch };
+  return {
+    writeUsers: users.writeUserBatch,
+    writeEmailIndex: users.writeEmailIndexBatch,
+    writeAccess: (environmentId, rows, mode) =>
+      users.writeAccessBatch(environmentId, rows, mode, { indexed: true }),
+  };
 }
 
 interface Batch<T> {
@@ -74,7 +82,8 @@ function batches<T extends { readonly isNew?: true }>(
 }
 
 /**
- * Applies a plan: the shared user rows first, then this environment's access rows, each in
+ * Applies a plan: the shared user rows first, then the address index entries of the access rows,
+ * then this environment's access rows, each in
  * transactions of ≤ 100 rows of one partition (partition by partition, `concurrency` in flight).
  * Every write is an upsert of the desired state (a row the run did not read is inserted, and merged
  * instead when it was written meanwhile), so running it again after a crash at any point
@@ -114,6 +123,11 @@ export async function executePlan(
     (row) => userPartitionOfId(directoryId, row.userId),
     (batch) => writer.writeUsers(directoryId, batch.rows, batch.mode),
   );
+  // The index before access: an access row is never findable by address later than it exists.
+  await forEachLimited(entryBatches(environmentId, plan.accessWrites), concurrency, async (entries) => {
+    await writer.writeEmailIndex(entries);
+    await step('email-index', { partition: entries[0]?.partitionKey ?? '', rows: entries, mode: 'merge' });
+  });
   await writeAll(
     'access',
     plan.accessWrites,

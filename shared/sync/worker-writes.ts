@@ -42,6 +42,10 @@ export function createWriteSteps(
         lease.check();
         await writer.writeUsers(directoryId, rows, mode);
       },
+      async writeEmailIndex(entries) {
+        lease.check();
+        await writer.writeEmailIndex(entries);
+      },
       async writeAccess(environmentId, rows, mode) {
         lease.check();
         await writer.writeAccess(environmentId, rows, mode);

@@ -15,7 +15,7 @@ import {
   toAccessEntity,
   type AccessEntity,
 } from './entities.js';
-import { createEmailIndex, type IndexedAddress } from './email-index.js';
+import { createEmailIndex, type IndexEntry, type IndexedAddress } from './email-index.js';
 import { createEmailIndexBackfill } from './email-index-backfill.js';
 import type { AccessPatch, EnvironmentUser, UserPage } from './model.js';
 
@@ -62,9 +62,17 @@ export interface AccessRows {
   /**
    * One transaction of ≤ 100 access rows of one partition (merge: menus survive unless given).
    * `insert` for rows the caller believes new: a transaction that meets an existing row (written
-   * meanwhile by a concurrent or an earlier run) is sent again as a merge, which converges.
+   * meanwhile by a concurrent or an earlier run) is sent again as a merge, which converges. The
+   * rows' address entries are written first, unless the caller wrote them already (`indexed`).
    */
-  writeAccessBatch(environmentId: string, patches: readonly AccessPatch[], mode?: BatchMode): Promise<void>;
+  writeAccessBatch(
+    environmentId: string,
+    patches: readonly AccessPatch[],
+    mode?: BatchMode,
+    options?: { readonly indexed?: boolean },
+  ): Promise<void>;
+  /** One transaction of ≤ 100 address index entries of one partition (see email-index.ts). */
+  writeEmailIndexBatch(entries: readonly IndexEntry[]): Promise<void>;
 }
 
 // Long only as a factory: its body is the short functions below, closed over the deps.
@@ -220,10 +228,11 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     environmentId: string,
     patches: readonly AccessPatch[],
     mode: BatchMode = 'merge',
+    options: { readonly indexed?: boolean } = {},
   ): Promise<void> {
     if (patches.length === 0) return;
     // The index first: an access row is never findable by address later than it exists.
-    await emailIndex.record(environmentId, patches);
+    if (options.indexed !== true) await emailIndex.record(environmentId, patches);
     const client = await table();
     const entities = patches.map((patch) => toAccessEntity(environmentId, patch));
     await writeRows(client, mode, entities, 'Access could not be stored.');
@@ -237,5 +246,6 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     completeEmailIndex,
     setUserMenus,
     writeAccessBatch,
+    writeEmailIndexBatch: (entries) => emailIndex.writeEntries(entries),
   };
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
+import { MAX_BATCH_ROWS, writeRows } from '../storage/batch.js';
 import { storageError } from '../storage/errors.js';
 import { bucketPartition } from '../storage/partitions.js';
 
@@ -10,14 +12,17 @@ import { bucketPartition } from '../storage/partitions.js';
  * `environmentId~<first hex digit of the address's hash>`, RowKey = `<hash>~<userId>`, hash =
  * SHA-256 of the lower-cased address (addresses may hold characters a key may not).
  *
- * Written with every access row the sync writes, before it. An entry left behind by a changed
+ * Written before the access rows that carry the addresses: a sync writes its whole plan's entries
+ * first, in full transactions per partition, so the index costs about one transaction per 100
+ * users rather than one per partition and access transaction. An entry left behind by a changed
  * address is harmless: readers confirm each candidate on its access row. Rows stored before the
  * index existed get their entries once per environment (email-index-backfill.ts).
  */
 export const EMAIL_INDEX_TABLE = 'useraccessemail';
 /** Candidates read for one address; more users than this sharing an address are not looked at. */
 export const MAX_CANDIDATES = 10;
-const BATCH = 100;
+/** Transactions in flight at once while recording many entries. */
+const WRITES_IN_FLIGHT = 4;
 
 function addressHash(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
@@ -48,6 +53,27 @@ export interface EmailIndex {
   candidates(environmentId: string, email: string): Promise<string[]>;
   /** Records each (address, user) pair. */
   record(environmentId: string, addresses: readonly IndexedAddress[]): Promise<void>;
+  /** Writes ≤ 100 entries of one partition as one transaction. */
+  writeEntries(entries: readonly IndexEntry[]): Promise<void>;
+}
+
+/** The entries of these addresses, by partition, in transactions of at most 100. */
+export function entryBatches(environmentId: string, addresses: readonly IndexedAddress[]): IndexEntry[][] {
+  const byPartition = new Map<string, IndexEntry[]>();
+  for (const address of addresses) {
+    const entry = indexEntryOf(environmentId, address);
+    if (entry === undefined) continue;
+    const entries = byPartition.get(entry.partitionKey);
+    if (entries) entries.push(entry);
+    else byPartition.set(entry.partitionKey, [entry]);
+  }
+  const batches: IndexEntry[][] = [];
+  for (const entries of byPartition.values()) {
+    for (let start = 0; start < entries.length; start += MAX_BATCH_ROWS) {
+      batches.push(entries.slice(start, start + MAX_BATCH_ROWS));
+    }
+  }
+  return batches;
 }
 
 export function createEmailIndex(storage: StorageAccount): EmailIndex {
@@ -78,26 +104,17 @@ export function createEmailIndex(storage: StorageAccount): EmailIndex {
       return ids;
     },
 
+    async writeEntries(entries) {
+      await writeRows(await table(), 'merge', entries, 'Access could not be stored.');
+    },
+
     async record(environmentId, addresses) {
-      const byPartition = new Map<string, TransactionAction[]>();
-      for (const address of addresses) {
-        const entry = indexEntryOf(environmentId, address);
-        if (entry === undefined) continue;
-        const actions = byPartition.get(entry.partitionKey) ?? [];
-        actions.push(['upsert', entry, 'Replace']);
-        byPartition.set(entry.partitionKey, actions);
-      }
-      if (byPartition.size === 0) return;
+      const batches = entryBatches(environmentId, addresses);
+      if (batches.length === 0) return;
       const client = await table();
-      try {
-        for (const actions of byPartition.values()) {
-          for (let i = 0; i < actions.length; i += BATCH) {
-            await client.submitTransaction(actions.slice(i, i + BATCH));
-          }
-        }
-      } catch (error) {
-        throw storageError('Access could not be stored.', error);
-      }
+      await forEachLimited(batches, WRITES_IN_FLIGHT, (entries) =>
+        writeRows(client, 'merge', entries, 'Access could not be stored.'),
+      );
     },
   };
 }

@@ -7,6 +7,7 @@ import { encodeSyncMessage, parseSyncMessage } from '../../shared/sync/messages.
 import { isRunId, newRunId } from '../../shared/sync/runs.js';
 import { userIdOf } from '../../shared/users/identity.js';
 import type { Change } from '../../shared/sync/planner.js';
+import type { IndexEntry } from '../../shared/users/email-index.js';
 import type { AccessPatch, Identity } from '../../shared/users/model.js';
 
 describe('userIdOf', () => {
@@ -106,6 +107,10 @@ describe('executePlan', () => {
         calls.push(`users ${partition} ${rows.length} ${mode}`);
         return Promise.resolve();
       },
+      writeEmailIndex: (entries: readonly IndexEntry[]) => {
+        calls.push(`email-index ${entries[0]?.partitionKey ?? ''} ${entries.length} merge`);
+        return Promise.resolve();
+      },
       writeAccess: (partition: string, rows: readonly AccessPatch[], mode: BatchMode) => {
         calls.push(`access ${partition} ${rows.length} ${mode}`);
         return Promise.resolve();
@@ -163,6 +168,27 @@ describe('executePlan', () => {
     expect(calls).toEqual(['access env 100 insert', 'access env 80 merge']);
   });
 
+  it("writes the plan's address entries after the users and before access, in full transactions per partition", async () => {
+    const { calls, writer } = recordingWriter();
+    const plan = {
+      halted: false,
+      userWrites: [identity(0)],
+      accessWrites: Array.from({ length: 1000 }, (_, i) => ({ ...patch(i), email: `user${i}@example.test` })),
+    };
+    await executePlan('env', 'dir', plan, { concurrency: 1 }, writer);
+    const kinds = calls.map((c) => c.split(' ')[0]);
+    expect(kinds[0]).toBe('users');
+    const indexCalls = calls.filter((c) => c.startsWith('email-index'));
+    expect(kinds.lastIndexOf('email-index')).toBeLessThan(kinds.indexOf('access'));
+    const indexed = indexCalls.map((c) => Number(c.split(' ')[2]));
+    expect(indexed.reduce((a, b) => a + b, 0)).toBe(1000);
+    // 1000 entries over 16 partitions: each partition's entries in as few transactions as fit.
+    const partitions = new Set(indexCalls.map((c) => c.split(' ')[1]));
+    expect(partitions.size).toBe(16);
+    expect(indexCalls.length).toBeLessThanOrEqual(16 + Math.ceil(1000 / 100));
+    expect(indexed.every((size) => size <= 100)).toBe(true);
+  });
+
   it('writes nothing for a halted or empty plan', async () => {
     const { calls, writer } = recordingWriter();
     await executePlan(
@@ -183,6 +209,7 @@ describe('executePlan across partitions', () => {
     const { accessPartitionOf } = await import('../../shared/users/repository.js');
     const writer: PlanWriter = {
       writeUsers: () => Promise.resolve(),
+      writeEmailIndex: () => Promise.resolve(),
       writeAccess: (environmentId: string, rows: readonly AccessPatch[]) => {
         partitions.push([...new Set(rows.map((r) => accessPartitionOf(environmentId, r.userId)))]);
         return Promise.resolve();
