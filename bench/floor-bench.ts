@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       n,
       scenario: 'floor',
       when: process.env.BENCH_FLOOR_WHEN ?? '',
-      entities: 2 * n,
+      entities: 3 * n,
       partitions: 2 * PARTITIONS,
       concurrency: IN_FLIGHT,
       mode: MODE,

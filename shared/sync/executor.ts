@@ -124,7 +124,9 @@ export async function executePlan(
     (batch) => writer.writeUsers(directoryId, batch.rows, batch.mode),
   );
   // The index before access: an access row is never findable by address later than it exists.
-  await forEachLimited(entryBatches(environmentId, plan.accessWrites), concurrency, async (entries) => {
+  // Only active rows: a password reset looks for active access, and a reactivation writes again.
+  const addresses = plan.accessWrites.filter((row) => row.active);
+  await forEachLimited(entryBatches(environmentId, addresses), concurrency, async (entries) => {
     await writer.writeEmailIndex(entries);
     await step('email-index', { partition: entries[0]?.partitionKey ?? '', rows: entries, mode: 'merge' });
   });
