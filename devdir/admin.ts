@@ -1,5 +1,6 @@
 import type { Core } from './core.js';
-import { Directory, DirectoryAdminError, applicationInfo, emptyFaults, userInfo } from './model.js';
+import { Directory } from './model.js';
+import { DirectoryAdminError, applicationInfo, emptyFaults, userInfo } from './records.js';
 import { issueAccessToken, issueManagementToken } from './tokens.js';
 import { registerManagementClient, type ManagementClientSpec } from './management-clients.js';
 import {

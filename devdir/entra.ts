@@ -12,7 +12,8 @@ import {
   type Reply,
 } from './http.js';
 import { takeFailure } from './faults.js';
-import type { Directory, StoredApplication } from './model.js';
+import type { Directory } from './model.js';
+import type { StoredApplication } from './records.js';
 import { issueAccessToken, issueIdToken, v2Issuer, type AccessTokenInput } from './tokens.js';
 
 const CODE_LIFETIME_MS = 10 * 60 * 1000;

@@ -3,7 +3,8 @@ import type { Core } from './core.js';
 import { takeFailure, slowedDown } from './faults.js';
 import { readBody, requestId, type Reply } from './http.js';
 import { isGuid } from './ids.js';
-import type { Directory, DirectoryObject, StoredGroup, StoredUser } from './model.js';
+import type { Directory } from './model.js';
+import type { DirectoryObject, StoredGroup, StoredUser } from './records.js';
 import { verifyAccessToken } from './tokens.js';
 
 /** What Graph answers for one request (a whole HTTP request or one part of a `$batch`). */

@@ -11,7 +11,7 @@ import { handleGraph } from './graph.js';
 import { escapeHtml, htmlReply, jsonReply, readBody, send, type Reply } from './http.js';
 import { loadOrCreatePersistentKey, warmKeyPool } from './keys.js';
 import { handleManagement } from './management-oidc.js';
-import { DirectoryAdminError } from './model.js';
+import { DirectoryAdminError } from './records.js';
 import type { DirectorySeed, RequestKind } from './types.js';
 
 export { ensureDevCa, extraCaCertsWith } from './ca.js';
@@ -19,7 +19,7 @@ export { createAdminClient, DevDirectoryAdminError, type AdminTransport } from '
 export { readMailbox, startMailSink, type MailSink, type StartMailSinkOptions } from './mail-sink.js';
 export type { DevDirectoryAdmin } from './admin.js';
 export { ADMIN_METHODS } from './admin.js';
-export { DEFAULT_PASSWORD, DEFAULT_REDIRECT_URI, DirectoryAdminError } from './model.js';
+export { DEFAULT_PASSWORD, DEFAULT_REDIRECT_URI, DirectoryAdminError } from './records.js';
 export { generatedUserId } from './ids.js';
 export { MANAGEMENT_AUDIENCE } from './tokens.js';
 export type { ManagementClientSpec } from './management-clients.js';

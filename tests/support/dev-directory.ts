@@ -34,7 +34,7 @@ export type * from '../../devdir/types.js';
 export type { DevDirectoryAdmin } from '../../devdir/admin.js';
 export { DevDirectoryAdminError } from '../../devdir/client.js';
 export { generatedUserId } from '../../devdir/ids.js';
-export { DEFAULT_PASSWORD } from '../../devdir/model.js';
+export { DEFAULT_PASSWORD } from '../../devdir/records.js';
 export { ID_TOKEN_DEFECTS } from '../../devdir/types.js';
 
 /** `https://localhost:PORT` of this test run's dev directory (trusted by every worker). */
