@@ -13,19 +13,6 @@ export function directoryLookup(core: Core): (id: string) => Directory {
   };
 }
 
-function directoryInfo(core: Core, d: Directory): DirectoryInfo {
-  return {
-    id: d.id,
-    displayName: d.displayName,
-    domain: d.domain,
-    authorityHost: core.origin,
-    graphBaseUrl: core.origin,
-    issuer: `${core.origin}/${d.id}/v2.0`,
-    tokenEndpoint: `${core.origin}/${d.id}/oauth2/v2.0/token`,
-    applications: [...d.applications.values()].map(applicationInfo),
-  };
-}
-
 type ObjectMethods = Pick<
   Implementation,
   | 'createDirectory'
@@ -48,12 +35,24 @@ type ObjectMethods = Pick<
   | 'generateUsers'
 >;
 
-/** The admin methods that create, read, change and remove directories and what they hold.
- * (Long only as a list: each method is a few lines of its own.)
- */
+/** The admin methods that create, read, change and remove directories and what they hold. */
 export function objectMethods(core: Core): ObjectMethods {
   const directory = directoryLookup(core);
-  const info = (d: Directory): DirectoryInfo => directoryInfo(core, d);
+  /** A method that runs `call` on the directory its first argument names. */
+  const on =
+    <A extends unknown[], R>(call: (d: Directory, ...args: A) => R) =>
+    (id: string, ...args: A): R =>
+      call(directory(id), ...args);
+  const info = (d: Directory): DirectoryInfo => ({
+    id: d.id,
+    displayName: d.displayName,
+    domain: d.domain,
+    authorityHost: core.origin,
+    graphBaseUrl: core.origin,
+    issuer: `${core.origin}/${d.id}/v2.0`,
+    tokenEndpoint: `${core.origin}/${d.id}/oauth2/v2.0/token`,
+    applications: [...d.applications.values()].map(applicationInfo),
+  });
   return {
     async createDirectory(spec = {}) {
       const created = await Directory.create(spec);
@@ -71,49 +70,23 @@ export function objectMethods(core: Core): ObjectMethods {
     deleteDirectory(id) {
       core.directories.delete(directory(id).id);
     },
-    addApplication(id, spec = {}) {
-      return directory(id).addApplication(spec);
-    },
-    updateApplication(id, clientId, patch) {
-      return directory(id).updateApplication(clientId, patch);
-    },
-    addUser(id, spec) {
-      return directory(id).addUser(spec);
-    },
-    getUser(id, userId) {
-      const user = directory(id).user(userId);
+    addApplication: on((d, spec = {}) => d.addApplication(spec)),
+    updateApplication: on((d, clientId, patch) => d.updateApplication(clientId, patch)),
+    addUser: on((d, spec) => d.addUser(spec)),
+    getUser: on((d, userId) => {
+      const user = d.user(userId);
       if (user === undefined) throw new DirectoryAdminError(404, `no user ${userId}`);
       return userInfo(user);
-    },
-    updateUser(id, userId, patch) {
-      return directory(id).updateUser(userId, patch);
-    },
-    removeUser(id, userId) {
-      directory(id).removeUser(userId);
-    },
-    addGroup(id, spec) {
-      return directory(id).addGroup(spec);
-    },
-    getGroup(id, groupId) {
-      return directory(id).groupInfo(groupId);
-    },
-    updateGroup(id, groupId, patch) {
-      return directory(id).updateGroup(groupId, patch);
-    },
-    removeGroup(id, groupId) {
-      directory(id).removeGroup(groupId);
-    },
-    addDevice(id, spec) {
-      return directory(id).addDevice(spec);
-    },
-    addMembers(id, groupId, memberIds) {
-      return directory(id).addMembers(groupId, memberIds);
-    },
-    removeMembers(id, groupId, memberIds) {
-      return directory(id).removeMembers(groupId, memberIds);
-    },
-    generateUsers(id, groupId, n, options) {
-      return directory(id).generateUsers(groupId, n, options);
-    },
+    }),
+    updateUser: on((d, userId, patch) => d.updateUser(userId, patch)),
+    removeUser: on((d, userId) => d.removeUser(userId)),
+    addGroup: on((d, spec) => d.addGroup(spec)),
+    getGroup: on((d, groupId) => d.groupInfo(groupId)),
+    updateGroup: on((d, groupId, patch) => d.updateGroup(groupId, patch)),
+    removeGroup: on((d, groupId) => d.removeGroup(groupId)),
+    addDevice: on((d, spec) => d.addDevice(spec)),
+    addMembers: on((d, groupId, memberIds) => d.addMembers(groupId, memberIds)),
+    removeMembers: on((d, groupId, memberIds) => d.removeMembers(groupId, memberIds)),
+    generateUsers: on((d, groupId, n, options) => d.generateUsers(groupId, n, options)),
   };
 }

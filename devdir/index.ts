@@ -19,7 +19,6 @@ import type { DirectorySeed, RequestKind } from './types.js';
 export { ensureDevCa, extraCaCertsWith } from './ca.js';
 export { createAdminClient, DevDirectoryAdminError, type AdminTransport } from './client.js';
 export { readMailbox, startMailSink, type MailSink, type StartMailSinkOptions } from './mail-sink.js';
-export type { DevDirectoryAdmin } from './admin.js';
 export { ADMIN_METHODS } from './admin.js';
 export { DEFAULT_PASSWORD, DEFAULT_REDIRECT_URI, DirectoryAdminError } from './records.js';
 export { generatedUserId } from './ids.js';

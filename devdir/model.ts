@@ -2,12 +2,13 @@ import { Applications } from './applications.js';
 import { generateSigningKey, type SigningKey } from './keys.js';
 import { blockMembership, generatedIdsForLogin, generatedUserById, newBlock } from './generated.js';
 import { generatedUserId, isGuid, newGuid } from './ids.js';
+import { StoredUsers } from './users.js';
 import { MemberSnapshots, directMemberIds, transitiveMemberIds, type MemberListing } from './members.js';
 import {
   DirectoryAdminError,
   emptyFaults,
   groupInfo,
-  newStoredUser,
+  DEFAULT_PASSWORD,
   now,
   slug,
   userInfo,
@@ -38,9 +39,7 @@ export class Directory {
   displayName: string;
   readonly domain: string;
   readonly applications = new Applications();
-  readonly users = new Map<string, StoredUser>();
-  /** Lower-case userPrincipalName → id of stored users: keeps adding many users linear. */
-  private readonly upns = new Map<string, string>();
+  readonly users = new StoredUsers();
   readonly groups = new Map<string, StoredGroup>();
   readonly devices = new Map<string, DeviceInfo>();
   readonly blocks = new Map<string, GeneratedBlock>();
@@ -112,12 +111,23 @@ export class Directory {
   addUser(spec: UserSpec): UserInfo {
     const id = this.freshId(spec.id);
     const upn = spec.userPrincipalName ?? `${slug(spec.displayName)}@${this.domain}`;
-    if (this.upns.has(upn.toLowerCase()) || this.generatedByLogin(upn.toLowerCase()) !== undefined) {
+    if (this.users.hasPrincipalName(upn) || this.generatedByLogin(upn.toLowerCase()) !== undefined) {
       throw new DirectoryAdminError(409, `userPrincipalName ${upn} exists`);
     }
-    const user = newStoredUser(id, upn, spec);
+    const user: StoredUser = {
+      id,
+      displayName: spec.displayName,
+      givenName: spec.givenName ?? null,
+      surname: spec.surname ?? null,
+      // Members get a mailbox at their UPN by default; guests (#EXT#) have none unless given.
+      mail: spec.mail === undefined ? (upn.includes('#EXT#') ? null : upn) : spec.mail,
+      otherMails: [...(spec.otherMails ?? [])],
+      userPrincipalName: upn,
+      accountEnabled: spec.accountEnabled ?? true,
+      password: spec.password ?? DEFAULT_PASSWORD,
+      createdDateTime: now(),
+    };
     this.users.set(id, user);
-    this.upns.set(upn.toLowerCase(), id);
     this.touch();
     return userInfo(user);
   }
@@ -129,16 +139,7 @@ export class Directory {
     if (patch.surname !== undefined) user.surname = patch.surname;
     if (patch.mail !== undefined) user.mail = patch.mail;
     if (patch.otherMails !== undefined) user.otherMails = [...patch.otherMails];
-    if (patch.userPrincipalName !== undefined) {
-      const wanted = patch.userPrincipalName.toLowerCase();
-      const holder = this.upns.get(wanted);
-      if (holder !== undefined && holder !== user.id) {
-        throw new DirectoryAdminError(409, `userPrincipalName ${patch.userPrincipalName} exists`);
-      }
-      this.upns.delete(user.userPrincipalName.toLowerCase());
-      user.userPrincipalName = patch.userPrincipalName;
-      this.upns.set(wanted, user.id);
-    }
+    if (patch.userPrincipalName !== undefined) this.users.rename(user, patch.userPrincipalName);
     if (patch.accountEnabled !== undefined) user.accountEnabled = patch.accountEnabled;
     if (patch.password !== undefined) user.password = patch.password;
     this.touch();
@@ -153,7 +154,6 @@ export class Directory {
     const generated = this.generatedUser(key);
     if (generated === undefined) throw new DirectoryAdminError(404, `no user ${id}`);
     this.users.set(key, generated);
-    this.upns.set(generated.userPrincipalName.toLowerCase(), key);
     return generated;
   }
 
@@ -161,7 +161,6 @@ export class Directory {
     const key = id.toLowerCase();
     const user = this.user(key);
     if (user === undefined) throw new DirectoryAdminError(404, `no user ${id}`);
-    this.upns.delete(user.userPrincipalName.toLowerCase());
     this.users.delete(key);
     if (this.generatedUser(key, true) !== undefined) this.deletedGenerated.add(key);
     for (const group of this.groups.values()) group.members.delete(key);
@@ -181,14 +180,7 @@ export class Directory {
 
   userByLogin(login: string): StoredUser | undefined {
     const wanted = login.trim().toLowerCase();
-    const byUpn = this.upns.get(wanted);
-    if (byUpn !== undefined) return this.users.get(byUpn);
-    for (const user of this.users.values()) {
-      if (user.mail?.toLowerCase() === wanted || user.otherMails.some((m) => m.toLowerCase() === wanted)) {
-        return user;
-      }
-    }
-    return this.generatedByLogin(wanted);
+    return this.users.byLogin(wanted) ?? this.generatedByLogin(wanted);
   }
 
   private generatedByLogin(wanted: string): StoredUser | undefined {

@@ -1,12 +1,4 @@
-import type {
-  ApplicationInfo,
-  DeviceInfo,
-  FaultKind,
-  GroupInfo,
-  NextLinkFault,
-  UserInfo,
-  UserSpec,
-} from './types.js';
+import type { ApplicationInfo, DeviceInfo, FaultKind, GroupInfo, NextLinkFault, UserInfo } from './types.js';
 
 export const DEFAULT_PASSWORD = 'Passw0rd!';
 export const DEFAULT_REDIRECT_URI = 'http://localhost:7071/api/auth/callback';
@@ -121,46 +113,19 @@ export function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function applicationInfo(app: StoredApplication): ApplicationInfo {
-  return {
-    clientId: app.clientId,
-    clientSecret: app.clientSecret,
-    displayName: app.displayName,
-    redirectUris: [...app.redirectUris],
-    clientSecretExpiresAt: app.clientSecretExpiresAt,
-    graphPermissions: [...app.graphPermissions],
-  };
+/** What the admin API shows of a stored record: a copy (never shared state) without an internal field. */
+function shownWithout<T extends object, K extends keyof T>(record: T, internal: K): Omit<T, K> {
+  const copy: Partial<T> = structuredClone(record);
+  delete copy[internal];
+  return copy as Omit<T, K>;
 }
 
-/** A user as `addUser` stores it under `upn`. */
-export function newStoredUser(id: string, upn: string, spec: UserSpec): StoredUser {
-  return {
-    id,
-    displayName: spec.displayName,
-    givenName: spec.givenName ?? null,
-    surname: spec.surname ?? null,
-    // Members get a mailbox at their UPN by default; guests (#EXT#) have none unless given.
-    mail: spec.mail === undefined ? (upn.includes('#EXT#') ? null : upn) : spec.mail,
-    otherMails: [...(spec.otherMails ?? [])],
-    userPrincipalName: upn,
-    accountEnabled: spec.accountEnabled ?? true,
-    password: spec.password ?? DEFAULT_PASSWORD,
-    createdDateTime: now(),
-  };
+export function applicationInfo(app: StoredApplication): ApplicationInfo {
+  return shownWithout(app, 'servicePrincipalId');
 }
 
 export function userInfo(user: StoredUser): UserInfo {
-  return {
-    id: user.id,
-    displayName: user.displayName,
-    givenName: user.givenName,
-    surname: user.surname,
-    mail: user.mail,
-    otherMails: [...user.otherMails],
-    userPrincipalName: user.userPrincipalName,
-    accountEnabled: user.accountEnabled,
-    password: user.password,
-  };
+  return shownWithout(user, 'createdDateTime');
 }
 
 export function groupInfo(group: StoredGroup): GroupInfo {
