@@ -15,25 +15,9 @@ import {
 } from './repository.js';
 import { tenantNameSchema, type TenantBody } from './schemas.js';
 import { UNKNOWN_STATUS, type TenantHealth, type TenantStatus } from './health.js';
+import type { TenantView } from './view.js';
 
-/** The API's view of a tenant: everything but the secret. */
-export interface TenantView {
-  readonly name: string;
-  readonly directoryId: string;
-  readonly clientId: string;
-  readonly environments: readonly string[];
-  readonly authorityHost: string;
-  readonly graphBaseUrl: string;
-  readonly owner: string;
-  readonly hasClientSecret: boolean;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /**
-   * Health as the last run or check found it; failing whatever they found while the stored hosts
-   * break the host policy, since such a tenant is never used.
-   */
-  readonly status: TenantStatus;
-}
+export type { TenantView } from './view.js';
 
 /** Pure: the status of a stored tenant whose hosts the policy refuses (runs and sign-ins refuse it too). */
 export function hostStatusOf(
