@@ -2,6 +2,7 @@ import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { Role } from '../../shared/auth/policy.js';
 import { bindHandler, httpRegistrations } from '../../shared/host/registry.js';
+import { guid } from '../support/ids.js';
 import { testServices, useManagementKeySource } from '../support/storage.js';
 
 const { HttpRequest, InvocationContext } = azureFunctions;
@@ -130,4 +131,20 @@ export async function call(name: string, input: CallInput): Promise<CallResult> 
     body: text === '' ? undefined : (JSON.parse(text) as unknown),
     text,
   };
+}
+
+/** A valid tenant body for the environment `env-1` with a fresh directory, client and secret. */
+export function tenantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    directoryId: guid(),
+    clientId: guid(),
+    clientSecret: `s3cret-${guid()}`,
+    environments: ['env-1'],
+    ...overrides,
+  };
+}
+
+/** `PUT /api/tenants/{name}` through its registered handler. */
+export function putTenant(name: string, body: unknown, token: string): Promise<CallResult> {
+  return call('tenantPut', { method: 'PUT', path: `tenants/${name}`, params: { name }, body, token });
 }

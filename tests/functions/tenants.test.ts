@@ -1,12 +1,20 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  saveConfiguredEnvironment,
   testConnectionString,
   useTestEnvironment,
   testRepositories,
   testServices,
 } from '../support/storage.js';
-import { call, capturedLogs, useManagementKeys, type ManagementKeys } from './handler-support.js';
+import {
+  call,
+  capturedLogs,
+  putTenant,
+  tenantBody,
+  useManagementKeys,
+  type ManagementKeys,
+} from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
 
 let keys: ManagementKeys;
@@ -29,19 +37,7 @@ beforeEach(() => {
   useTestEnvironment();
 });
 
-function tenantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    directoryId: guid(),
-    clientId: guid(),
-    clientSecret: `s3cret-${guid()}`,
-    environments: ['env-1'],
-    ...overrides,
-  };
-}
-
-async function put(name: string, body: unknown, token: string) {
-  return call('tenantPut', { method: 'PUT', path: `tenants/${name}`, params: { name }, body, token });
-}
+const put = putTenant;
 
 describe('PUT /api/tenants/{name}', () => {
   it('creates (201, owner = sub, no secret) then updates (200) keeping the secret when omitted', async () => {
@@ -260,18 +256,7 @@ describe('DELETE /api/tenants/{name}', () => {
     const name = uniqueId('t');
     const environmentId = uniqueId('env');
     await put(name, tenantBody({ environments: [environmentId] }), partnerA);
-    await testRepositories().environments.save({
-      id: environmentId,
-      name: 'In use',
-      externalUsersIntegration: true,
-    });
-    await testRepositories().environments.saveSettings(environmentId, {
-      tenant: name,
-      groupsToSync: [guid()],
-      defaultMenus: [],
-      periodicSync: false,
-      deactivationLimit: 50,
-    });
+    await saveConfiguredEnvironment({ id: environmentId, name: 'In use', tenant: name });
     const response = await call('tenantDelete', {
       method: 'DELETE',
       path: `tenants/${name}`,

@@ -12,7 +12,14 @@ import { MAIL_LIMIT_TABLE } from '../../shared/password-reset/rate-limit.js';
 import type { OutgoingMail } from '../../shared/mail/mailer.js';
 import { testClock, testRepositories, testServices, useTestEnvironment } from '../support/storage.js';
 import { guid, uniqueId as uniqueName } from '../support/ids.js';
-import { call, newContext, useManagementKeys, type ManagementKeys } from './handler-support.js';
+import {
+  call,
+  newContext,
+  putTenant,
+  tenantBody,
+  useManagementKeys,
+  type ManagementKeys,
+} from './handler-support.js';
 
 let keys: ManagementKeys;
 let partnerA: string;
@@ -39,20 +46,6 @@ beforeEach(() => {
 afterEach(() => {
   testClock.use(undefined);
 });
-
-function tenantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    directoryId: guid(),
-    clientId: guid(),
-    clientSecret: 'a-secret',
-    environments: ['env-1'],
-    ...overrides,
-  };
-}
-
-function putTenant(name: string, body: unknown, token: string) {
-  return call('tenantPut', { method: 'PUT', path: `tenants/${name}`, params: { name }, body, token });
-}
 
 describe('tenant directory hosts', () => {
   it.each([
