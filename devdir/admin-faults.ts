@@ -52,8 +52,9 @@ type FaultMethods = Pick<
   | 'setIdTokenDefect'
 >;
 
-/** The admin methods that inject faults into a directory's answers.
- * (Long only as a list: each method is a few lines of its own.)
+/**
+ * The admin methods that inject faults into a directory's answers. Long only as a list: each
+ * method is a few lines of its own.
  */
 export function faultMethods(directory: (id: string) => Directory): FaultMethods {
   return {

@@ -12,7 +12,7 @@ import {
   type Reply,
 } from './http.js';
 import type { Directory } from './model.js';
-import type { StoredApplication } from './records.js';
+import type { StoredApplication, StoredUser } from './records.js';
 
 const CODE_LIFETIME_MS = 10 * 60 * 1000;
 const LOGIN_LIFETIME_MS = 30 * 60 * 1000;
@@ -203,6 +203,34 @@ export function authorize(core: Core, tenantId: string, parameters: AuthorizePar
   return signInPage(directory, app, ctx, loginHint ?? '');
 }
 
+/** The user the form names, when the password is right and the account enabled; else what the page says. */
+function signedInUser(
+  directory: Directory,
+  username: string,
+  password: string,
+): StoredUser | { code: number; message: string } {
+  const user = username === '' ? undefined : directory.userByLogin(username);
+  if (user === undefined) {
+    return {
+      code: 50034,
+      message: "We couldn't find an account with that username. Try another, or get a new account.",
+    };
+  }
+  if (!safeEqual(password, user.password)) {
+    return {
+      code: 50126,
+      message: "Your account or password is incorrect. If you don't remember your password, reset it now.",
+    };
+  }
+  if (!user.accountEnabled) {
+    return {
+      code: 50057,
+      message: 'Your account has been locked. Contact your support person to unlock it, then try again.',
+    };
+  }
+  return user;
+}
+
 /** POST `/{tid}/oauth2/v2.0/authorize` from the sign-in page: checks the credentials and redirects with a code. */
 export async function authorizePost(
   core: Core,
@@ -236,25 +264,8 @@ export async function authorizePost(
     return errorPage(400, 700016, `Application with identifier '${login.clientId}' was not found.`);
   const username = (form.get('username') ?? '').trim();
   const password = form.get('password') ?? '';
-  const user = username === '' ? undefined : directory.userByLogin(username);
-  if (user === undefined) {
-    return signInPage(directory, app, ctx, username, {
-      code: 50034,
-      message: "We couldn't find an account with that username. Try another, or get a new account.",
-    });
-  }
-  if (!safeEqual(password, user.password)) {
-    return signInPage(directory, app, ctx, username, {
-      code: 50126,
-      message: "Your account or password is incorrect. If you don't remember your password, reset it now.",
-    });
-  }
-  if (!user.accountEnabled) {
-    return signInPage(directory, app, ctx, username, {
-      code: 50057,
-      message: 'Your account has been locked. Contact your support person to unlock it, then try again.',
-    });
-  }
+  const user = signedInUser(directory, username, password);
+  if ('code' in user) return signInPage(directory, app, ctx, username, user);
   core.logins.delete(ctx);
   const code = `1.${randomBytes(48).toString('base64url')}`;
   core.codes.set(code, {

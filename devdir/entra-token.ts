@@ -181,7 +181,10 @@ function pkceMatches(record: AuthorizationCode, verifier: string | null): boolea
   return safeEqual(computed, record.codeChallenge);
 }
 
-/** The unredeemed, unexpired code the form presents for `app`, with its enabled user; else Entra's error. */
+/**
+ * The unredeemed, unexpired code the form presents for `app`, with its enabled user; else Entra's
+ * error. Long only as a list: one check after another, each with Entra's own message.
+ */
 function redeemableCode(
   core: Core,
   directory: Directory,

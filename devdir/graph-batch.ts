@@ -46,45 +46,48 @@ export async function batch(core: Core, caller: Caller, request: IncomingMessage
       return graphError(400, 'BadRequest', `Batch request ids must be unique: '${part.id}'.`);
     ids.add(part.id);
   }
-  const responses = parts.map((part) => {
-    const relative = String(part.url).replace(/^\/?/, '/');
-    const url = new URL(`${core.origin}/v1.0${relative}`);
-    const headers =
-      typeof part.headers === 'object' && part.headers !== null
-        ? lowerHeaders(part.headers as Record<string, unknown>)
-        : {};
-    const result =
-      injectedFault(caller.directory) ??
-      execute(
-        core,
-        caller,
-        String(part.method).toUpperCase(),
-        url.pathname.slice('/v1.0'.length),
-        url.searchParams,
-        headers,
-      );
-    core.record({
-      kind: 'graph-batch-part',
-      directoryId: caller.directory.id,
-      method: String(part.method).toUpperCase(),
-      path: url.pathname,
-      query: url.search.slice(1),
-      status: result.status,
-    });
-    const headersOut = { ...result.headers };
-    delete headersOut['request-id'];
-    delete headersOut['client-request-id'];
-    return {
-      id: part.id,
-      status: result.status,
-      headers: { 'Cache-Control': 'no-cache', ...capitalize(headersOut) },
-      body: result.body,
-    };
-  });
+  const responses = parts.map((part) => answerPart(core, caller, part));
   return {
     status: 200,
     headers: { 'content-type': ODATA_JSON, 'request-id': requestId() },
     body: { responses },
+  };
+}
+
+/** One part of a `$batch`, answered as Graph answers it inside the batch. */
+function answerPart(core: Core, caller: Caller, part: BatchPart) {
+  const relative = String(part.url).replace(/^\/?/, '/');
+  const url = new URL(`${core.origin}/v1.0${relative}`);
+  const headers =
+    typeof part.headers === 'object' && part.headers !== null
+      ? lowerHeaders(part.headers as Record<string, unknown>)
+      : {};
+  const result =
+    injectedFault(caller.directory) ??
+    execute(
+      core,
+      caller,
+      String(part.method).toUpperCase(),
+      url.pathname.slice('/v1.0'.length),
+      url.searchParams,
+      headers,
+    );
+  core.record({
+    kind: 'graph-batch-part',
+    directoryId: caller.directory.id,
+    method: String(part.method).toUpperCase(),
+    path: url.pathname,
+    query: url.search.slice(1),
+    status: result.status,
+  });
+  const headersOut = { ...result.headers };
+  delete headersOut['request-id'];
+  delete headersOut['client-request-id'];
+  return {
+    id: part.id,
+    status: result.status,
+    headers: { 'Cache-Control': 'no-cache', ...capitalize(headersOut) },
+    body: result.body,
   };
 }
 
