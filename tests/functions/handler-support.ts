@@ -145,9 +145,26 @@ export function tenantBody(overrides: Record<string, unknown> = {}): Record<stri
   };
 }
 
+/** A call of the tenant endpoint `fn` (route `tenants/{name}`) through its registered handler. */
+export function callTenant(
+  fn: 'tenantGet' | 'tenantPut' | 'tenantDelete',
+  name: string,
+  token: string,
+  body?: unknown,
+): Promise<CallResult> {
+  const method = { tenantGet: 'GET', tenantPut: 'PUT', tenantDelete: 'DELETE' }[fn];
+  return call(fn, {
+    method,
+    path: `tenants/${name}`,
+    params: { name },
+    token,
+    ...(body === undefined ? {} : { body }),
+  });
+}
+
 /** `PUT /api/tenants/{name}` through its registered handler. */
 export function putTenant(name: string, body: unknown, token: string): Promise<CallResult> {
-  return call('tenantPut', { method: 'PUT', path: `tenants/${name}`, params: { name }, body, token });
+  return callTenant('tenantPut', name, token, body);
 }
 
 export interface HandlerTests<Caller extends string> {

@@ -6,7 +6,7 @@ import {
   testRepositories,
   testServices,
 } from '../support/storage.js';
-import { call, capturedLogs, putTenant, tenantBody, useHandlerTests } from './handler-support.js';
+import { call, callTenant, capturedLogs, putTenant, tenantBody, useHandlerTests } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
 
 const { tokens, keys } = useHandlerTests(() => import('../../functions/tenants.js'), {
@@ -196,16 +196,7 @@ describe('ownership', () => {
     const name = uniqueId('t');
     await put(name, tenantBody(), tokens.partnerA);
     expect((await put(uniqueId('t'), tenantBody(), tokens.admin)).status).toBe(403);
-    expect(
-      (
-        await call('tenantGet', {
-          method: 'GET',
-          path: `tenants/${name}`,
-          params: { name },
-          token: tokens.admin,
-        })
-      ).status,
-    ).toBe(403);
+    expect((await callTenant('tenantGet', name, tokens.admin)).status).toBe(403);
     expect((await call('tenantsList', { method: 'GET', path: 'tenants', token: tokens.admin })).status).toBe(
       403,
     );
@@ -273,12 +264,7 @@ describe('DELETE /api/tenants/{name}', () => {
     const environmentId = uniqueId('env');
     await put(name, tenantBody({ environments: [environmentId] }), tokens.partnerA);
     await saveConfiguredEnvironment({ id: environmentId, name: 'In use', tenant: name });
-    const response = await call('tenantDelete', {
-      method: 'DELETE',
-      path: `tenants/${name}`,
-      params: { name },
-      token: tokens.partnerA,
-    });
+    const response = await callTenant('tenantDelete', name, tokens.partnerA);
     expect(response.status).toBe(409);
     expect(response.body).toMatchObject({ type: '/problems/conflict', environments: [environmentId] });
     expect(await testRepositories().tenants.getConnection(name)).toBeDefined();
@@ -294,12 +280,7 @@ describe('the client secret', () => {
       await put(name, tenantBody({ clientSecret: secret, environments: ['other'] }), tokens.operator),
       await put(name, tenantBody({ clientSecret: secret }), tokens.partnerB),
       await put(name, tenantBody({ clientSecret: secret, directoryId: 'bad' }), tokens.partnerA),
-      await call('tenantGet', {
-        method: 'GET',
-        path: `tenants/${name}`,
-        params: { name },
-        token: tokens.partnerA,
-      }),
+      await callTenant('tenantGet', name, tokens.partnerA),
       await call('tenantsList', { method: 'GET', path: 'tenants', token: tokens.operator }),
     ];
     for (const response of responses) expect(response.text).not.toContain(secret);

@@ -12,7 +12,7 @@ import { MAIL_LIMIT_TABLE } from '../../shared/password-reset/rate-limit.js';
 import type { OutgoingMail } from '../../shared/mail/mailer.js';
 import { testClock, testRepositories, testServices } from '../support/storage.js';
 import { guid, uniqueId as uniqueName } from '../support/ids.js';
-import { call, newContext, putTenant, tenantBody, useHandlerTests } from './handler-support.js';
+import { call, callTenant, newContext, putTenant, tenantBody, useHandlerTests } from './handler-support.js';
 
 const { tokens, keys } = useHandlerTests(
   async () => {
@@ -80,12 +80,7 @@ describe('tenant directory hosts', () => {
       environments: [],
       authorityHost: 'https://10.1.2.3',
     });
-    const answer = await call('tenantGet', {
-      method: 'GET',
-      path: `tenants/${name}`,
-      params: { name },
-      token: tokens.partnerA,
-    });
+    const answer = await callTenant('tenantGet', name, tokens.partnerA);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({
       status: {
