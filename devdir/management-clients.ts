@@ -1,5 +1,5 @@
 import type { Core } from './core.js';
-import { DirectoryAdminError } from './model.js';
+import { DirectoryAdminError } from './records.js';
 import type { ManagementRole } from './types.js';
 
 /**

@@ -10,7 +10,8 @@ import {
   type JWTPayload,
 } from 'jose';
 import { generateSigningKey, type SigningKey } from './keys.js';
-import type { Directory, StoredApplication, StoredUser } from './model.js';
+import type { Directory } from './model.js';
+import type { StoredApplication, StoredUser } from './records.js';
 import { newGuid } from './ids.js';
 import type { IdTokenDefect, ManagementTokenRequest } from './types.js';
 

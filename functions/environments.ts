@@ -1,16 +1,13 @@
 import { environmentBodySchema } from '../shared/environments/schemas.js';
-import { registerEnvironmentManagement, registerManagement } from '../shared/http/management-endpoints.js';
-import { json, putAnswer, readJsonBody, routeParam } from '../shared/http/respond.js';
+import { registerEnvironmentManagement, registerManagementPut } from '../shared/http/management-endpoints.js';
+import { json } from '../shared/http/respond.js';
 
-registerManagement('environmentPut', {
-  methods: ['PUT'],
+registerManagementPut('environmentPut', {
   route: 'environments/{envId}',
-  handle: async ({ environments }, request, principal) => {
-    const { environment, created } = await environments.put(principal, routeParam(request, 'envId'), () =>
-      readJsonBody(request, environmentBodySchema),
-    );
-    return putAnswer(created, environment, `/api/environments/${encodeURIComponent(environment.id)}`);
-  },
+  param: 'envId',
+  schema: environmentBodySchema,
+  put: ({ environments }) => environments.put,
+  location: (environment) => `/api/environments/${encodeURIComponent(environment.id)}`,
 });
 
 registerEnvironmentManagement('environmentGet', {

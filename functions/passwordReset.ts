@@ -1,4 +1,4 @@
-import { registerHttp, registerStorageQueue } from '../shared/host/registry.js';
+import { registerHttp, registerServiceQueue } from '../shared/host/registry.js';
 import { json, readJsonBody, withProblems } from '../shared/http/respond.js';
 import { passwordResetBodySchema } from '../shared/password-reset/schemas.js';
 import { PASSWORD_RESET_QUEUE } from '../shared/password-reset/service.js';
@@ -18,12 +18,10 @@ registerHttp('passwordReset', {
     }),
 });
 
-registerStorageQueue('passwordResetMailer', {
-  queueName: PASSWORD_RESET_QUEUE,
-  connection: 'AzureWebJobsStorage',
-  handler:
-    ({ passwordReset }) =>
-    async (message, context) => {
-      await passwordReset.process(message, context);
-    },
-});
+registerServiceQueue(
+  'passwordResetMailer',
+  PASSWORD_RESET_QUEUE,
+  ({ passwordReset }) =>
+    (message, context) =>
+      passwordReset.process(message, context),
+);

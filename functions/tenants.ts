@@ -1,5 +1,5 @@
-import { registerManagement } from '../shared/http/management-endpoints.js';
-import { json, noContent, putAnswer, readJsonBody, routeParam } from '../shared/http/respond.js';
+import { registerManagement, registerManagementPut } from '../shared/http/management-endpoints.js';
+import { json, noContent, readJsonBody, routeParam } from '../shared/http/respond.js';
 import { tenantBodySchema } from '../shared/tenants/schemas.js';
 import { checkBodySchema } from '../shared/tenants/check.js';
 
@@ -9,15 +9,12 @@ registerManagement('tenantsList', {
   handle: async ({ tenants }, _request, principal) => json(200, { tenants: await tenants.list(principal) }),
 });
 
-registerManagement('tenantPut', {
-  methods: ['PUT'],
+registerManagementPut('tenantPut', {
   route: 'tenants/{name}',
-  handle: async ({ tenants }, request, principal) => {
-    const { tenant, created } = await tenants.put(principal, routeParam(request, 'name'), () =>
-      readJsonBody(request, tenantBodySchema),
-    );
-    return putAnswer(created, tenant, `/api/tenants/${encodeURIComponent(tenant.name)}`);
-  },
+  param: 'name',
+  schema: tenantBodySchema,
+  put: ({ tenants }) => tenants.put,
+  location: (tenant) => `/api/tenants/${encodeURIComponent(tenant.name)}`,
 });
 
 registerManagement('tenantGet', {

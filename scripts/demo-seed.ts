@@ -40,7 +40,7 @@ export async function seedDemo(
       parseWith(environmentBodySchema, { name: 'Demo environment', externalUsersIntegration: true }),
     ),
   );
-  const { tenant } = await tenants.put(partner, DEMO_TENANT, () =>
+  const { value: tenant } = await tenants.put(partner, DEMO_TENANT, () =>
     Promise.resolve(
       parseWith(tenantBodySchema, {
         directoryId: input.directoryId,

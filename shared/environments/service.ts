@@ -1,3 +1,4 @@
+import type { PutResource } from '../put.js';
 import { z } from 'zod';
 import { authorize, type Principal } from '../auth/management.js';
 import { diffFields, type AuditTrail } from '../audit/trail.js';
@@ -190,11 +191,7 @@ export type SettingsWithRun = SettingsView & {
 
 export interface EnvironmentsService {
   /** Operator only: creates an environment or changes its name / integration switch. */
-  put(
-    principal: Principal,
-    environmentId: string,
-    readBody: () => Promise<EnvironmentBody>,
-  ): Promise<{ environment: EnvironmentView; created: boolean }>;
+  put: PutResource<EnvironmentBody, EnvironmentView>;
   /** The caller must already be authorized for the environment. */
   read(environmentId: string): Promise<EnvironmentView>;
   putSettings(
@@ -245,7 +242,7 @@ export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsS
         },
         () => environments.save(next),
       );
-      return { environment: toEnvironmentView(result.environment), created: result.created };
+      return { value: toEnvironmentView(result.environment), created: result.created };
     },
 
     async read(environmentId) {

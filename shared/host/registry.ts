@@ -158,6 +158,18 @@ export function registerStorageQueue(name: string, options: StorageQueueRegistra
   if (underFunctionsHost) app.storageQueue(name, bindRegistration(registration, defaultServices()).options);
 }
 
+/**
+ * Registers a trigger on one of the service's own queues: they all live on the function app's
+ * storage account (the `AzureWebJobsStorage` connection).
+ */
+export function registerServiceQueue(
+  name: string,
+  queueName: string,
+  handler: StorageQueueRegistrationOptions['handler'],
+): void {
+  registerStorageQueue(name, { queueName, connection: 'AzureWebJobsStorage', handler });
+}
+
 export function listRegistrations(): readonly Registration[] {
   return registrations;
 }

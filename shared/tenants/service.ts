@@ -1,3 +1,4 @@
+import type { PutResource } from '../put.js';
 import { z } from 'zod';
 import { authorize, type Principal } from '../auth/management.js';
 import { tenantListScope } from '../auth/policy.js';
@@ -15,25 +16,9 @@ import {
 } from './repository.js';
 import { tenantNameSchema, type TenantBody } from './schemas.js';
 import { UNKNOWN_STATUS, type TenantHealth, type TenantStatus } from './health.js';
+import type { TenantView } from './view.js';
 
-/** The API's view of a tenant: everything but the secret. */
-export interface TenantView {
-  readonly name: string;
-  readonly directoryId: string;
-  readonly clientId: string;
-  readonly environments: readonly string[];
-  readonly authorityHost: string;
-  readonly graphBaseUrl: string;
-  readonly owner: string;
-  readonly hasClientSecret: boolean;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /**
-   * Health as the last run or check found it; failing whatever they found while the stored hosts
-   * break the host policy, since such a tenant is never used.
-   */
-  readonly status: TenantStatus;
-}
+export type { TenantView } from './view.js';
 
 /** Pure: the status of a stored tenant whose hosts the policy refuses (runs and sign-ins refuse it too). */
 export function hostStatusOf(
@@ -110,15 +95,8 @@ function checkName(name: string): string {
 }
 
 export interface TenantsService {
-  /**
-   * Creates or updates a tenant. The body is read only once the caller is known to be allowed, so
-   * a caller without the right learns nothing from validation messages.
-   */
-  put(
-    principal: Principal,
-    name: string,
-    readBody: () => Promise<TenantBody>,
-  ): Promise<{ tenant: TenantView; created: boolean }>;
+  /** Creates or updates a tenant. */
+  put: PutResource<TenantBody, TenantView>;
   read(principal: Principal, name: string): Promise<TenantView>;
   list(principal: Principal): Promise<TenantView[]>;
   remove(principal: Principal, name: string): Promise<void>;
@@ -221,7 +199,7 @@ export function createTenantsService(deps: TenantsDeps): TenantsService {
         if (result === 'stale') continue;
         // A new tenant of an old name starts with no health of its own.
         if (result.created) await health?.forget(name);
-        return { tenant: view(result.tenant, await statusOf(name)), created: result.created };
+        return { value: view(result.tenant, await statusOf(name)), created: result.created };
       }
       throw new AppError('conflict', `Tenant "${name}" was changed concurrently; try again.`);
     },

@@ -11,7 +11,6 @@ import {
   mailMessages,
   mailSinkUrl,
   managementToken,
-  signInWithPage,
   waitForMail,
 } from '../support/dev-directory.js';
 
@@ -114,15 +113,17 @@ describe('the demo seed, management tokens and the mail sink', () => {
         },
       ],
     });
-    const url = directory.authorizeUrl({
-      redirect_uri: 'http://localhost:7071/api/auth/callback',
-      scope: 'openid profile email',
-      state: 'x',
-    });
-    const result = await signInWithPage(url, {
-      username: 'LEE@fabrikam.example',
-      password: 'Guest-Passw0rd!',
-    });
+    const result = await directory.signInAt(
+      {
+        redirect_uri: 'http://localhost:7071/api/auth/callback',
+        scope: 'openid profile email',
+        state: 'x',
+      },
+      {
+        username: 'LEE@fabrikam.example',
+        password: 'Guest-Passw0rd!',
+      },
+    );
     expect(result).toMatchObject({ kind: 'redirect', state: 'x' });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generatedUserId } from '../../devdir/ids.js';
-import { Directory, DirectoryAdminError } from '../../devdir/model.js';
+import { Directory } from '../../devdir/model.js';
+import { DirectoryAdminError } from '../../devdir/records.js';
 
 describe('dev directory model', () => {
   it('deduplicates transitive members across nesting and cycles, and keeps listings stable while paging', async () => {

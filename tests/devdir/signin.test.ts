@@ -179,15 +179,17 @@ describe('sign-in: authorization code with PKCE through the sign-in page', () =>
   });
 
   it('refuses an unregistered redirect_uri on an error page, without redirecting (AADSTS50011)', async () => {
-    const url = directory.authorizeUrl({
-      redirect_uri: 'http://localhost:7071/elsewhere',
-      scope: 'openid',
-      state: 's',
-    });
-    const result = await signInWithPage(url, {
-      username: 'alice@signin.example',
-      password: 'Correct-Horse-1',
-    });
+    const result = await directory.signInAt(
+      {
+        redirect_uri: 'http://localhost:7071/elsewhere',
+        scope: 'openid',
+        state: 's',
+      },
+      {
+        username: 'alice@signin.example',
+        password: 'Correct-Horse-1',
+      },
+    );
     expect(result).toMatchObject({ kind: 'error-page', status: 400, errorCode: 'AADSTS50011' });
   });
 
@@ -207,17 +209,19 @@ describe('sign-in: authorization code with PKCE through the sign-in page', () =>
   });
 
   it('answers form_post with the auto-submitting form', async () => {
-    const url = directory.authorizeUrl({
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid profile',
-      state: 'st-1',
-      nonce: 'n-1',
-      response_mode: 'form_post',
-    });
-    const result = await signInWithPage(url, {
-      username: 'alice@signin.example',
-      password: 'Correct-Horse-1',
-    });
+    const result = await directory.signInAt(
+      {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid profile',
+        state: 'st-1',
+        nonce: 'n-1',
+        response_mode: 'form_post',
+      },
+      {
+        username: 'alice@signin.example',
+        password: 'Correct-Horse-1',
+      },
+    );
     expect(result.kind).toBe('form_post');
     if (result.kind !== 'form_post') return;
     expect(result.action).toBe(REDIRECT_URI);

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import type { LocalHost } from '../../scripts/local-host/local-host.js';
 import { startTestHost } from '../support/host.js';
 import { uid, uniqueId } from '../support/ids.js';
-import { testRepositories } from '../support/storage.js';
+import { saveConfiguredEnvironment, testRepositories } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 import {
   createTestDirectory,
@@ -94,19 +94,27 @@ export async function startSigninWorld(): Promise<SigninWorld> {
     ...directory.tenantConnection(tenantName, [environmentId]),
     owner: 'signin-tests',
   });
-  await testRepositories().environments.save({
-    id: environmentId,
-    name: 'Sign-in tests',
-    externalUsersIntegration: true,
-  });
-  await testRepositories().environments.saveSettings(environmentId, {
-    tenant: tenantName,
-    groupsToSync: [randomUUID()],
-    defaultMenus: [],
-    periodicSync: false,
-    deactivationLimit: 50,
-  });
+  await saveConfiguredEnvironment({ id: environmentId, name: 'Sign-in tests', tenant: tenantName });
   return { host, directory, environmentId, tenantName, callbackUrl, logs, stop: () => host.stop() };
+}
+
+/**
+ * The sign-in world of one test file: started before its tests (then `prepare` runs on it) and
+ * stopped after them. A getter, because the world exists only once `beforeAll` has run.
+ */
+export function useSigninWorld(prepare?: (world: SigninWorld) => Promise<void>): () => SigninWorld {
+  let started: SigninWorld | undefined;
+  beforeAll(async () => {
+    started = await startSigninWorld();
+    await prepare?.(started);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return () => {
+    if (started === undefined) throw new Error('the sign-in world starts in beforeAll');
+    return started;
+  };
 }
 
 let userCounter = 0;

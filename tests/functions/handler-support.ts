@@ -1,8 +1,10 @@
+import { beforeAll, beforeEach } from 'vitest';
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { Role } from '../../shared/auth/policy.js';
 import { bindHandler, httpRegistrations } from '../../shared/host/registry.js';
-import { testServices, useManagementKeySource } from '../support/storage.js';
+import { guid } from '../support/ids.js';
+import { testServices, useManagementKeySource, useTestEnvironment } from '../support/storage.js';
 
 const { HttpRequest, InvocationContext } = azureFunctions;
 
@@ -129,5 +131,75 @@ export async function call(name: string, input: CallInput): Promise<CallResult> 
     headers: responseHeaders,
     body: text === '' ? undefined : (JSON.parse(text) as unknown),
     text,
+  };
+}
+
+/** A valid tenant body for the environment `env-1` with a fresh directory, client and secret. */
+export function tenantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    directoryId: guid(),
+    clientId: guid(),
+    clientSecret: `s3cret-${guid()}`,
+    environments: ['env-1'],
+    ...overrides,
+  };
+}
+
+/** A call of the tenant endpoint `fn` (route `tenants/{name}`) through its registered handler. */
+export function callTenant(
+  fn: 'tenantGet' | 'tenantPut' | 'tenantDelete',
+  name: string,
+  token: string,
+  body?: unknown,
+): Promise<CallResult> {
+  const method = { tenantGet: 'GET', tenantPut: 'PUT', tenantDelete: 'DELETE' }[fn];
+  return call(fn, {
+    method,
+    path: `tenants/${name}`,
+    params: { name },
+    token,
+    ...(body === undefined ? {} : { body }),
+  });
+}
+
+/** `PUT /api/tenants/{name}` through its registered handler. */
+export function putTenant(name: string, body: unknown, token: string): Promise<CallResult> {
+  return callTenant('tenantPut', name, token, body);
+}
+
+export interface HandlerTests<Caller extends string> {
+  /** One management token per caller, made before the file's tests. */
+  readonly tokens: Readonly<Record<Caller, string>>;
+  /** The local management keys, for tokens a test makes itself. */
+  readonly keys: () => ManagementKeys;
+}
+
+/**
+ * Sets up a file of handler tests: `register` imports the function files it calls, management
+ * keys are installed with a token per caller, and each test starts in a fresh test environment.
+ */
+export function useHandlerTests<Caller extends string>(
+  register: () => Promise<unknown>,
+  callers: Readonly<Record<Caller, TokenClaims>>,
+): HandlerTests<Caller> {
+  const tokens = {} as Record<Caller, string>;
+  let keys: ManagementKeys | undefined;
+  beforeAll(async () => {
+    await register();
+    useTestEnvironment();
+    keys = await useManagementKeys();
+    for (const [caller, claims] of Object.entries(callers) as [Caller, TokenClaims][]) {
+      tokens[caller] = await keys.token(claims);
+    }
+  });
+  beforeEach(() => {
+    useTestEnvironment();
+  });
+  return {
+    tokens,
+    keys: () => {
+      if (keys === undefined) throw new Error('the management keys are installed in beforeAll');
+      return keys;
+    },
   };
 }

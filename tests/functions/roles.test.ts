@@ -1,6 +1,6 @@
 import { managementOperations } from '../../shared/host/registry.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useTestEnvironment, testRepositories } from '../support/storage.js';
+import { saveConfiguredEnvironment, useTestEnvironment, testRepositories } from '../support/storage.js';
 import { call, useManagementKeys } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
 
@@ -209,14 +209,7 @@ beforeAll(async () => {
     'other-admin',
     await keys.token({ sub: 'other-admin', roles: ['environment-admin'], environments: ['elsewhere'] }),
   );
-  await testRepositories().environments.save({ id: ENV, name: 'Matrix', externalUsersIntegration: true });
-  await testRepositories().environments.saveSettings(ENV, {
-    tenant: await freshTenant(),
-    groupsToSync: [guid()],
-    defaultMenus: [],
-    periodicSync: false,
-    deactivationLimit: 50,
-  });
+  await saveConfiguredEnvironment({ id: ENV, name: 'Matrix', tenant: await freshTenant() });
 });
 
 describe('role matrix', () => {

@@ -1,53 +1,28 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  saveConfiguredEnvironment,
   testConnectionString,
-  useTestEnvironment,
   testRepositories,
   testServices,
 } from '../support/storage.js';
-import { call, capturedLogs, useManagementKeys, type ManagementKeys } from './handler-support.js';
+import { call, callTenant, capturedLogs, putTenant, tenantBody, useHandlerTests } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
 
-let keys: ManagementKeys;
-let operator: string;
-let partnerA: string;
-let partnerB: string;
-let admin: string;
-
-beforeAll(async () => {
-  await import('../../functions/tenants.js');
-  useTestEnvironment();
-  keys = await useManagementKeys();
-  operator = await keys.token({ sub: 'op-1', roles: ['platform-operator'] });
-  partnerA = await keys.token({ sub: 'partner-a', roles: ['partner'] });
-  partnerB = await keys.token({ sub: 'partner-b', roles: ['partner'] });
-  admin = await keys.token({ sub: 'admin-1', roles: ['environment-admin'], environments: ['env-1'] });
+const { tokens, keys } = useHandlerTests(() => import('../../functions/tenants.js'), {
+  operator: { sub: 'op-1', roles: ['platform-operator'] },
+  partnerA: { sub: 'partner-a', roles: ['partner'] },
+  partnerB: { sub: 'partner-b', roles: ['partner'] },
+  admin: { sub: 'admin-1', roles: ['environment-admin'], environments: ['env-1'] },
 });
 
-beforeEach(() => {
-  useTestEnvironment();
-});
-
-function tenantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    directoryId: guid(),
-    clientId: guid(),
-    clientSecret: `s3cret-${guid()}`,
-    environments: ['env-1'],
-    ...overrides,
-  };
-}
-
-async function put(name: string, body: unknown, token: string) {
-  return call('tenantPut', { method: 'PUT', path: `tenants/${name}`, params: { name }, body, token });
-}
+const put = putTenant;
 
 describe('PUT /api/tenants/{name}', () => {
   it('creates (201, owner = sub, no secret) then updates (200) keeping the secret when omitted', async () => {
     const name = uniqueId('t');
     const body = tenantBody();
-    const created = await put(name, body, partnerA);
+    const created = await put(name, body, tokens.partnerA);
     expect(created.status).toBe(201);
     expect(created.headers.location).toBe(`/api/tenants/${name}`);
     expect(created.body).toMatchObject({
@@ -67,7 +42,7 @@ describe('PUT /api/tenants/{name}', () => {
     const updated = await put(
       name,
       { ...withoutSecret, environments: ['env-1', 'env-2'], graphBaseUrl: 'https://graph.microsoft.us/' },
-      partnerA,
+      tokens.partnerA,
     );
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({
@@ -83,9 +58,9 @@ describe('PUT /api/tenants/{name}', () => {
 
   it('replaces the secret when a new one is given', async () => {
     const name = uniqueId('t');
-    await put(name, tenantBody(), partnerA);
+    await put(name, tenantBody(), tokens.partnerA);
     const next = tenantBody({ clientSecret: 'the-new-secret' });
-    expect((await put(name, next, partnerA)).status).toBe(200);
+    expect((await put(name, next, tokens.partnerA)).status).toBe(200);
     expect((await testRepositories().tenants.getConnection(name))?.clientSecret).toBe('the-new-secret');
   });
 
@@ -100,7 +75,7 @@ describe('PUT /api/tenants/{name}', () => {
         authorityHost: 'http://login.microsoftonline.com',
         graphBaseUrl: 'graph.microsoft.com',
       },
-      partnerA,
+      tokens.partnerA,
     );
     expect(response.status).toBe(400);
     expect(response.headers['content-type']).toBe('application/problem+json');
@@ -117,7 +92,7 @@ describe('PUT /api/tenants/{name}', () => {
   });
 
   it('requires directoryId, clientId, environments, and the secret on create', async () => {
-    const missing = await put(uniqueId('t'), {}, partnerA);
+    const missing = await put(uniqueId('t'), {}, tokens.partnerA);
     expect(missing.status).toBe(400);
     expect((missing.body as { errors: Record<string, string> }).errors).toMatchObject({
       directoryId: 'is required',
@@ -126,7 +101,7 @@ describe('PUT /api/tenants/{name}', () => {
     });
     const noSecret = tenantBody();
     delete noSecret.clientSecret;
-    const noSecretResponse = await put(uniqueId('t'), noSecret, partnerA);
+    const noSecretResponse = await put(uniqueId('t'), noSecret, tokens.partnerA);
     expect(noSecretResponse.status).toBe(400);
     expect((noSecretResponse.body as { errors: Record<string, string> }).errors).toEqual({
       clientSecret: 'is required when creating a tenant',
@@ -134,20 +109,20 @@ describe('PUT /api/tenants/{name}', () => {
   });
 
   it.each(['UPPER', 'under_score', 'a'.repeat(64), 'dot.ted'])('refuses the name %s', async (name) => {
-    const response = await put(name, tenantBody(), partnerA);
+    const response = await put(name, tenantBody(), tokens.partnerA);
     expect(response.status).toBe(400);
     expect((response.body as { errors: Record<string, string> }).errors).toHaveProperty('name');
   });
 
   it('accepts 63 characters of a-z 0-9 -', async () => {
     const name = `x-${'9'.repeat(10)}-${Date.now().toString(36)}`.padEnd(63, 'z');
-    expect((await put(name, tenantBody(), partnerA)).status).toBe(201);
+    expect((await put(name, tenantBody(), tokens.partnerA)).status).toBe(201);
   });
 
   it('lets several tenants use the same directory', async () => {
     const directoryId = guid();
-    expect((await put(uniqueId('t'), tenantBody({ directoryId }), partnerA)).status).toBe(201);
-    expect((await put(uniqueId('t'), tenantBody({ directoryId }), partnerB)).status).toBe(201);
+    expect((await put(uniqueId('t'), tenantBody({ directoryId }), tokens.partnerA)).status).toBe(201);
+    expect((await put(uniqueId('t'), tenantBody({ directoryId }), tokens.partnerB)).status).toBe(201);
   });
 
   it('answers problem+json for malformed JSON, a wrong content type and an oversized body', async () => {
@@ -158,7 +133,7 @@ describe('PUT /api/tenants/{name}', () => {
       params: { name },
       rawBody: '{"directoryId": ',
       headers: { 'content-type': 'application/json' },
-      token: partnerA,
+      token: tokens.partnerA,
     });
     expect(malformed.status).toBe(400);
     expect(malformed.headers['content-type']).toBe('application/problem+json');
@@ -168,7 +143,7 @@ describe('PUT /api/tenants/{name}', () => {
       params: { name },
       rawBody: JSON.stringify(tenantBody()),
       headers: { 'content-type': 'text/plain' },
-      token: partnerA,
+      token: tokens.partnerA,
     });
     expect(wrongType.status).toBe(415);
     expect(wrongType.headers['content-type']).toBe('application/problem+json');
@@ -177,7 +152,7 @@ describe('PUT /api/tenants/{name}', () => {
       path: `tenants/${name}`,
       params: { name },
       body: tenantBody({ clientSecret: 'x'.repeat(70_000) }),
-      token: partnerA,
+      token: tokens.partnerA,
     });
     expect(huge.status).toBe(413);
     expect(huge.headers['content-type']).toBe('application/problem+json');
@@ -187,33 +162,44 @@ describe('PUT /api/tenants/{name}', () => {
 describe('ownership', () => {
   it("forbids a partner another's tenant; lets the operator change it without taking it over", async () => {
     const name = uniqueId('t');
-    await put(name, tenantBody(), partnerA);
+    await put(name, tenantBody(), tokens.partnerA);
     const params = { name };
     expect(
-      (await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params, token: partnerB })).status,
-    ).toBe(403);
-    expect((await put(name, tenantBody(), partnerB)).status).toBe(403);
-    expect(
-      (await call('tenantDelete', { method: 'DELETE', path: `tenants/${name}`, params, token: partnerB }))
+      (await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params, token: tokens.partnerB }))
         .status,
     ).toBe(403);
-    const byOperator = await put(name, tenantBody({ environments: ['env-9'] }), operator);
+    expect((await put(name, tenantBody(), tokens.partnerB)).status).toBe(403);
+    expect(
+      (
+        await call('tenantDelete', {
+          method: 'DELETE',
+          path: `tenants/${name}`,
+          params,
+          token: tokens.partnerB,
+        })
+      ).status,
+    ).toBe(403);
+    const byOperator = await put(name, tenantBody({ environments: ['env-9'] }), tokens.operator);
     expect(byOperator.status).toBe(200);
     expect(byOperator.body).toMatchObject({ owner: 'partner-a', environments: ['env-9'] });
-    const read = await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params, token: partnerA });
+    const read = await call('tenantGet', {
+      method: 'GET',
+      path: `tenants/${name}`,
+      params,
+      token: tokens.partnerA,
+    });
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ name, owner: 'partner-a', hasClientSecret: true });
   });
 
   it('refuses tenants to environment admins and anonymous callers', async () => {
     const name = uniqueId('t');
-    await put(name, tenantBody(), partnerA);
-    expect((await put(uniqueId('t'), tenantBody(), admin)).status).toBe(403);
-    expect(
-      (await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params: { name }, token: admin }))
-        .status,
-    ).toBe(403);
-    expect((await call('tenantsList', { method: 'GET', path: 'tenants', token: admin })).status).toBe(403);
+    await put(name, tenantBody(), tokens.partnerA);
+    expect((await put(uniqueId('t'), tenantBody(), tokens.admin)).status).toBe(403);
+    expect((await callTenant('tenantGet', name, tokens.admin)).status).toBe(403);
+    expect((await call('tenantsList', { method: 'GET', path: 'tenants', token: tokens.admin })).status).toBe(
+      403,
+    );
     const anonymous = await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params: { name } });
     expect(anonymous.status).toBe(401);
     expect(anonymous.body).toMatchObject({ type: '/problems/unauthorized', status: 401 });
@@ -221,16 +207,16 @@ describe('ownership', () => {
 
   it('lists all tenants for the operator and only its own for a partner', async () => {
     const sub = uniqueId('p');
-    const partner = await keys.token({ sub, roles: ['partner'] });
+    const partner = await keys().token({ sub, roles: ['partner'] });
     const mine = uniqueId('mine');
     const theirs = uniqueId('theirs');
     await put(mine, tenantBody(), partner);
-    await put(theirs, tenantBody(), partnerB);
+    await put(theirs, tenantBody(), tokens.partnerB);
     const own = await call('tenantsList', { method: 'GET', path: 'tenants', token: partner });
     expect(own.status).toBe(200);
     const ownNames = (own.body as { tenants: { name: string }[] }).tenants.map((t) => t.name);
     expect(ownNames).toEqual([mine]);
-    const all = await call('tenantsList', { method: 'GET', path: 'tenants', token: operator });
+    const all = await call('tenantsList', { method: 'GET', path: 'tenants', token: tokens.operator });
     const allNames = (all.body as { tenants: { name: string; clientSecret?: string }[] }).tenants.map(
       (t) => t.name,
     );
@@ -241,43 +227,44 @@ describe('ownership', () => {
 describe('DELETE /api/tenants/{name}', () => {
   it('answers 204, then 404', async () => {
     const name = uniqueId('t');
-    await put(name, tenantBody(), partnerA);
+    await put(name, tenantBody(), tokens.partnerA);
     const params = { name };
     expect(
-      (await call('tenantDelete', { method: 'DELETE', path: `tenants/${name}`, params, token: partnerA }))
-        .status,
+      (
+        await call('tenantDelete', {
+          method: 'DELETE',
+          path: `tenants/${name}`,
+          params,
+          token: tokens.partnerA,
+        })
+      ).status,
     ).toBe(204);
-    const gone = await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params, token: partnerA });
+    const gone = await call('tenantGet', {
+      method: 'GET',
+      path: `tenants/${name}`,
+      params,
+      token: tokens.partnerA,
+    });
     expect(gone.status).toBe(404);
     expect(gone.body).toMatchObject({ type: '/problems/not-found' });
     expect(
-      (await call('tenantDelete', { method: 'DELETE', path: `tenants/${name}`, params, token: partnerA }))
-        .status,
+      (
+        await call('tenantDelete', {
+          method: 'DELETE',
+          path: `tenants/${name}`,
+          params,
+          token: tokens.partnerA,
+        })
+      ).status,
     ).toBe(404);
   });
 
   it('answers 409 while an environment uses it', async () => {
     const name = uniqueId('t');
     const environmentId = uniqueId('env');
-    await put(name, tenantBody({ environments: [environmentId] }), partnerA);
-    await testRepositories().environments.save({
-      id: environmentId,
-      name: 'In use',
-      externalUsersIntegration: true,
-    });
-    await testRepositories().environments.saveSettings(environmentId, {
-      tenant: name,
-      groupsToSync: [guid()],
-      defaultMenus: [],
-      periodicSync: false,
-      deactivationLimit: 50,
-    });
-    const response = await call('tenantDelete', {
-      method: 'DELETE',
-      path: `tenants/${name}`,
-      params: { name },
-      token: partnerA,
-    });
+    await put(name, tenantBody({ environments: [environmentId] }), tokens.partnerA);
+    await saveConfiguredEnvironment({ id: environmentId, name: 'In use', tenant: name });
+    const response = await callTenant('tenantDelete', name, tokens.partnerA);
     expect(response.status).toBe(409);
     expect(response.body).toMatchObject({ type: '/problems/conflict', environments: [environmentId] });
     expect(await testRepositories().tenants.getConnection(name)).toBeDefined();
@@ -289,12 +276,12 @@ describe('the client secret', () => {
     const secret = `never-show-${guid()}`;
     const name = uniqueId('t');
     const responses = [
-      await put(name, tenantBody({ clientSecret: secret }), partnerA),
-      await put(name, tenantBody({ clientSecret: secret, environments: ['other'] }), operator),
-      await put(name, tenantBody({ clientSecret: secret }), partnerB),
-      await put(name, tenantBody({ clientSecret: secret, directoryId: 'bad' }), partnerA),
-      await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params: { name }, token: partnerA }),
-      await call('tenantsList', { method: 'GET', path: 'tenants', token: operator }),
+      await put(name, tenantBody({ clientSecret: secret }), tokens.partnerA),
+      await put(name, tenantBody({ clientSecret: secret, environments: ['other'] }), tokens.operator),
+      await put(name, tenantBody({ clientSecret: secret }), tokens.partnerB),
+      await put(name, tenantBody({ clientSecret: secret, directoryId: 'bad' }), tokens.partnerA),
+      await callTenant('tenantGet', name, tokens.partnerA),
+      await call('tenantsList', { method: 'GET', path: 'tenants', token: tokens.operator }),
     ];
     for (const response of responses) expect(response.text).not.toContain(secret);
     expect(capturedLogs.length).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createMailLimiter } from '../../shared/password-reset/rate-limit.js';
 import { createPasswordReset } from '../../shared/password-reset/service.js';
 import { createThrottle } from '../../shared/throttle/limiter.js';
@@ -10,50 +10,29 @@ import { createUsersRepository, userIdOf, type AccessPatch } from '../../shared/
 import { ENVIRONMENTS_TABLE } from '../../shared/environments/repository.js';
 import { MAIL_LIMIT_TABLE } from '../../shared/password-reset/rate-limit.js';
 import type { OutgoingMail } from '../../shared/mail/mailer.js';
-import { testClock, testRepositories, testServices, useTestEnvironment } from '../support/storage.js';
+import { testClock, testRepositories, testServices } from '../support/storage.js';
 import { guid, uniqueId as uniqueName } from '../support/ids.js';
 import { useOwnThrottleWindow } from '../support/throttle.js';
-import { call, newContext, useManagementKeys, type ManagementKeys } from './handler-support.js';
+import { call, callTenant, newContext, putTenant, tenantBody, useHandlerTests } from './handler-support.js';
 
-let keys: ManagementKeys;
-let partnerA: string;
-let partnerB: string;
-let operator: string;
-
-beforeAll(async () => {
-  await import('../../functions/tenants.js');
-  await import('../../functions/environments.js');
-  await import('../../functions/externalUsers.js');
-  await import('../../functions/passwordReset.js');
-  await import('../../functions/auth.js');
-  useTestEnvironment();
-  keys = await useManagementKeys();
-  partnerA = await keys.token({ sub: 'race-a', roles: ['partner'] });
-  partnerB = await keys.token({ sub: 'race-b', roles: ['partner'] });
-  operator = await keys.token({ sub: 'op', roles: ['platform-operator'] });
-});
-
-beforeEach(() => {
-  useTestEnvironment();
-});
+const { tokens, keys } = useHandlerTests(
+  async () => {
+    await import('../../functions/tenants.js');
+    await import('../../functions/environments.js');
+    await import('../../functions/externalUsers.js');
+    await import('../../functions/passwordReset.js');
+    await import('../../functions/auth.js');
+  },
+  {
+    partnerA: { sub: 'race-a', roles: ['partner'] },
+    partnerB: { sub: 'race-b', roles: ['partner'] },
+    operator: { sub: 'op', roles: ['platform-operator'] },
+  },
+);
 
 afterEach(() => {
   testClock.use(undefined);
 });
-
-function tenantBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    directoryId: guid(),
-    clientId: guid(),
-    clientSecret: 'a-secret',
-    environments: ['env-1'],
-    ...overrides,
-  };
-}
-
-function putTenant(name: string, body: unknown, token: string) {
-  return call('tenantPut', { method: 'PUT', path: `tenants/${name}`, params: { name }, body, token });
-}
 
 describe('tenant directory hosts', () => {
   it.each([
@@ -70,7 +49,7 @@ describe('tenant directory hosts', () => {
     ['graphBaseUrl', 'http://graph.microsoft.com'],
   ])('%s %s: 400 naming the field, nothing stored', async (field, value) => {
     const name = uniqueName('h');
-    const answer = await putTenant(name, tenantBody({ [field]: value }), partnerA);
+    const answer = await putTenant(name, tenantBody({ [field]: value }), tokens.partnerA);
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({
       type: '/problems/validation',
@@ -86,7 +65,7 @@ describe('tenant directory hosts', () => {
         authorityHost: 'https://login.microsoftonline.us',
         graphBaseUrl: 'https://graph.microsoft.us',
       }),
-      partnerA,
+      tokens.partnerA,
     );
     expect(answer.status).toBe(201);
   });
@@ -102,12 +81,7 @@ describe('tenant directory hosts', () => {
       environments: [],
       authorityHost: 'https://10.1.2.3',
     });
-    const answer = await call('tenantGet', {
-      method: 'GET',
-      path: `tenants/${name}`,
-      params: { name },
-      token: partnerA,
-    });
+    const answer = await callTenant('tenantGet', name, tokens.partnerA);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({
       status: {
@@ -126,8 +100,8 @@ describe('tenant creation race', () => {
     for (let round = 0; round < 20; round++) {
       const name = uniqueName('race');
       const [a, b] = await Promise.all([
-        putTenant(name, tenantBody(), partnerA),
-        putTenant(name, tenantBody(), partnerB),
+        putTenant(name, tenantBody(), tokens.partnerA),
+        putTenant(name, tenantBody(), tokens.partnerB),
       ]);
       const statuses = [a.status, b.status].sort();
       // The loser either lost the insert (409) or saw the winner's row first (403).
@@ -145,7 +119,7 @@ describe('tenant creation race', () => {
 describe('limits before storage', () => {
   it('an environments list too large to store: 400 naming it, not 503', async () => {
     const environments = Array.from({ length: 900 }, (_, i) => `env-${i}-${'x'.repeat(40)}`);
-    const answer = await putTenant(uniqueName('big'), tenantBody({ environments }), partnerA);
+    const answer = await putTenant(uniqueName('big'), tenantBody({ environments }), tokens.partnerA);
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ errors: { environments: expect.any(String) as unknown } });
   });
@@ -163,7 +137,7 @@ describe('limits before storage', () => {
       path: `environments/${environmentId}/external-users`,
       params: { envId: environmentId },
       body: { tenant: 'nope', groupsToSync },
-      token: operator,
+      token: tokens.operator,
     });
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({
@@ -181,8 +155,8 @@ describe('validation messages', () => {
       externalUsersIntegration: true,
     });
     const hidden = uniqueName('hidden');
-    await putTenant(hidden, tenantBody({ environments: ['elsewhere'] }), partnerB);
-    const admin = await keys.token({
+    await putTenant(hidden, tenantBody({ environments: ['elsewhere'] }), tokens.partnerB);
+    const admin = await keys().token({
       sub: 'adm',
       roles: ['environment-admin'],
       environments: [environmentId],
@@ -367,7 +341,7 @@ describe('management keys during an issuer outage', () => {
         response.writeHead(503).end();
         return;
       }
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keys.jwks));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keys().jwks));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
@@ -378,7 +352,7 @@ describe('management keys during an issuer outage', () => {
       jwksUri: `http://127.0.0.1:${address.port}/keys`,
     };
     const auth = createManagementAuth({ settings, clock: { now: () => new Date(now) } });
-    const token = await keys.token({ sub: 'op', roles: ['platform-operator'], expiresInSeconds: 3 * 3600 });
+    const token = await keys().token({ sub: 'op', roles: ['platform-operator'], expiresInSeconds: 3 * 3600 });
     const request = () =>
       new azureFunctions.HttpRequest({
         method: 'GET',

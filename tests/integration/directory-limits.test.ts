@@ -1,19 +1,11 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import type { DirectoryConnection } from '../../shared/directory/token.js';
-import { readerFor, readGroup, virtualTime } from './directory-support.js';
+import { describe, expect, it } from 'vitest';
+import { readerFor, readGroup, useGroupDirectory, virtualTime } from './directory-support.js';
 
 /** Timeouts, retries and the give-up budget, against a dev directory that hangs, stalls or throttles. */
 describe('bounded directory calls', () => {
-  let directory: TestDirectory;
-  let groupId: string;
-  let connection: DirectoryConnection;
-
-  beforeAll(async () => {
-    directory = await createTestDirectory({ displayName: 'Directory limits' });
-    const user = await directory.addUser({ displayName: 'Limit 1', mail: 'limit1@contoso.test' });
-    groupId = (await directory.addGroup('Limits', [user.id])).id;
-    connection = { ...directory.tenantConnection('contoso-limits'), name: 'contoso-limits' };
+  const own = useGroupDirectory('Directory limits', 'contoso-limits', async (directory) => {
+    const [user] = await directory.addUsers('Limit', 1);
+    return (await directory.addGroup('Limits', [user!.id])).id;
   });
 
   async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
@@ -29,12 +21,14 @@ describe('bounded directory calls', () => {
     ['the token endpoint stalls mid-answer', { kinds: ['token'] as const, stall: 'body' as const }],
     ['the metadata endpoint hangs', { kinds: ['discovery'] as const, stall: 'headers' as const }],
   ])('%s: directory-timeout within the budget', async (_what, fault) => {
-    await directory.slowResponses({ delayMs: 120_000, ...fault, kinds: [...fault.kinds] });
+    await own.directory.slowResponses({ delayMs: 120_000, ...fault, kinds: [...fault.kinds] });
     try {
       const { result, ms } = await timed(() =>
         readGroup(
-          readerFor(connection, { limits: { requestTimeoutMs: 200, giveUpAfterMs: 1_500, baseDelayMs: 10 } }),
-          groupId,
+          readerFor(own.connection, {
+            limits: { requestTimeoutMs: 200, giveUpAfterMs: 1_500, baseDelayMs: 10 },
+          }),
+          own.groupId,
         ),
       );
       expect(result.error?.code).toBe('directory-timeout');
@@ -43,87 +37,87 @@ describe('bounded directory calls', () => {
       // the margin absorbs the token and metadata calls of a fresh reader on a busy machine.
       expect(ms).toBeLessThan(6_000);
     } finally {
-      await directory.clearFaults();
+      await own.directory.clearFaults();
     }
   });
 
   it('a hang is given up by the budget before the retries run out', async () => {
     try {
-      const reader = readerFor(connection, {
+      const reader = readerFor(own.connection, {
         limits: { requestTimeoutMs: 300, giveUpAfterMs: 600, baseDelayMs: 10, maxRetries: 5 },
       });
-      await reader.readGroup(groupId); // the token first: only Graph hangs below
-      await directory.slowResponses({ delayMs: 120_000, kinds: ['graph'] });
-      const { result, ms } = await timed(() => readGroup(reader, groupId));
+      await reader.readGroup(own.groupId); // the token first: only Graph hangs below
+      await own.directory.slowResponses({ delayMs: 120_000, kinds: ['graph'] });
+      const { result, ms } = await timed(() => readGroup(reader, own.groupId));
       expect(result.error?.code).toBe('directory-timeout');
       // About three attempts fit in 600 ms of failing; all six would take 2 s with their backoff.
       expect(ms).toBeLessThan(1_800);
     } finally {
-      await directory.clearFaults();
+      await own.directory.clearFaults();
     }
   });
 
   it('a timeout is retried like a 503: one slow answer is ridden out', async () => {
-    const reader = readerFor(connection, { limits: { requestTimeoutMs: 300 } });
-    await reader.readGroup(groupId);
-    await directory.slowResponses({ delayMs: 5_000, requests: 1, kinds: ['graph'] });
+    const reader = readerFor(own.connection, { limits: { requestTimeoutMs: 300 } });
+    await reader.readGroup(own.groupId);
+    await own.directory.slowResponses({ delayMs: 5_000, requests: 1, kinds: ['graph'] });
     try {
-      const result = await readGroup(reader, groupId);
+      const result = await readGroup(reader, own.groupId);
       expect(result.users).toHaveLength(1);
     } finally {
-      await directory.clearFaults();
+      await own.directory.clearFaults();
     }
   });
 
   it('waits what Retry-After says (fractional seconds), then succeeds', async () => {
     const time = virtualTime();
-    const reader = readerFor(connection, time);
-    await reader.readGroup(groupId);
-    await directory.throttle({ requests: 3, retryAfterSeconds: 0.25 });
-    const result = await readGroup(reader, groupId);
+    const reader = readerFor(own.connection, time);
+    await reader.readGroup(own.groupId);
+    await own.directory.throttle({ requests: 3, retryAfterSeconds: 0.25 });
+    const result = await readGroup(reader, own.groupId);
     expect(result.users).toHaveLength(1);
     expect(time.sleeps).toEqual([250, 250, 250]);
   });
 
   it('backs off exponentially without Retry-After', async () => {
     const time = virtualTime();
-    const reader = readerFor(connection, {
+    const reader = readerFor(own.connection, {
       ...time,
       limits: { baseDelayMs: 1_000, maxDelayMs: 60_000, giveUpAfterMs: 60_000 },
     });
-    await reader.readGroup(groupId);
-    await directory.failRequests({ requests: 3, status: 504, retryAfterSeconds: null });
-    const result = await readGroup(reader, groupId);
+    await reader.readGroup(own.groupId);
+    await own.directory.failRequests({ requests: 3, status: 504, retryAfterSeconds: null });
+    const result = await readGroup(reader, own.groupId);
     expect(result.users).toHaveLength(1);
     expect(time.sleeps).toEqual([1_000, 2_000, 4_000]);
   });
 
   it('a Retry-After beyond the budget gives up at once, without sleeping', async () => {
     const time = virtualTime();
-    const reader = readerFor(connection, { ...time, limits: { giveUpAfterMs: 5 * 60_000 } });
-    await reader.readGroup(groupId);
-    await directory.throttle({ requests: 1, retryAfterSeconds: 301 });
+    const reader = readerFor(own.connection, { ...time, limits: { giveUpAfterMs: 5 * 60_000 } });
+    await reader.readGroup(own.groupId);
+    await own.directory.throttle({ requests: 1, retryAfterSeconds: 301 });
     try {
-      const result = await readGroup(reader, groupId);
+      const result = await readGroup(reader, own.groupId);
       expect(result.error?.code).toBe('directory-throttled');
       expect(time.sleeps).toEqual([]);
     } finally {
-      await directory.clearFaults();
+      await own.directory.clearFaults();
     }
   });
 
   it('a directory throttling for longer than the budget is given up before the retries run out', async () => {
     const time = virtualTime();
-    const reader = readerFor(connection, { ...time, limits: { giveUpAfterMs: 9_000, maxRetries: 5 } });
-    await reader.readGroup(groupId);
-    await directory.throttle({ requests: 1000, retryAfterSeconds: 2 });
+    const reader = readerFor(own.connection, { ...time, limits: { giveUpAfterMs: 9_000, maxRetries: 5 } });
+    await reader.readGroup(own.groupId);
+    await own.directory.throttle({ requests: 1000, retryAfterSeconds: 2 });
     try {
-      const result = await readGroup(reader, groupId);
+      const result = await readGroup(reader, own.groupId);
       expect(result.error?.code).toBe('directory-throttled');
       // A fifth wait would end 10 s after the first failure, beyond the 9 s budget.
       expect(time.sleeps).toEqual([2_000, 2_000, 2_000, 2_000]);
     } finally {
-      await directory.clearFaults();
+      await own.directory.clearFaults();
     }
   });
 });

@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:net';
+import { beforeAll } from 'vitest';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import type { AppError } from '../../shared/errors.js';
 import type { DirectoryLimits, Sleep } from '../../shared/directory/http.js';
 import { createDirectoryReader, type DirectoryReader } from '../../shared/directory/reader.js';
 import { createTokenSource, type DirectoryConnection } from '../../shared/directory/token.js';
 import type { DirectoryUser } from '../../shared/sync/planner.js';
+import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
 
 /** Short limits, so failures that take minutes in production take a second here. */
 export const FAST_LIMITS: Partial<DirectoryLimits> = {
@@ -77,4 +79,30 @@ export async function connectionCounter(): Promise<{
     count: () => connections,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** What a block of directory tests works with: a directory of its own, its one group, the tenant's connection. */
+export interface GroupDirectory {
+  readonly directory: TestDirectory;
+  readonly groupId: string;
+  readonly connection: DirectoryConnection;
+}
+
+/**
+ * A directory of its own for the tests of one block, made before them: `group` fills it and
+ * answers the id of the group the tests read; the connection is the tenant `tenant` of it.
+ * Its fields are there once `beforeAll` has run.
+ */
+export function useGroupDirectory(
+  displayName: string,
+  tenant: string,
+  group: (directory: TestDirectory) => Promise<string>,
+): GroupDirectory {
+  const own: { -readonly [K in keyof GroupDirectory]?: GroupDirectory[K] } = {};
+  beforeAll(async () => {
+    own.directory = await createTestDirectory({ displayName });
+    own.groupId = await group(own.directory);
+    own.connection = { ...own.directory.tenantConnection(tenant), name: tenant };
+  });
+  return own as GroupDirectory;
 }

@@ -32,9 +32,7 @@ describe('directory faults (rule 8)', () => {
 
   beforeAll(async () => {
     directory = await createTestDirectory({ displayName: 'Sync faults' });
-    const users = await Promise.all(
-      [1, 2, 3].map((i) => directory.addUser({ displayName: `Fault ${i}`, mail: `fault${i}@contoso.test` })),
-    );
+    const users = await directory.addUsers('Fault', 3);
     groupA = (await directory.addGroup('Fault A', [users[0]!.id, users[1]!.id])).id;
     groupB = (await directory.addGroup('Fault B', [users[2]!.id])).id;
     environmentId = await setupSyncEnvironment({ directory, groups: [groupA, groupB] });

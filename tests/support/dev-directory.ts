@@ -34,7 +34,7 @@ export type * from '../../devdir/types.js';
 export type { DevDirectoryAdmin } from '../../devdir/admin.js';
 export { DevDirectoryAdminError } from '../../devdir/client.js';
 export { generatedUserId } from '../../devdir/ids.js';
-export { DEFAULT_PASSWORD } from '../../devdir/model.js';
+export { DEFAULT_PASSWORD } from '../../devdir/records.js';
 export { ID_TOKEN_DEFECTS } from '../../devdir/types.js';
 
 /** `https://localhost:PORT` of this test run's dev directory (trusted by every worker). */
@@ -117,6 +117,15 @@ export class TestDirectory {
 
   addUser(spec: UserSpec): Promise<UserInfo> {
     return this.admin.addUser(this.id, spec);
+  }
+  /** `count` users `${prefix} 1..count`, mail `${prefix}N@contoso.test` (lower case), added in parallel. */
+  addUsers(prefix: string, count: number): Promise<UserInfo[]> {
+    const mail = prefix.toLowerCase();
+    return Promise.all(
+      Array.from({ length: count }, (_, index) =>
+        this.addUser({ displayName: `${prefix} ${index + 1}`, mail: `${mail}${index + 1}@contoso.test` }),
+      ),
+    );
   }
   getUser(userId: string): Promise<UserInfo> {
     return this.admin.getUser(this.id, userId);
@@ -208,6 +217,14 @@ export class TestDirectory {
   }
   resetRequestLog(): Promise<void> {
     return this.admin.resetRequestLog(this.id);
+  }
+
+  /** Signs in on the page of an authorize request with these parameters, as a browser would. */
+  signInAt(
+    parameters: Record<string, string>,
+    credentials: { readonly username: string; readonly password: string },
+  ): Promise<SignInResult> {
+    return signInWithPage(this.authorizeUrl(parameters), credentials);
   }
 
   /** The authorize URL with the given parameters (client_id and response_type default to the app and `code`). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { JWTVerifyGetKey } from 'jose';
 import { buildServices, defaultPorts, type Ports, type Services } from '../../shared/app/services.js';
@@ -104,4 +105,27 @@ export function testRepositories(): { tenants: TenantsRepository; environments: 
     tenants: createTenantsRepository({ storage, clock, secretsKeys: config.secretsKeys }),
     environments: createEnvironmentsRepository({ storage, clock }),
   };
+}
+
+export interface ConfiguredEnvironmentInput {
+  readonly id: string;
+  /** The tenant its settings name. */
+  readonly tenant: string;
+  /** The environment's name; its id when absent. */
+  readonly name?: string;
+  /** One random group when absent. */
+  readonly groupsToSync?: readonly string[];
+}
+
+/** Stores an environment with the integration on and settings naming its tenant: no menus, no periodic sync. */
+export async function saveConfiguredEnvironment(input: ConfiguredEnvironmentInput): Promise<void> {
+  const { environments } = testRepositories();
+  await environments.save({ id: input.id, name: input.name ?? input.id, externalUsersIntegration: true });
+  await environments.saveSettings(input.id, {
+    tenant: input.tenant,
+    groupsToSync: [...(input.groupsToSync ?? [randomUUID()])],
+    defaultMenus: [],
+    periodicSync: false,
+    deactivationLimit: 50,
+  });
 }

@@ -1,24 +1,8 @@
 import { splitList } from './settings-form.js';
 import { formatDateTime } from './runs.js';
+import type { TenantHealthView } from '../../../shared/tenants/view.js';
 
-export interface TenantStatus {
-  readonly state: 'ok' | 'failing' | 'unknown';
-  readonly checkedAt?: string;
-  readonly error?: { readonly code: string; readonly message: string };
-}
-
-export interface TenantView {
-  readonly name: string;
-  readonly directoryId: string;
-  readonly clientId: string;
-  readonly environments: readonly string[];
-  readonly authorityHost: string;
-  readonly graphBaseUrl: string;
-  readonly owner: string;
-  readonly hasClientSecret: boolean;
-  readonly updatedAt?: string;
-  readonly status?: TenantStatus;
-}
+export type { TenantView } from '../../../shared/tenants/view.js';
 
 export interface TenantForm {
   readonly name: string;
@@ -60,7 +44,7 @@ export function toTenantBody(form: TenantForm): Record<string, unknown> {
   return body;
 }
 
-export function healthText(status: TenantStatus | undefined, locale?: string): string {
+export function healthText(status: TenantHealthView | undefined, locale?: string): string {
   if (status === undefined || status.state === 'unknown') return 'Unknown (not used yet)';
   const when = status.checkedAt === undefined ? '' : ` (checked ${formatDateTime(status.checkedAt, locale)})`;
   if (status.state === 'ok') return `OK${when}`;

@@ -1,16 +1,6 @@
-export interface EnvironmentUser {
-  readonly id: string;
-  readonly source: string;
-  readonly directoryId?: string;
-  readonly objectId?: string;
-  readonly displayName: string;
-  readonly email: string;
-  readonly active: boolean;
-  readonly menus: readonly string[];
-  readonly groups?: readonly string[];
-  readonly deactivatedAt?: string;
-  readonly deactivationReason?: string;
-}
+import type { EnvironmentUser } from '../../../shared/users/model.js';
+
+export type { EnvironmentUser };
 
 export interface UserFilter {
   readonly text: string;

@@ -1,10 +1,8 @@
 import { useState } from 'preact/hooks';
-import { problemOf } from '../api.js';
 import { can } from '../logic/principal.js';
-import type { Problem } from '../logic/problem.js';
 import { fieldError } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
-import { Empty, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { Empty, Link, Loaded, ProblemMessage, useAction, useLoad } from '../ui/components.js';
 import { Checkbox, Field, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { TenantsScreen } from './tenants.js';
@@ -98,23 +96,27 @@ export function EnvironmentsScreen({ home = false }: { home?: boolean }) {
 
 function CreateEnvironment() {
   const { api, navigate } = useConsole();
-  const [id, setId] = useState('');
-  const [name, setName] = useState('');
+  const [form, setForm] = useState({ id: '', name: '' });
   const [integration, setIntegration] = useState(false);
-  const [problem, setProblem] = useState<Problem | undefined>();
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
-    setBusy(true);
-    setProblem(undefined);
-    try {
-      await api.send('PUT', envPath(id.trim()), { name, externalUsersIntegration: integration });
-      navigate(href({ name: 'environment', envId: id.trim() }));
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, problem, run } = useAction();
+  const submit = () =>
+    run(async () => {
+      const envId = form.id.trim();
+      await api.send('PUT', envPath(envId), { name: form.name, externalUsersIntegration: integration });
+      navigate(href({ name: 'environment', envId }));
+    });
+  /** A required text field of the form; `field` names it in the API's validation messages. */
+  const text = (key: 'id' | 'name', field: string, label: string, hint?: string) => (
+    <TextField
+      id={`new-env-${key}`}
+      label={label}
+      hint={hint}
+      error={fieldError(problem, field)}
+      required
+      value={form[key]}
+      onValue={(value) => setForm((f) => ({ ...f, [key]: value }))}
+    />
+  );
   return (
     <>
       <h2>Create an environment</h2>
@@ -124,23 +126,8 @@ function CreateEnvironment() {
           void submit();
         }}
       >
-        <TextField
-          id="new-env-id"
-          label="New environment ID"
-          hint="1–64 of A–Z a–z 0–9 _ -"
-          error={fieldError(problem, 'envId')}
-          required
-          value={id}
-          onValue={setId}
-        />
-        <TextField
-          id="new-env-name"
-          label="Name"
-          error={fieldError(problem, 'name')}
-          required
-          value={name}
-          onValue={setName}
-        />
+        {text('id', 'envId', 'New environment ID', '1–64 of A–Z a–z 0–9 _ -')}
+        {text('name', 'name', 'Name')}
         <Checkbox
           id="new-env-integration"
           label="External users integration"
@@ -163,13 +150,12 @@ export function EnvironmentScreen({ envId }: { envId: string }) {
   const [loaded, , setLoaded] = useLoad(() => api.get<EnvironmentView>(envPath(envId)), envId);
   const [name, setName] = useState<string | undefined>();
   const [integration, setIntegration] = useState<boolean | undefined>();
-  const [problem, setProblem] = useState<Problem | undefined>();
+  const { problem, run } = useAction();
   const [saved, setSaved] = useState(false);
   const operator = can.switchIntegration(principal);
-  const save = async (current: EnvironmentView) => {
-    setProblem(undefined);
+  const save = (current: EnvironmentView) => {
     setSaved(false);
-    try {
+    return run(async () => {
       const updated = await api.send<EnvironmentView>('PUT', envPath(envId), {
         name: name ?? current.name,
         externalUsersIntegration: integration ?? current.externalUsersIntegration,
@@ -178,59 +164,57 @@ export function EnvironmentScreen({ envId }: { envId: string }) {
       setName(undefined);
       setIntegration(undefined);
       setSaved(true);
-    } catch (error) {
-      setProblem(problemOf(error));
-    }
+    });
   };
   return (
     <section>
       <h1 tabIndex={-1}>{loaded.state === 'ready' ? loaded.value.name : `Environment ${envId}`}</h1>
       <EnvironmentTabs envId={envId} current="environment" />
-      {loaded.state === 'loading' && <Loading what="the environment" />}
-      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
-      {loaded.state === 'ready' && (
-        <form
-          onSubmit={(event) => {
-            event.preventDefault();
-            void save(loaded.value);
-          }}
-        >
-          <p>
-            Environment ID: <code>{loaded.value.id}</code>
-          </p>
-          <Field id="env-name" label="Name" error={fieldError(problem, 'name')}>
-            {(describedBy, invalid) => (
-              <input
-                id="env-name"
-                value={name ?? loaded.value.name}
-                readOnly={!operator}
-                aria-describedby={describedBy}
-                aria-invalid={invalid}
-                onInput={(e) => setName(e.currentTarget.value)}
-              />
-            )}
-          </Field>
-          <Checkbox
-            id="env-integration"
-            label="External users integration"
-            checked={integration ?? loaded.value.externalUsersIntegration}
-            disabled={!operator}
-            hint={
-              operator
-                ? 'Lets this environment sync users from a Microsoft Entra ID tenant.'
-                : 'Only a platform operator can switch this.'
-            }
-            onChange={setIntegration}
-          />
-          {problem !== undefined && <ProblemMessage problem={problem} />}
-          {saved && (
-            <p role="status" class="ok">
-              Saved.
+      <Loaded loaded={loaded} what="the environment">
+        {(value) => (
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              void save(value);
+            }}
+          >
+            <p>
+              Environment ID: <code>{value.id}</code>
             </p>
-          )}
-          {operator && <button type="submit">Save</button>}
-        </form>
-      )}
+            <Field id="env-name" label="Name" error={fieldError(problem, 'name')}>
+              {(describedBy, invalid) => (
+                <input
+                  id="env-name"
+                  value={name ?? value.name}
+                  readOnly={!operator}
+                  aria-describedby={describedBy}
+                  aria-invalid={invalid}
+                  onInput={(e) => setName(e.currentTarget.value)}
+                />
+              )}
+            </Field>
+            <Checkbox
+              id="env-integration"
+              label="External users integration"
+              checked={integration ?? value.externalUsersIntegration}
+              disabled={!operator}
+              hint={
+                operator
+                  ? 'Lets this environment sync users from a Microsoft Entra ID tenant.'
+                  : 'Only a platform operator can switch this.'
+              }
+              onChange={setIntegration}
+            />
+            {problem !== undefined && <ProblemMessage problem={problem} />}
+            {saved && (
+              <p role="status" class="ok">
+                Saved.
+              </p>
+            )}
+            {operator && <button type="submit">Save</button>}
+          </form>
+        )}
+      </Loaded>
     </section>
   );
 }

@@ -11,7 +11,7 @@ import {
   type SettingsForm,
   type SettingsView,
 } from '../logic/settings-form.js';
-import { Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { Link, Loaded, ProblemMessage, useAction, useLoad } from '../ui/components.js';
 import { Checkbox, FormProblems, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
@@ -85,9 +85,9 @@ export function ExternalUsersScreen({ envId }: { envId: string }) {
     <section>
       <h1 tabIndex={-1}>External users — {envId}</h1>
       <EnvironmentTabs envId={envId} current="externalUsers" />
-      {loaded.state === 'loading' && <Loading what="the settings" />}
-      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
-      {loaded.state === 'ready' && <SettingsEditor envId={envId} answer={loaded.value} />}
+      <Loaded loaded={loaded} what="the settings">
+        {(value) => <SettingsEditor envId={envId} answer={value} />}
+      </Loaded>
     </section>
   );
 }
@@ -98,9 +98,8 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
   const [form, setForm] = useState<SettingsForm>(() =>
     answer === undefined ? EMPTY_SETTINGS_FORM : toSettingsForm(answer),
   );
-  const [problem, setProblem] = useState<Problem | undefined>();
+  const { busy, problem, run: attempt } = useAction();
   const [notice, setNotice] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
   const [savedGroups, setSavedGroups] = useState(answer?.groupsToSync ?? '');
   const [run, runProblem, follow] = useRunProgress(envId);
   const [runKind, setRunKind] = useState<'sync' | 'preview'>('sync');
@@ -118,20 +117,12 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
     }
   }, [problem]);
 
-  const act = async (what: string, action: () => Promise<void>) => {
-    setBusy(true);
-    setProblem(undefined);
+  const act = (what: string, action: () => Promise<void>) => {
     setNotice(undefined);
-    try {
-      await action();
-    } catch (error) {
-      const found = problemOf(error);
+    return attempt(action, (found) => {
       firstInvalid.current = FIELDS.find((field) => fieldError(found, field) !== undefined);
-      setProblem(found);
       setNotice(`${what} failed.`);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const save = () =>
     act('Saving', async () => {

@@ -1,6 +1,4 @@
 import { useEffect, useState } from 'preact/hooks';
-import { problemOf } from '../api.js';
-import type { Problem } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
 import {
   changeReason,
@@ -12,7 +10,17 @@ import {
   type RunChange,
   type SyncRun,
 } from '../logic/runs.js';
-import { DataTable, Empty, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import {
+  DataTable,
+  Empty,
+  Link,
+  Loaded,
+  Loading,
+  ProblemMessage,
+  useAction,
+  useLoad,
+  type Loadable,
+} from '../ui/components.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
 import { useRunProgress } from './external-users.js';
@@ -31,41 +39,42 @@ export function RunsScreen({ envId }: { envId: string }) {
     <section>
       <h1 tabIndex={-1}>Sync runs — {envId}</h1>
       <EnvironmentTabs envId={envId} current="runs" />
-      {loaded.state === 'loading' && <Loading what="the runs" />}
-      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
-      {loaded.state === 'ready' &&
-        (loaded.value.runs.length === 0 ? (
-          <Empty>No run yet. Start one with "Sync" on the External users tab.</Empty>
-        ) : (
-          <>
-            <DataTable label="Sync runs" columns={['Queued', 'Status', 'Trigger', 'Changes']}>
-              {loaded.value.runs.map((run) => (
-                <tr key={run.runId}>
-                  <td>
-                    <Link href={href({ name: 'run', envId, runId: run.runId })}>
-                      {formatDateTime(run.queuedAt)}
-                    </Link>
-                  </td>
-                  <td>
-                    {STATUS_LABELS[run.status]}
-                    {run.dryRun === true ? ' (preview)' : ''}
-                  </td>
-                  <td>{run.trigger === 'manual' ? `Manual, by ${run.requestedBy}` : 'Periodic'}</td>
-                  <td>{countsSummary(run.counts)}</td>
-                </tr>
-              ))}
-            </DataTable>
-            {loaded.value.runs.length >= limit && limit < MAX_LIMIT && (
-              <button
-                type="button"
-                class="secondary"
-                onClick={() => setLimit(Math.min(MAX_LIMIT, limit + PAGE))}
-              >
-                Show more runs
-              </button>
-            )}
-          </>
-        ))}
+      <Loaded loaded={loaded} what="the runs">
+        {(value) =>
+          value.runs.length === 0 ? (
+            <Empty>No run yet. Start one with "Sync" on the External users tab.</Empty>
+          ) : (
+            <>
+              <DataTable label="Sync runs" columns={['Queued', 'Status', 'Trigger', 'Changes']}>
+                {value.runs.map((run) => (
+                  <tr key={run.runId}>
+                    <td>
+                      <Link href={href({ name: 'run', envId, runId: run.runId })}>
+                        {formatDateTime(run.queuedAt)}
+                      </Link>
+                    </td>
+                    <td>
+                      {STATUS_LABELS[run.status]}
+                      {run.dryRun === true ? ' (preview)' : ''}
+                    </td>
+                    <td>{run.trigger === 'manual' ? `Manual, by ${run.requestedBy}` : 'Periodic'}</td>
+                    <td>{countsSummary(run.counts)}</td>
+                  </tr>
+                ))}
+              </DataTable>
+              {value.runs.length >= limit && limit < MAX_LIMIT && (
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => setLimit(Math.min(MAX_LIMIT, limit + PAGE))}
+                >
+                  Show more runs
+                </button>
+              )}
+            </>
+          )
+        }
+      </Loaded>
     </section>
   );
 }
@@ -80,73 +89,65 @@ export function RunScreen({ envId, runId }: { envId: string; runId: string }) {
   const base = `environments/${encodeURIComponent(envId)}`;
   const [run, runProblem, follow] = useRunProgress(envId);
   useEffect(() => follow(runId), [runId]);
-  const loaded =
+  const loaded: Loadable<SyncRun> =
     runProblem !== undefined
       ? { state: 'failed' as const, problem: runProblem }
       : run === undefined || run.runId !== runId
         ? { state: 'loading' as const }
         : { state: 'ready' as const, value: run };
-  const [problem, setProblem] = useState<Problem | undefined>();
-  const [busy, setBusy] = useState(false);
-  const confirm = async () => {
-    setBusy(true);
-    setProblem(undefined);
-    try {
+  const { busy, problem, run: act } = useAction();
+  const confirm = () =>
+    act(async () => {
       const queued = await api.send<SyncRun>('POST', `${base}/sync`, { confirmDeactivations: true });
       navigate(href({ name: 'run', envId, runId: queued.runId }));
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <section>
       <h1 tabIndex={-1}>Sync run {runId}</h1>
       <EnvironmentTabs envId={envId} current="runs" />
-      {loaded.state === 'loading' && <Loading what="the run" />}
-      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
-      {loaded.state === 'ready' && (
-        <>
-          <dl class="facts">
-            <dt>Status</dt>
-            <dd>{runSummary(loaded.value)}</dd>
-            <dt>Trigger</dt>
-            <dd>
-              {loaded.value.trigger === 'manual' ? `Manual, by ${loaded.value.requestedBy}` : 'Periodic'}
-              {loaded.value.dryRun === true ? ' (preview: nothing applied)' : ''}
-            </dd>
-            <dt>Queued</dt>
-            <dd>{formatDateTime(loaded.value.queuedAt)}</dd>
-            <dt>Finished</dt>
-            <dd>{formatDateTime(loaded.value.finishedAt)}</dd>
-            <dt>Counts</dt>
-            <dd>{countsSummary(loaded.value.counts)}</dd>
-          </dl>
-          {loaded.value.status === 'halted' && (
-            <div class="halted">
-              <p>
-                This run held back {loaded.value.counts?.deactivated ?? 0} deactivations (listed below)
-                because they exceed the deactivation limit. Nothing was applied.
+      <Loaded loaded={loaded} what="the run">
+        {(value) => (
+          <>
+            <dl class="facts">
+              <dt>Status</dt>
+              <dd>{runSummary(value)}</dd>
+              <dt>Trigger</dt>
+              <dd>
+                {value.trigger === 'manual' ? `Manual, by ${value.requestedBy}` : 'Periodic'}
+                {value.dryRun === true ? ' (preview: nothing applied)' : ''}
+              </dd>
+              <dt>Queued</dt>
+              <dd>{formatDateTime(value.queuedAt)}</dd>
+              <dt>Finished</dt>
+              <dd>{formatDateTime(value.finishedAt)}</dd>
+              <dt>Counts</dt>
+              <dd>{countsSummary(value.counts)}</dd>
+            </dl>
+            {value.status === 'halted' && (
+              <div class="halted">
+                <p>
+                  This run held back {value.counts?.deactivated ?? 0} deactivations (listed below) because
+                  they exceed the deactivation limit. Nothing was applied.
+                </p>
+                <button type="button" disabled={busy} onClick={() => void confirm()}>
+                  Confirm deactivations
+                </button>
+                <ProblemMessage problem={problem} />
+              </div>
+            )}
+            {isFinished(value.status) ? (
+              <Changes
+                base={`${base}/sync-runs/${encodeURIComponent(runId)}/changes`}
+                halted={value.status === 'halted'}
+              />
+            ) : (
+              <p role="status" class="loading">
+                The run is {value.status}; its changes show once it ends.
               </p>
-              <button type="button" disabled={busy} onClick={() => void confirm()}>
-                Confirm deactivations
-              </button>
-              <ProblemMessage problem={problem} />
-            </div>
-          )}
-          {isFinished(loaded.value.status) ? (
-            <Changes
-              base={`${base}/sync-runs/${encodeURIComponent(runId)}/changes`}
-              halted={loaded.value.status === 'halted'}
-            />
-          ) : (
-            <p role="status" class="loading">
-              The run is {loaded.value.status}; its changes show once it ends.
-            </p>
-          )}
-        </>
-      )}
+            )}
+          </>
+        )}
+      </Loaded>
     </section>
   );
 }
@@ -154,21 +155,14 @@ export function RunScreen({ envId, runId }: { envId: string; runId: string }) {
 function Changes({ base, halted }: { base: string; halted: boolean }) {
   const { api } = useConsole();
   const [pages, setPages] = useState<ChangesPage[]>([]);
-  const [problem, setProblem] = useState<Problem | undefined>();
-  const [busy, setBusy] = useState(false);
-  const loadPage = async (token: string | undefined) => {
-    setBusy(true);
-    try {
+  const { busy, problem, run } = useAction();
+  const loadPage = (token: string | undefined) =>
+    run(async () => {
       const page = await api.get<ChangesPage>(
         token === undefined ? base : `${base}?continuationToken=${encodeURIComponent(token)}`,
       );
       setPages((previous) => [...previous, page]);
-    } catch (error) {
-      setProblem(problemOf(error));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const [first] = useLoad(async () => {
     setPages([]);
     await loadPage(undefined);

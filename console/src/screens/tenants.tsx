@@ -10,7 +10,7 @@ import {
   type TenantForm,
   type TenantView,
 } from '../logic/tenants.js';
-import { DataTable, Empty, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { DataTable, Empty, Link, Loaded, ProblemMessage, useLoad } from '../ui/components.js';
 import { FormProblems, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 
@@ -25,33 +25,34 @@ export function TenantsScreen() {
           New tenant
         </Link>
       </p>
-      {loaded.state === 'loading' && <Loading what="the tenants" />}
-      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
-      {loaded.state === 'ready' &&
-        (loaded.value.tenants.length === 0 ? (
-          <Empty>
-            No tenant yet. A tenant links one Microsoft Entra ID directory to the environments that may use
-            it.
-          </Empty>
-        ) : (
-          <DataTable
-            label="Tenants"
-            columns={['Name', 'Directory (tenant) ID', 'Environments allowed', 'Health']}
-          >
-            {loaded.value.tenants.map((tenant) => (
-              <tr key={tenant.name}>
-                <td>
-                  <Link href={href({ name: 'tenant', tenant: tenant.name })}>{tenant.name}</Link>
-                </td>
-                <td>
-                  <code>{tenant.directoryId}</code>
-                </td>
-                <td>{tenant.environments.join(', ') || '—'}</td>
-                <td>{healthText(tenant.status)}</td>
-              </tr>
-            ))}
-          </DataTable>
-        ))}
+      <Loaded loaded={loaded} what="the tenants">
+        {(value) =>
+          value.tenants.length === 0 ? (
+            <Empty>
+              No tenant yet. A tenant links one Microsoft Entra ID directory to the environments that may use
+              it.
+            </Empty>
+          ) : (
+            <DataTable
+              label="Tenants"
+              columns={['Name', 'Directory (tenant) ID', 'Environments allowed', 'Health']}
+            >
+              {value.tenants.map((tenant) => (
+                <tr key={tenant.name}>
+                  <td>
+                    <Link href={href({ name: 'tenant', tenant: tenant.name })}>{tenant.name}</Link>
+                  </td>
+                  <td>
+                    <code>{tenant.directoryId}</code>
+                  </td>
+                  <td>{tenant.environments.join(', ') || '—'}</td>
+                  <td>{healthText(tenant.status)}</td>
+                </tr>
+              ))}
+            </DataTable>
+          )
+        }
+      </Loaded>
     </section>
   );
 }
@@ -93,9 +94,9 @@ export function TenantScreen({ name }: { name: string | undefined }) {
       <p>
         <Link href={href({ name: 'tenants' })}>All tenants</Link>
       </p>
-      {loaded.state === 'loading' && <Loading what="the tenant" />}
-      {loaded.state === 'failed' && <ProblemMessage problem={loaded.problem} />}
-      {loaded.state === 'ready' && <TenantEditor key={name ?? '(new)'} tenant={loaded.value} />}
+      <Loaded loaded={loaded} what="the tenant">
+        {(value) => <TenantEditor key={name ?? '(new)'} tenant={value} />}
+      </Loaded>
     </section>
   );
 }

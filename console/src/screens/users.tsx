@@ -4,7 +4,7 @@ import { fieldError, type Problem } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
 import { splitList } from '../logic/settings-form.js';
 import { filterUsers, type EnvironmentUser, type UserFilter } from '../logic/users.js';
-import { DataTable, Empty, Link, Loading, ProblemMessage, useLoad } from '../ui/components.js';
+import { DataTable, Empty, Link, Loading, ProblemMessage, useAction, useLoad } from '../ui/components.js';
 import { Field, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
@@ -117,19 +117,16 @@ export function UserScreen({ envId, userId }: { envId: string; userId: string })
   const path = `environments/${encodeURIComponent(envId)}/users/${encodeURIComponent(userId)}`;
   const [loaded, , setLoaded] = useLoad(() => api.get<EnvironmentUser>(path), path);
   const [menus, setMenus] = useState<string | undefined>();
-  const [problem, setProblem] = useState<Problem | undefined>();
+  const { problem, run } = useAction();
   const [saved, setSaved] = useState(false);
-  const save = async () => {
-    setProblem(undefined);
+  const save = () => {
     setSaved(false);
-    try {
+    return run(async () => {
       const user = await api.send<EnvironmentUser>('PATCH', path, { menus: splitList(menus ?? '') });
       setLoaded(user);
       setMenus(undefined);
       setSaved(true);
-    } catch (error) {
-      setProblem(problemOf(error));
-    }
+    });
   };
   const user = loaded.state === 'ready' ? loaded.value : undefined;
   const external = user?.source === 'external';

@@ -113,3 +113,47 @@ export function useLoad<T>(
   }, [key, generation]);
   return [result, () => setGeneration((g) => g + 1), (value: T) => setResult({ state: 'ready', value })];
 }
+
+export interface Action {
+  /** True while the action runs: its controls are disabled meanwhile. */
+  readonly busy: boolean;
+  /** What the last try ended with, cleared when the action is tried again. */
+  readonly problem: Problem | undefined;
+  /** Runs `action`; a failure becomes `problem`, after `onProblem` has seen it. */
+  readonly run: (action: () => Promise<void>, onProblem?: (problem: Problem) => void) => Promise<void>;
+}
+
+/** An action a form or button starts (save, sync, load more), with its busy flag and its problem. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const run = async (action: () => Promise<void>, onProblem?: (problem: Problem) => void) => {
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      await action();
+    } catch (error) {
+      const found = problemOf(error);
+      onProblem?.(found);
+      setProblem(found);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, problem, run };
+}
+
+/** What a screen shows of a load: the loading note, the problem, or `children` of the value. */
+export function Loaded<T>({
+  loaded,
+  what,
+  children,
+}: {
+  loaded: Loadable<T>;
+  what: string;
+  children: (value: T) => ComponentChildren;
+}) {
+  if (loaded.state === 'loading') return <Loading what={what} />;
+  if (loaded.state === 'failed') return <ProblemMessage problem={loaded.problem} />;
+  return <>{children(loaded.value)}</>;
+}

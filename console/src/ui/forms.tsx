@@ -15,9 +15,9 @@ export function Field({ id, label, error, hint, children }: FieldProps) {
   return (
     <div class={error === undefined ? 'field' : 'field invalid'}>
       <label for={id}>{label}</label>
-      <Hint id={id} hint={hint} />
+      <FieldNote id={id} kind="hint" text={hint} />
       {children(describedByOf(id, hint, error), error !== undefined)}
-      <FieldError id={id} error={error} />
+      <FieldNote id={id} kind="error" text={error} />
     </div>
   );
 }
@@ -31,20 +31,12 @@ function describedByOf(id: string, hint: string | undefined, error: string | und
   return ids.length > 0 ? ids.join(' ') : undefined;
 }
 
-function Hint({ id, hint }: { id: string; hint: string | undefined }) {
-  if (hint === undefined) return null;
+/** A note tied to its control for screen readers (`${id}-hint`, `${id}-error`): its hint or its validation message. */
+function FieldNote({ id, kind, text }: { id: string; kind: 'hint' | 'error'; text: string | undefined }) {
+  if (text === undefined) return null;
   return (
-    <p class="hint" id={`${id}-hint`}>
-      {hint}
-    </p>
-  );
-}
-
-function FieldError({ id, error }: { id: string; error: string | undefined }) {
-  if (error === undefined) return null;
-  return (
-    <p class="field-error" id={`${id}-error`}>
-      {error}
+    <p class={kind === 'hint' ? 'hint' : 'field-error'} id={`${id}-${kind}`}>
+      {text}
     </p>
   );
 }
@@ -151,8 +143,8 @@ export function Checkbox(props: {
         onChange={(event) => props.onChange(event.currentTarget.checked)}
       />
       <label for={props.id}>{props.label}</label>
-      <Hint id={props.id} hint={props.hint} />
-      <FieldError id={props.id} error={props.error} />
+      <FieldNote id={props.id} kind="hint" text={props.hint} />
+      <FieldNote id={props.id} kind="error" text={props.error} />
     </div>
   );
 }
