@@ -250,7 +250,8 @@ function planNonMember(
     objectId: record.objectId,
     displayName: record.displayName,
     email: record.email,
-    groups: record.groups,
+    // A member through none of the configured groups any more; the reason keeps why.
+    groups: sharedList([]),
     active: false,
     deactivatedAt: now,
     deactivationReason: reason,

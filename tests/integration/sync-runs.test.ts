@@ -249,7 +249,7 @@ describe('lease renewal', () => {
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     // Each batch waits longer than the whole lease: only the timer keeps it.
     const run = await syncNow(environmentId, {
-      concurrency: 2,
+      concurrency: 4,
       leaseTiming: { durationMs: 1500, renewEveryMs: 200 },
       afterBatch: () => new Promise((resolve) => setTimeout(resolve, 2000)),
     });

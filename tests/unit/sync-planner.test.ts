@@ -263,7 +263,8 @@ describe('planSync: one rule at a time', () => {
       deactivatedAt: NOW.toISOString(),
       deactivationReason: 'removed-from-group',
       displayName: 'User 1',
-      groups: [G1],
+      // A member through no configured group any more: the reason says why, the groups are none.
+      groups: [],
     });
     expect(result.accessWrites[0]).not.toHaveProperty('menus');
     expect(result.deactivatedUserIds).toEqual([userIdOf(DIR, oid(1))]);
