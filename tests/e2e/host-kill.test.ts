@@ -54,7 +54,12 @@ describe('kill -9 of the host mid-run', () => {
       requestedBy: 'admin',
       confirmDeactivations: false,
     });
-    await waitFor(async () => ((await allUsers(environmentId)).length > 0 ? true : undefined), 30_000);
+    // Killed once the run has recorded its plan: its writes (identities, address index, access) are
+    // then under way, and the access rows, written last, are not all there.
+    await waitFor(async () => {
+      const page = await sync.getRunChanges(environmentId, run.runId, undefined);
+      return page.changes.length > 0 ? true : undefined;
+    }, 30_000);
     await first.stop('SIGKILL');
     const partial = (await allUsers(environmentId)).length;
     expect(partial).toBeLessThan(3000);
