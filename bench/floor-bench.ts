@@ -153,7 +153,7 @@ async function main(): Promise<void> {
       scenario: 'floor',
       when: process.env.BENCH_FLOOR_WHEN ?? '',
       entities: 3 * n,
-      partitions: 2 * PARTITIONS,
+      partitions: 3 * PARTITIONS,
       concurrency: IN_FLIGHT,
       mode: MODE,
       requests: queue.length,

@@ -104,8 +104,10 @@ export function createEmailIndex(storage: StorageAccount): EmailIndex {
       return ids;
     },
 
+    // Inserts first, the cheaper write: an entry is new but where a crashed run or an unchanged
+    // address left it, and a transaction meeting one is sent again as a merge (writeRows).
     async writeEntries(entries) {
-      await writeRows(await table(), 'merge', entries, 'Access could not be stored.');
+      await writeRows(await table(), 'insert', entries, 'Access could not be stored.');
     },
 
     async record(environmentId, addresses) {
@@ -113,7 +115,7 @@ export function createEmailIndex(storage: StorageAccount): EmailIndex {
       if (batches.length === 0) return;
       const client = await table();
       await forEachLimited(batches, WRITES_IN_FLIGHT, (entries) =>
-        writeRows(client, 'merge', entries, 'Access could not be stored.'),
+        writeRows(client, 'insert', entries, 'Access could not be stored.'),
       );
     },
   };
