@@ -28,7 +28,7 @@ export interface ExecuteOptions {
 /** Writes the user rows, the address index entries and the access rows of a plan. */
 export interface PlanWriter {
   writeUsers(directoryId: string, rows: readonly Identity[], mode: BatchMode): Promise<void>;
-  writeEmailIndex(entries: readonly IndexEntry[]): Promise<void>;
+  writeEmailIndex(entries: readonly IndexEntry[], mode: BatchMode): Promise<void>;
   /** Access rows whose index entries are written already. */
   writeAccess(environmentId: string, rows: readonly AccessPatch[], mode: BatchMode): Promise<void>;
 }
@@ -125,10 +125,21 @@ export async function executePlan(
   );
   // The index before access: an access row is never findable by address later than it exists.
   // Only active rows: a password reset looks for active access, and a reactivation writes again.
-  const addresses = plan.accessWrites.filter((row) => row.active);
-  await forEachLimited(entryBatches(environmentId, addresses), concurrency, async (entries) => {
-    await writer.writeEmailIndex(entries);
-    await step('email-index', { partition: entries[0]?.partitionKey ?? '', rows: entries, mode: 'merge' });
+  // New access inserts its entries (the cheaper write); a changed one may meet its entry, so merges.
+  const active = plan.accessWrites.filter((row) => row.active);
+  const indexBatches = [
+    ...entryBatches(
+      environmentId,
+      active.filter((row) => row.isNew === true),
+    ).map((rows) => ({ rows, mode: 'insert' as const })),
+    ...entryBatches(
+      environmentId,
+      active.filter((row) => row.isNew !== true),
+    ).map((rows) => ({ rows, mode: 'merge' as const })),
+  ];
+  await forEachLimited(indexBatches, concurrency, async ({ rows, mode }) => {
+    await writer.writeEmailIndex(rows, mode);
+    await step('email-index', { partition: rows[0]?.partitionKey ?? '', rows, mode });
   });
   await writeAll(
     'access',

@@ -42,9 +42,9 @@ export function createWriteSteps(
         lease.check();
         await writer.writeUsers(directoryId, rows, mode);
       },
-      async writeEmailIndex(entries) {
+      async writeEmailIndex(entries, mode) {
         lease.check();
-        await writer.writeEmailIndex(entries);
+        await writer.writeEmailIndex(entries, mode);
       },
       async writeAccess(environmentId, rows, mode) {
         lease.check();

@@ -72,7 +72,7 @@ export interface AccessRows {
     options?: { readonly indexed?: boolean },
   ): Promise<void>;
   /** One transaction of ≤ 100 address index entries of one partition (see email-index.ts). */
-  writeEmailIndexBatch(entries: readonly IndexEntry[]): Promise<void>;
+  writeEmailIndexBatch(entries: readonly IndexEntry[], mode: BatchMode): Promise<void>;
 }
 
 // Long only as a factory: its body is the short functions below, closed over the deps.
@@ -246,6 +246,6 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     completeEmailIndex,
     setUserMenus,
     writeAccessBatch,
-    writeEmailIndexBatch: (entries) => emailIndex.writeEntries(entries),
+    writeEmailIndexBatch: (entries, mode) => emailIndex.writeEntries(entries, mode),
   };
 }

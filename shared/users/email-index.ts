@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
-import { MAX_BATCH_ROWS, writeRows } from '../storage/batch.js';
+import { MAX_BATCH_ROWS, writeRows, type BatchMode } from '../storage/batch.js';
 import { storageError } from '../storage/errors.js';
 import { bucketPartition } from '../storage/partitions.js';
 
@@ -53,8 +53,11 @@ export interface EmailIndex {
   candidates(environmentId: string, email: string): Promise<string[]>;
   /** Records each (address, user) pair. */
   record(environmentId: string, addresses: readonly IndexedAddress[]): Promise<void>;
-  /** Writes ≤ 100 entries of one partition as one transaction. */
-  writeEntries(entries: readonly IndexEntry[]): Promise<void>;
+  /**
+   * Writes ≤ 100 entries of one partition as one transaction: `insert` for entries believed new
+   * (the cheaper write; sent again as a merge where one exists after all), else `merge`.
+   */
+  writeEntries(entries: readonly IndexEntry[], mode: BatchMode): Promise<void>;
 }
 
 /** The entries of these addresses, by partition, in transactions of at most 100. */
@@ -104,10 +107,8 @@ export function createEmailIndex(storage: StorageAccount): EmailIndex {
       return ids;
     },
 
-    // Inserts first, the cheaper write: an entry is new but where a crashed run or an unchanged
-    // address left it, and a transaction meeting one is sent again as a merge (writeRows).
-    async writeEntries(entries) {
-      await writeRows(await table(), 'insert', entries, 'Access could not be stored.');
+    async writeEntries(entries, mode) {
+      await writeRows(await table(), mode, entries, 'Access could not be stored.');
     },
 
     async record(environmentId, addresses) {

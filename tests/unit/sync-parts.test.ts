@@ -107,8 +107,8 @@ describe('executePlan', () => {
         calls.push(`users ${partition} ${rows.length} ${mode}`);
         return Promise.resolve();
       },
-      writeEmailIndex: (entries: readonly IndexEntry[]) => {
-        calls.push(`email-index ${entries[0]?.partitionKey ?? ''} ${entries.length} merge`);
+      writeEmailIndex: (entries: readonly IndexEntry[], mode: BatchMode) => {
+        calls.push(`email-index ${entries[0]?.partitionKey ?? ''} ${entries.length} ${mode}`);
         return Promise.resolve();
       },
       writeAccess: (partition: string, rows: readonly AccessPatch[], mode: BatchMode) => {
@@ -173,7 +173,11 @@ describe('executePlan', () => {
     const plan = {
       halted: false,
       userWrites: [identity(0)],
-      accessWrites: Array.from({ length: 1000 }, (_, i) => ({ ...patch(i), email: `user${i}@example.test` })),
+      accessWrites: Array.from({ length: 1000 }, (_, i) => ({
+        ...patch(i),
+        email: `user${i}@example.test`,
+        ...(i < 600 ? { isNew: true as const } : {}),
+      })),
     };
     await executePlan('env', 'dir', plan, { concurrency: 1 }, writer);
     const kinds = calls.map((c) => c.split(' ')[0]);
@@ -182,11 +186,15 @@ describe('executePlan', () => {
     expect(kinds.lastIndexOf('email-index')).toBeLessThan(kinds.indexOf('access'));
     const indexed = indexCalls.map((c) => Number(c.split(' ')[2]));
     expect(indexed.reduce((a, b) => a + b, 0)).toBe(1000);
-    // 1000 entries over 16 partitions: each partition's entries in as few transactions as fit.
+    // 1000 entries over 16 partitions: each partition's entries (per mode) in as few transactions as fit.
     const partitions = new Set(indexCalls.map((c) => c.split(' ')[1]));
     expect(partitions.size).toBe(16);
-    expect(indexCalls.length).toBeLessThanOrEqual(16 + Math.ceil(1000 / 100));
+    expect(indexCalls.length).toBeLessThanOrEqual(2 * 16 + Math.ceil(1000 / 100));
     expect(indexed.every((size) => size <= 100)).toBe(true);
+    // New access inserts its entries; changed access merges them (it may meet its own entry).
+    const byMode = (mode: string) =>
+      indexCalls.filter((c) => c.endsWith(mode)).reduce((sum, c) => sum + Number(c.split(' ')[2]), 0);
+    expect([byMode('insert'), byMode('merge')]).toEqual([600, 400]);
   });
 
   it('writes nothing for a halted or empty plan', async () => {
