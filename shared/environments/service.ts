@@ -212,6 +212,7 @@ export interface EnvironmentsDeps {
   readonly groupNames?: (tenant: string) => Promise<ReadonlyMap<string, string>>;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsService {
   const { environments, audit } = deps;
 
