@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, problemOf } from '../api.js';
+import { ApiError } from '../api.js';
 import { fieldError, unplacedErrors, type Problem } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
 import { isFinished, runSummary, formatDateTime, type SyncRun } from '../logic/runs.js';
@@ -15,6 +15,7 @@ import { Link, Loaded, ProblemMessage, useAction, useLoad } from '../ui/componen
 import { Checkbox, FormProblems, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
+import { useRunProgress } from './run-progress.js';
 
 /** The settings typed as text; the rest are checkboxes. */
 type TextKey = Exclude<keyof SettingsForm, 'periodicSync'>;
@@ -32,41 +33,6 @@ const FIELDS = [
   'deactivationLimit',
   'notificationEmails',
 ];
-const POLL_MS = 1000;
-
-/** Follows a run until it ends; every state it passes through is announced. */
-export function useRunProgress(
-  envId: string,
-): [SyncRun | undefined, Problem | undefined, (runId: string) => void] {
-  const { api } = useConsole();
-  const [run, setRun] = useState<SyncRun | undefined>();
-  const [problem, setProblem] = useState<Problem | undefined>();
-  const [runId, follow] = useState<string | undefined>();
-  useEffect(() => {
-    if (runId === undefined) return undefined;
-    let timer: number | undefined;
-    let current = true;
-    const poll = async () => {
-      try {
-        const latest = await api.get<SyncRun>(
-          `environments/${encodeURIComponent(envId)}/sync-runs/${encodeURIComponent(runId)}`,
-        );
-        if (!current) return;
-        setRun(latest);
-        if (!isFinished(latest.status)) timer = window.setTimeout(() => void poll(), POLL_MS);
-      } catch (error) {
-        if (current) setProblem(problemOf(error));
-      }
-    };
-    setProblem(undefined);
-    void poll();
-    return () => {
-      current = false;
-      window.clearTimeout(timer);
-    };
-  }, [envId, runId]);
-  return [run, problem, (id) => follow(id)];
-}
 
 export function ExternalUsersScreen({ envId }: { envId: string }) {
   const { api } = useConsole();

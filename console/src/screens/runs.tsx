@@ -23,7 +23,7 @@ import {
 } from '../ui/components.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
-import { useRunProgress } from './external-users.js';
+import { useRunProgress } from './run-progress.js';
 
 const PAGE = 20;
 const MAX_LIMIT = 100;
