@@ -88,10 +88,10 @@ function add(map: Map<string, number>, key: string, value: number): void {
 const ms = (us: number): string => `${(us / 1000).toFixed(0)} ms`;
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
-function summarizeCpu(profile: CpuProfile, phases: PhaseFile): string[] {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+/** The nearest frame of the app's own code on a node's stack, memoized per node. */
+function appFrameResolver(byId: Map<number, CpuNode>, nodes: readonly CpuNode[]): (id: number) => string {
   const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  for (const node of nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const appFrameOf = new Map<number, string>();
   const appFrame = (id: number): string => {
     const known = appFrameOf.get(id);
@@ -106,38 +106,64 @@ function summarizeCpu(profile: CpuProfile, phases: PhaseFile): string[] {
     appFrameOf.set(id, found);
     return found;
   };
+  return appFrame;
+}
+
+function phaseResolver(phases: PhaseFile): (offsetMs: number) => string {
   const marks = [...phases.offsets].sort((a, b) => a.atMs - b.atMs);
-  const phaseAt = (offsetMs: number): string => {
+  return (offsetMs) => {
     let phase = marks[0]?.phase ?? 'all';
     for (const mark of marks) if (mark.atMs <= offsetMs) phase = mark.phase;
     return phase;
   };
-  const self = new Map<string, number>();
-  const byKind = new Map<string, number>();
-  const byApp = new Map<string, number>();
-  const byPhase = new Map<string, Map<string, number>>();
-  const phaseSelf = new Map<string, Map<string, number>>();
+}
+
+interface CpuTally {
+  total: number;
+  readonly self: Map<string, number>;
+  readonly byKind: Map<string, number>;
+  readonly byApp: Map<string, number>;
+  readonly byPhase: Map<string, Map<string, number>>;
+  readonly phaseSelf: Map<string, Map<string, number>>;
+}
+
+function tallyCpu(profile: CpuProfile, phases: PhaseFile): CpuTally {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const appFrame = appFrameResolver(byId, profile.nodes);
+  const phaseAt = phaseResolver(phases);
+  const tally: CpuTally = {
+    total: 0,
+    self: new Map(),
+    byKind: new Map(),
+    byApp: new Map(),
+    byPhase: new Map(),
+    phaseSelf: new Map(),
+  };
   let at = profile.startTime;
-  let total = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     at += profile.timeDeltas[i] ?? 0;
     const duration = profile.timeDeltas[i + 1] ?? 0;
     const node = byId.get(profile.samples[i]!)!;
     const kind = kindOf(node.callFrame);
     const phase = phaseAt((at - profile.startTime) / 1000);
-    total += duration;
-    add(byKind, kind, duration);
+    tally.total += duration;
+    add(tally.byKind, kind, duration);
     if (kind !== 'idle') {
-      add(self, frameName(node.callFrame), duration);
-      add(byApp, appFrame(node.id), duration);
+      add(tally.self, frameName(node.callFrame), duration);
+      add(tally.byApp, appFrame(node.id), duration);
     }
-    let kinds = byPhase.get(phase);
-    if (!kinds) byPhase.set(phase, (kinds = new Map<string, number>()));
+    let kinds = tally.byPhase.get(phase);
+    if (!kinds) tally.byPhase.set(phase, (kinds = new Map<string, number>()));
     add(kinds, kind === 'idle' || kind === 'GC' ? kind : 'busy', duration);
-    let functions = phaseSelf.get(phase);
-    if (!functions) phaseSelf.set(phase, (functions = new Map<string, number>()));
+    let functions = tally.phaseSelf.get(phase);
+    if (!functions) tally.phaseSelf.set(phase, (functions = new Map<string, number>()));
     if (kind !== 'idle') add(functions, frameName(node.callFrame), duration);
   }
+  return tally;
+}
+
+function summarizeCpu(profile: CpuProfile, phases: PhaseFile): string[] {
+  const { total, self, byKind, byApp, byPhase, phaseSelf } = tallyCpu(profile, phases);
   const lines = [
     `CPU profile: ${ms(total)} sampled`,
     '',

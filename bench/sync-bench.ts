@@ -206,6 +206,56 @@ function markingReader(
   };
 }
 
+/** Sends one manual run to the queue, takes it off and runs it as the queue trigger would. */
+async function queueAndRun(
+  environmentId: string,
+  counter: Counter,
+  probe: PhaseProbe,
+  groupCount: number,
+): Promise<{ runId: string; workerPhases: Record<string, unknown> }> {
+  const queued = await sync().requestSync({
+    environmentId,
+    trigger: 'manual',
+    requestedBy: 'bench',
+    confirmDeactivations: true,
+  });
+  counter.add('queue send');
+  const queue = await storage().queue(SYNC_QUEUE);
+  const { receivedMessageItems } = await queue.receiveMessages({
+    numberOfMessages: 1,
+    visibilityTimeout: 600,
+  });
+  counter.add('queue receive');
+  const message = receivedMessageItems[0];
+  if (!message) throw new Error('no message');
+  let workerPhases: Record<string, unknown> = {};
+  openDirectory = markingReader(probe, groupCount);
+  await sync().executeSyncRun(decodeQueueMessage(message.messageText), {
+    log: (text, data) => {
+      workerPhases = Object.fromEntries(Object.entries(data).filter(([key]) => key.endsWith('Ms')));
+      process.stderr.write(`    ${text} ${JSON.stringify(data)}\n`);
+    },
+  });
+  probe.enter('queue');
+  await queue.deleteMessage(message.messageId, message.popReceipt);
+  counter.add('queue delete');
+  return { runId: queued.runId, workerPhases };
+}
+
+/** The run's storage requests by kind, with its reads and writes summed. */
+function storageTotals(counter: Counter): { storage: Record<string, number>; reads: number; writes: number } {
+  const storageCounts = counter.snapshot();
+  // The bench's own read of the run afterwards: leave it out.
+  storageCounts['GET syncruns'] = (storageCounts['GET syncruns'] ?? 1) - 1;
+  let writes = 0;
+  let reads = 0;
+  for (const [kind, count] of Object.entries(storageCounts)) {
+    if (kind.startsWith('GET ') || kind === 'queue receive') reads += count;
+    else writes += count;
+  }
+  return { storage: storageCounts, reads, writes };
+}
+
 async function runOnce(
   admin: DevDirectoryAdmin,
   directoryId: string,
@@ -224,32 +274,7 @@ async function runOnce(
   counter.probe = probe;
   probe.start('queue');
   const started = performance.now();
-  const queued = await sync().requestSync({
-    environmentId,
-    trigger: 'manual',
-    requestedBy: 'bench',
-    confirmDeactivations: true,
-  });
-  counter.add('queue send');
-  const queue = await storage().queue(SYNC_QUEUE);
-  const { receivedMessageItems } = await queue.receiveMessages({
-    numberOfMessages: 1,
-    visibilityTimeout: 600,
-  });
-  counter.add('queue receive');
-  const message = receivedMessageItems[0];
-  if (!message) throw new Error('no message');
-  let workerPhases: Record<string, unknown> = {};
-  openDirectory = markingReader(probe, groupSizes.length);
-  await sync().executeSyncRun(decodeQueueMessage(message.messageText), {
-    log: (text, data) => {
-      workerPhases = Object.fromEntries(Object.entries(data).filter(([key]) => key.endsWith('Ms')));
-      process.stderr.write(`    ${text} ${JSON.stringify(data)}\n`);
-    },
-  });
-  probe.enter('queue');
-  await queue.deleteMessage(message.messageId, message.popReceipt);
-  counter.add('queue delete');
+  const { runId, workerPhases } = await queueAndRun(environmentId, counter, probe, groupSizes.length);
   const wallMs = Math.round(performance.now() - started);
   counter.probe = undefined;
   const offsets = profiler === undefined ? [] : probe.offsets(profiler.startedAt);
@@ -262,20 +287,12 @@ async function runOnce(
       phases,
     });
   }
-  const run = await sync().getSyncRun(environmentId, queued.runId);
+  const run = await sync().getSyncRun(environmentId, runId);
   const log = await admin.requestLog(directoryId);
   const graph = log.filter((e) => e.kind === 'graph' || e.kind === 'graph-batch-part').length;
   const tokens = log.filter((e) => e.kind === 'token').length;
   const discovery = log.filter((e) => e.kind === 'discovery').length;
-  const storageCounts = counter.snapshot();
-  // getSyncRun above is the bench's own read: leave it out.
-  storageCounts['GET syncruns'] = (storageCounts['GET syncruns'] ?? 1) - 1;
-  let writes = 0;
-  let reads = 0;
-  for (const [kind, count] of Object.entries(storageCounts)) {
-    if (kind.startsWith('GET ') || kind === 'queue receive') reads += count;
-    else writes += count;
-  }
+  const { storage: storageCounts, reads, writes } = storageTotals(counter);
   return {
     n,
     scenario,
@@ -296,9 +313,8 @@ async function runOnce(
   };
 }
 
-async function main(): Promise<void> {
-  const n = Number(process.env.BENCH_N);
-  const origin = process.env.BENCH_DEVDIR_ORIGIN!;
+/** Sets up the bench's storage and repositories and counts every table request on them. */
+async function openBenchWorld(): Promise<Counter> {
   const ports = {
     tablePort: Number(process.env.BENCH_TABLE_PORT),
     queuePort: Number(process.env.BENCH_QUEUE_PORT),
@@ -324,20 +340,17 @@ async function main(): Promise<void> {
   };
   const counter = new Counter();
   for (const name of TABLES) (await storage().table(name)).pipeline.addPolicy(counter.policy);
+  return counter;
+}
 
-  const admin = createAdminClient(origin);
-  const directory = await admin.createDirectory({ displayName: `Bench ${n}` });
-  // Three overlapping groups, one nested: B holds A as a member, so A's users are listed twice.
-  const sizeA = Math.round(n * 0.5);
-  const sizeB = Math.round(n * 0.3);
-  const sizeC = n - sizeA - sizeB;
-  const groupA = await admin.addGroup(directory.id, { displayName: 'Bench A' });
-  const groupB = await admin.addGroup(directory.id, { displayName: 'Bench B', members: [groupA.id] });
-  const groupC = await admin.addGroup(directory.id, { displayName: 'Bench C' });
-  const blockA = await admin.generateUsers(directory.id, groupA.id, sizeA, { prefix: 'A' });
-  await admin.generateUsers(directory.id, groupB.id, sizeB, { prefix: 'B' });
-  const blockC = await admin.generateUsers(directory.id, groupC.id, sizeC, { prefix: 'C' });
+type BenchDirectory = Awaited<ReturnType<DevDirectoryAdmin['createDirectory']>>;
 
+/** The tenant and environment that sync the three groups. */
+async function saveBenchEnvironment(
+  n: number,
+  directory: BenchDirectory,
+  groupIds: string[],
+): Promise<string> {
   const environmentId = `bench-${n}`;
   const tenantName = `bench-${n}`;
   const app = directory.applications[0]!;
@@ -354,11 +367,30 @@ async function main(): Promise<void> {
   await world().environments.save({ id: environmentId, name: environmentId, externalUsersIntegration: true });
   await world().environments.saveSettings(environmentId, {
     tenant: tenantName,
-    groupsToSync: [groupA.id, groupB.id, groupC.id],
+    groupsToSync: groupIds,
     defaultMenus: ['Home'],
     periodicSync: false,
     deactivationLimit: n,
   });
+  return environmentId;
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.env.BENCH_N);
+  const counter = await openBenchWorld();
+  const admin = createAdminClient(process.env.BENCH_DEVDIR_ORIGIN!);
+  const directory = await admin.createDirectory({ displayName: `Bench ${n}` });
+  // Three overlapping groups, one nested: B holds A as a member, so A's users are listed twice.
+  const sizeA = Math.round(n * 0.5);
+  const sizeB = Math.round(n * 0.3);
+  const sizeC = n - sizeA - sizeB;
+  const groupA = await admin.addGroup(directory.id, { displayName: 'Bench A' });
+  const groupB = await admin.addGroup(directory.id, { displayName: 'Bench B', members: [groupA.id] });
+  const groupC = await admin.addGroup(directory.id, { displayName: 'Bench C' });
+  const blockA = await admin.generateUsers(directory.id, groupA.id, sizeA, { prefix: 'A' });
+  await admin.generateUsers(directory.id, groupB.id, sizeB, { prefix: 'B' });
+  const blockC = await admin.generateUsers(directory.id, groupC.id, sizeC, { prefix: 'C' });
+  const environmentId = await saveBenchEnvironment(n, directory, [groupA.id, groupB.id, groupC.id]);
 
   const emit = (result: unknown) => process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   emit({ n, scenario: 'baseline', peakRssMb: peakRssMb() });

@@ -48,75 +48,94 @@ export interface DevDirectory {
 const ENTRA_ROUTE =
   /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys|oauth2\/v2\.0\/(?:authorize|token|logout))$/;
 
+async function routeAdmin(admin: DevDirectoryAdmin, request: IncomingMessage, path: string): Promise<Reply> {
+  if (request.method !== 'POST')
+    return jsonReply(405, { error: { code: 'MethodNotAllowed', message: 'POST only' } });
+  const body = await readBody(request);
+  let args: unknown;
+  try {
+    args = body === '' ? [] : JSON.parse(body);
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new DirectoryAdminError(400, 'the body is not JSON');
+    throw error;
+  }
+  const result = await dispatchAdmin(admin, path.slice('/_admin/'.length), args);
+  return jsonReply(200, { result: result ?? null });
+}
+
+function entraKind(endpoint: string): RequestKind {
+  if (endpoint.endsWith('openid-configuration')) return 'discovery';
+  if (endpoint.endsWith('keys')) return 'keys';
+  if (endpoint.endsWith('token')) return 'token';
+  return 'authorize';
+}
+
+/** Discovery, keys and token answers: slowed down or replaced by a fault when one is injected. */
+function entraServiceReply(
+  core: Core,
+  tenantId: string,
+  kind: 'discovery' | 'keys' | 'token',
+  request: IncomingMessage,
+): Promise<Reply> {
+  return slowedDown(
+    core.directory(tenantId),
+    kind,
+    async () =>
+      injectedEntraFault(core, tenantId, kind) ??
+      (kind === 'discovery'
+        ? discovery(core, tenantId)
+        : kind === 'keys'
+          ? jwks(core, tenantId)
+          : request.method === 'POST'
+            ? await token(core, tenantId, request)
+            : jsonReply(405, {
+                error: 'invalid_request',
+                error_description: 'AADSTS900561: The endpoint only accepts POST requests.',
+              })),
+  );
+}
+
+async function routeEntra(
+  core: Core,
+  request: IncomingMessage,
+  url: URL,
+  tenantId: string,
+  endpoint: string,
+): Promise<Reply> {
+  const method = request.method ?? 'GET';
+  const kind = entraKind(endpoint);
+  let reply: Reply;
+  if (kind === 'discovery' || kind === 'keys' || kind === 'token') {
+    reply = await entraServiceReply(core, tenantId, kind, request);
+  } else if (endpoint.endsWith('logout')) reply = logout(url.searchParams);
+  else
+    reply =
+      method === 'POST'
+        ? await authorizePost(core, tenantId, request, url.searchParams)
+        : authorize(core, tenantId, url.searchParams);
+  core.record({
+    kind,
+    directoryId: core.directory(tenantId)?.id,
+    method,
+    path: url.pathname,
+    query: kind === 'authorize' ? '' : url.search.slice(1),
+    status: reply.status,
+  });
+  return reply;
+}
+
 async function route(core: Core, admin: DevDirectoryAdmin, request: IncomingMessage): Promise<Reply> {
   const url = new URL(request.url ?? '/', core.origin);
-  const method = request.method ?? 'GET';
   const path = url.pathname;
   if (path.startsWith('/v1.0/')) return handleGraph(core, request, url);
-  if (path.startsWith('/_admin/')) {
-    if (method !== 'POST')
-      return jsonReply(405, { error: { code: 'MethodNotAllowed', message: 'POST only' } });
-    const body = await readBody(request);
-    let args: unknown;
-    try {
-      args = body === '' ? [] : JSON.parse(body);
-    } catch (error) {
-      if (error instanceof SyntaxError) throw new DirectoryAdminError(400, 'the body is not JSON');
-      throw error;
-    }
-    const result = await dispatchAdmin(admin, path.slice('/_admin/'.length), args);
-    return jsonReply(200, { result: result ?? null });
-  }
+  if (path.startsWith('/_admin/')) return routeAdmin(admin, request, path);
   if (path.startsWith('/management/')) {
     const reply = await handleManagement(core, request, url);
     if (reply !== undefined) return reply;
   }
   const entra = ENTRA_ROUTE.exec(path);
-  if (entra !== null) {
-    const tenantId = (entra[1] ?? '').toLowerCase();
-    const endpoint = entra[2] ?? '';
-    const kind: RequestKind = endpoint.endsWith('openid-configuration')
-      ? 'discovery'
-      : endpoint.endsWith('keys')
-        ? 'keys'
-        : endpoint.endsWith('token')
-          ? 'token'
-          : 'authorize';
-    let reply: Reply;
-    if (kind === 'discovery' || kind === 'keys' || kind === 'token') {
-      reply = await slowedDown(
-        core.directory(tenantId),
-        kind,
-        async () =>
-          injectedEntraFault(core, tenantId, kind) ??
-          (kind === 'discovery'
-            ? discovery(core, tenantId)
-            : kind === 'keys'
-              ? jwks(core, tenantId)
-              : method === 'POST'
-                ? await token(core, tenantId, request)
-                : jsonReply(405, {
-                    error: 'invalid_request',
-                    error_description: 'AADSTS900561: The endpoint only accepts POST requests.',
-                  })),
-      );
-    } else if (endpoint.endsWith('logout')) reply = logout(url.searchParams);
-    else
-      reply =
-        method === 'POST'
-          ? await authorizePost(core, tenantId, request, url.searchParams)
-          : authorize(core, tenantId, url.searchParams);
-    core.record({
-      kind,
-      directoryId: core.directory(tenantId)?.id,
-      method,
-      path,
-      query: kind === 'authorize' ? '' : url.search.slice(1),
-      status: reply.status,
-    });
-    return reply;
-  }
-  if (path === '/' && method === 'GET') return indexPage(core);
+  if (entra !== null) return routeEntra(core, request, url, (entra[1] ?? '').toLowerCase(), entra[2] ?? '');
+  if (path === '/' && (request.method ?? 'GET') === 'GET') return indexPage(core);
   return jsonReply(404, { error: { code: 'NotFound', message: `No dev directory endpoint at ${path}` } });
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser, type AddressObject } from 'mailparser';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { MailMessage } from './types.js';
 
 export interface StartMailSinkOptions {
@@ -74,6 +74,43 @@ export async function readMailbox(dir: string): Promise<MailMessage[]> {
 
 let sequence = 0;
 
+/** Keeps one message, its envelope in a preamble, under a name that sorts by arrival. */
+async function storeMessage(
+  dir: string,
+  session: SMTPServerSession,
+  data: Buffer,
+  log: ((line: string) => void) | undefined,
+): Promise<void> {
+  const receivedAt = new Date();
+  const envelopeFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+  const envelopeTo = session.envelope.rcptTo.map((r) => r.address);
+  const preamble =
+    `${ENVELOPE_FROM}: ${envelopeFrom}\r\n${ENVELOPE_TO}: ${envelopeTo.join(', ')}\r\n` +
+    `${RECEIVED_AT}: ${receivedAt.toISOString()}\r\n`;
+  sequence += 1;
+  const name = `${receivedAt.toISOString().replace(/[:.]/g, '-')}-${String(sequence).padStart(6, '0')}-${randomBytes(3).toString('hex')}.eml`;
+  const file = path.join(dir, name);
+  await writeFile(file, preamble + data.toString('utf8'));
+  if (log !== undefined) {
+    const message = await parseMessage(file);
+    log(
+      `[mail] ${message.receivedAt} ${envelopeFrom} → ${envelopeTo.join(', ')}: ${message.subject} (${file})`,
+    );
+  }
+}
+
+function listen(server: SMTPServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.server.once('error', onError);
+    server.listen(port, host, () => {
+      server.server.off('error', onError);
+      const address = server.server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : port);
+    });
+  });
+}
+
 /** A local SMTP server that accepts everything and keeps each message as a readable `.eml` file. */
 export async function startMailSink(options: StartMailSinkOptions): Promise<MailSink> {
   await mkdir(options.dir, { recursive: true });
@@ -95,40 +132,13 @@ export async function startMailSink(options: StartMailSinkOptions): Promise<Mail
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', (error: Error) => callback(error));
       stream.on('end', () => {
-        const receivedAt = new Date();
-        const envelopeFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-        const envelopeTo = session.envelope.rcptTo.map((r) => r.address);
-        const preamble =
-          `${ENVELOPE_FROM}: ${envelopeFrom}\r\n${ENVELOPE_TO}: ${envelopeTo.join(', ')}\r\n` +
-          `${RECEIVED_AT}: ${receivedAt.toISOString()}\r\n`;
-        sequence += 1;
-        const name = `${receivedAt.toISOString().replace(/[:.]/g, '-')}-${String(sequence).padStart(6, '0')}-${randomBytes(3).toString('hex')}.eml`;
-        const file = path.join(options.dir, name);
-        writeFile(file, preamble + Buffer.concat(chunks).toString('utf8'))
-          .then(async () => {
-            if (log !== undefined) {
-              const message = await parseMessage(file);
-              log(
-                `[mail] ${message.receivedAt} ${envelopeFrom} → ${envelopeTo.join(', ')}: ${message.subject} (${file})`,
-              );
-            }
-            callback();
-          })
+        storeMessage(options.dir, session, Buffer.concat(chunks), log)
+          .then(() => callback())
           .catch((error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
       });
     },
   };
   const servers: SMTPServer[] = [];
-  const listen = (server: SMTPServer, port: number, host: string): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      server.server.once('error', onError);
-      server.listen(port, host, () => {
-        server.server.off('error', onError);
-        const address = server.server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : port);
-      });
-    });
   const v4 = new SMTPServer(serverOptions);
   v4.on('error', (error) => console.error('[mail] SMTP error', error));
   const port = await listen(v4, options.port ?? 0, '127.0.0.1');

@@ -67,6 +67,13 @@ export function userEmail(user: StoredUser): string | undefined {
 
 /** An Entra v2 ID token; `defect` spoils it in exactly one way, for tests of relying parties. */
 export async function issueIdToken(input: IdTokenInput, defect: IdTokenDefect | undefined): Promise<string> {
+  return signIdToken(input.directory, idTokenClaims(input, defect), defect);
+}
+
+function idTokenClaims(
+  input: IdTokenInput,
+  defect: IdTokenDefect | undefined,
+): JWTPayload & Record<string, unknown> {
   const { origin, directory, clientId, user } = input;
   const now = seconds();
   let iat = now;
@@ -99,7 +106,14 @@ export async function issueIdToken(input: IdTokenInput, defect: IdTokenDefect | 
   claims.tid = defect === 'wrong-tid' ? newGuid() : directory.id;
   claims.uti = uti();
   claims.ver = '2.0';
+  return claims;
+}
 
+async function signIdToken(
+  directory: Directory,
+  claims: JWTPayload & Record<string, unknown>,
+  defect: IdTokenDefect | undefined,
+): Promise<string> {
   const key = currentKey(directory);
   switch (defect) {
     case 'alg-none':

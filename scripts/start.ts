@@ -109,6 +109,25 @@ function line(label: string, value: string): string {
   return `  ${label.padEnd(18)}${value}`;
 }
 
+type SeedDirectory = DirectorySeed['directories'][number];
+
+function accountLine(
+  user: NonNullable<SeedDirectory['users']>[number],
+  groups: NonNullable<SeedDirectory['groups']>,
+): string {
+  const memberOf = groups
+    .filter((g) => user.id !== undefined && (g.members ?? []).includes(user.id))
+    .map((g) => g.displayName);
+  const notes = [
+    user.accountEnabled === false ? 'disabled' : undefined,
+    user.userPrincipalName?.includes('#EXT#') === true
+      ? `guest; sign in as ${user.otherMails?.[0] ?? ''}`
+      : undefined,
+    memberOf.length > 0 ? `in ${memberOf.join(', ')}` : undefined,
+  ].filter((n): n is string => n !== undefined);
+  return `    ${(user.userPrincipalName ?? '').padEnd(58)} ${(user.password ?? '').padEnd(16)} ${user.displayName}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+}
+
 function banner(
   seed: DirectorySeed,
   directory: DirectoryInfo,
@@ -120,19 +139,7 @@ function banner(
 ): string {
   const spec = seed.directories.find((d) => d.id === directory.id);
   const groups = spec?.groups ?? [];
-  const accounts = (spec?.users ?? []).map((user) => {
-    const memberOf = groups
-      .filter((g) => user.id !== undefined && (g.members ?? []).includes(user.id))
-      .map((g) => g.displayName);
-    const notes = [
-      user.accountEnabled === false ? 'disabled' : undefined,
-      user.userPrincipalName?.includes('#EXT#') === true
-        ? `guest; sign in as ${user.otherMails?.[0] ?? ''}`
-        : undefined,
-      memberOf.length > 0 ? `in ${memberOf.join(', ')}` : undefined,
-    ].filter((n): n is string => n !== undefined);
-    return `    ${(user.userPrincipalName ?? '').padEnd(58)} ${(user.password ?? '').padEnd(16)} ${user.displayName}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
-  });
+  const accounts = (spec?.users ?? []).map((user) => accountLine(user, groups));
   const app = directory.applications[0];
   return [
     '',
@@ -174,16 +181,15 @@ function banner(
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const devStateDir = path.join(STATE, 'devdir');
-  const { caCertPath } = await ensureDevCa(devStateDir);
-  const extraCaCerts = await extraCaCertsWith(
-    caCertPath,
-    process.env.NODE_EXTRA_CA_CERTS,
-    path.join(STATE, 'extra-ca-certs.pem'),
-  );
-  const seed = JSON.parse(await readFile(SEED, 'utf8')) as DirectorySeed;
+/** Stops the function app, then every started server in reverse order, once, on a signal or a failure. */
+interface Shutdown {
+  onStop(stop: () => Promise<void>): void;
+  watch(child: ChildProcess): void;
+  stopping(): boolean;
+  stopAll(code: number): Promise<never>;
+}
 
+function createShutdown(): Shutdown {
   const stoppers: (() => Promise<void>)[] = [];
   const running: { child?: ChildProcess } = {};
   let stopping = false;
@@ -207,7 +213,21 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stopAll(0));
   process.once('SIGTERM', () => void stopAll(0));
+  return {
+    onStop: (stop) => stoppers.push(stop),
+    watch: (child) => {
+      running.child = child;
+    },
+    stopping: () => stopping,
+    stopAll,
+  };
+}
 
+async function startServers(
+  seed: DirectorySeed,
+  devStateDir: string,
+  shutdown: Shutdown,
+): Promise<[DevDirectory, MailSink]> {
   let azurite: AzuriteHandle;
   let devDirectory: DevDirectory;
   let mail: MailSink;
@@ -225,13 +245,40 @@ async function main(): Promise<void> {
         : 'Start-up failed:',
       error instanceof Error ? error.message : error,
     );
-    return stopAll(1);
+    return shutdown.stopAll(1);
   }
-  stoppers.push(
-    () => azurite.stop(),
-    () => devDirectory.stop(),
-    () => mail.stop(),
+  shutdown.onStop(() => azurite.stop());
+  shutdown.onStop(() => devDirectory.stop());
+  shutdown.onStop(() => mail.stop());
+  return [devDirectory, mail];
+}
+
+function spawnHost(extraCaCerts: string, shutdown: Shutdown): void {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('host.js', import.meta.url))], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: extraCaCerts },
+  });
+  shutdown.watch(child);
+  child.once('exit', (code, signal) => {
+    if (shutdown.stopping()) return;
+    console.error(`The function app stopped (${signal ?? `exit code ${code ?? 0}`}); stopping the stack.`);
+    void shutdown.stopAll(code ?? 1);
+  });
+}
+
+async function main(): Promise<void> {
+  const devStateDir = path.join(STATE, 'devdir');
+  const { caCertPath } = await ensureDevCa(devStateDir);
+  const extraCaCerts = await extraCaCertsWith(
+    caCertPath,
+    process.env.NODE_EXTRA_CA_CERTS,
+    path.join(STATE, 'extra-ca-certs.pem'),
   );
+  const seed = JSON.parse(await readFile(SEED, 'utf8')) as DirectorySeed;
+
+  const shutdown = createShutdown();
+  const [devDirectory, mail] = await startServers(seed, devStateDir, shutdown);
 
   const demoId = seed.directories[0]?.id;
   if (demoId === undefined) throw new Error(`${SEED} holds no directory`);
@@ -252,17 +299,7 @@ async function main(): Promise<void> {
   const seeded = await seedDemoEnvironment(context);
   const demoSynced = await syncDemoOnce(services);
 
-  const child = spawn(process.execPath, [fileURLToPath(new URL('host.js', import.meta.url))], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: extraCaCerts },
-  });
-  running.child = child;
-  child.once('exit', (code, signal) => {
-    if (stopping) return;
-    console.error(`The function app stopped (${signal ?? `exit code ${code ?? 0}`}); stopping the stack.`);
-    void stopAll(code ?? 1);
-  });
+  spawnHost(extraCaCerts, shutdown);
 
   const appPort = Number(process.env.PORT ?? '7071');
   await waitForPort(appPort, 120_000).catch(() =>
@@ -272,7 +309,7 @@ async function main(): Promise<void> {
     console.error('The demo sync could not be read:', error instanceof Error ? error.message : error);
     return undefined;
   });
-  if (!stopping) {
+  if (!shutdown.stopping()) {
     process.stdout.write(banner(seed, directory, devDirectory, mail, appUrl, seeded?.loginUrl, demoRun));
   }
 }

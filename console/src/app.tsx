@@ -53,10 +53,10 @@ export function App() {
   return <StaffConsole route={route} />;
 }
 
-function StaffConsole({ route }: { route: Route }) {
+/** The console's sign-in state: started from the stored session or a sign-in callback, then signed in or out. */
+function useStaffSession() {
   const [config, setConfig] = useState<ConsoleConfig | undefined>();
   const [phase, setPhase] = useState<Phase>({ name: 'starting' });
-  useFocusOnNavigation(route);
 
   useEffect(() => {
     let current = true;
@@ -94,9 +94,15 @@ function StaffConsole({ route }: { route: Route }) {
     forgetSession();
     setPhase({ name: 'signed-out', ...(message === undefined ? {} : { message }) });
   };
+  return { config, phase, signIn, signOut };
+}
 
-  const session = phase.name === 'signed-in' ? phase.session : undefined;
-  const context = useMemo<ConsoleContext | undefined>(
+/** What the signed-in screens share: the API with the session's token, the principal, navigation. */
+function useConsoleContext(
+  session: StaffSession | undefined,
+  signOut: (message?: string) => void,
+): ConsoleContext | undefined {
+  return useMemo<ConsoleContext | undefined>(
     () =>
       session === undefined
         ? undefined
@@ -110,7 +116,83 @@ function StaffConsole({ route }: { route: Route }) {
           },
     [session],
   );
+}
 
+function TopBar({
+  route,
+  context,
+  onSignOut,
+}: {
+  route: Route;
+  context: ConsoleContext;
+  onSignOut: () => void;
+}) {
+  return (
+    <>
+      <nav aria-label="Main">
+        <ul>
+          {can.manageTenants(context.principal) && (
+            <li>
+              <Link
+                href={href({ name: 'tenants' })}
+                current={route.name === 'tenants' || route.name === 'tenant'}
+              >
+                Tenants
+              </Link>
+            </li>
+          )}
+          <li>
+            <Link
+              href={href({ name: 'environments' })}
+              current={route.name !== 'tenants' && route.name !== 'tenant' && route.name !== 'home'}
+            >
+              Environments
+            </Link>
+          </li>
+        </ul>
+      </nav>
+      <div class="who">
+        <span>
+          {context.principal.name} (
+          {context.principal.roles.map((r) => ROLE_LABELS[r]).join(', ') || 'no role'})
+        </span>
+        <button type="button" class="secondary" onClick={onSignOut}>
+          Sign out
+        </button>
+      </div>
+    </>
+  );
+}
+
+function SignIn({
+  message,
+  onSignIn,
+  ready,
+}: {
+  message: string | undefined;
+  onSignIn: () => void;
+  ready: boolean;
+}) {
+  return (
+    <section class="signin">
+      <h1 tabIndex={-1}>Sign in</h1>
+      <p>Partners, platform operators and environment admins sign in with their organization account.</p>
+      {message !== undefined && (
+        <p role="alert" class="problem">
+          {message}
+        </p>
+      )}
+      <button type="button" onClick={onSignIn} disabled={!ready}>
+        Sign in
+      </button>
+    </section>
+  );
+}
+
+function StaffConsole({ route }: { route: Route }) {
+  const { config, phase, signIn, signOut } = useStaffSession();
+  useFocusOnNavigation(route);
+  const context = useConsoleContext(phase.name === 'signed-in' ? phase.session : undefined, signOut);
   return (
     <>
       <a class="skip" href="#main">
@@ -118,41 +200,7 @@ function StaffConsole({ route }: { route: Route }) {
       </a>
       <header class="top">
         <span class="brand">BizzStream console</span>
-        {context !== undefined && (
-          <>
-            <nav aria-label="Main">
-              <ul>
-                {can.manageTenants(context.principal) && (
-                  <li>
-                    <Link
-                      href={href({ name: 'tenants' })}
-                      current={route.name === 'tenants' || route.name === 'tenant'}
-                    >
-                      Tenants
-                    </Link>
-                  </li>
-                )}
-                <li>
-                  <Link
-                    href={href({ name: 'environments' })}
-                    current={route.name !== 'tenants' && route.name !== 'tenant' && route.name !== 'home'}
-                  >
-                    Environments
-                  </Link>
-                </li>
-              </ul>
-            </nav>
-            <div class="who">
-              <span>
-                {context.principal.name} (
-                {context.principal.roles.map((r) => ROLE_LABELS[r]).join(', ') || 'no role'})
-              </span>
-              <button type="button" class="secondary" onClick={() => signOut()}>
-                Sign out
-              </button>
-            </div>
-          </>
-        )}
+        {context !== undefined && <TopBar route={route} context={context} onSignOut={() => signOut()} />}
       </header>
       <main id="main">
         {phase.name === 'starting' && (
@@ -166,20 +214,7 @@ function StaffConsole({ route }: { route: Route }) {
           </p>
         )}
         {phase.name === 'signed-out' && (
-          <section class="signin">
-            <h1 tabIndex={-1}>Sign in</h1>
-            <p>
-              Partners, platform operators and environment admins sign in with their organization account.
-            </p>
-            {phase.message !== undefined && (
-              <p role="alert" class="problem">
-                {phase.message}
-              </p>
-            )}
-            <button type="button" onClick={signIn} disabled={config === undefined}>
-              Sign in
-            </button>
-          </section>
+          <SignIn message={phase.message} onSignIn={signIn} ready={config !== undefined} />
         )}
         {context !== undefined && (
           <Context.Provider value={context}>

@@ -101,7 +101,10 @@ function usersPort(repository: UsersRepository) {
   };
 }
 
-/** The composition root: each service gets its ports and the other services it depends on. */
+/**
+ * The composition root: each service gets its ports and the other services it depends on. Long only
+ * as wiring: one constructor call per service, kept together so every dependency is visible at once.
+ */
 export function buildServices(config: Config, ports: Ports, limits: Limits = DEFAULT_LIMITS): Services {
   const { clock, storage } = ports;
   const audit = createAuditTrail({ storage, clock });

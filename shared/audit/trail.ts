@@ -116,6 +116,7 @@ function fromAuditEntity(entity: AuditEntity, target: AuditTarget): AuditEntry {
   };
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createAuditTrail(deps: { storage: StorageAccount; clock: Clock }): AuditTrail {
   async function begin(entry: Omit<AuditEntry, 'at' | 'outcome'>): Promise<PendingAuditEntry> {
     const at = deps.clock.now();

@@ -64,6 +64,7 @@ export interface SessionStore {
   deleteExpired(now: Date): Promise<number>;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createSessionStore(storage: StorageAccount): SessionStore {
   const table = (): Promise<TableClient> => storage.table(SESSIONS_TABLE);
 

@@ -79,6 +79,7 @@ function fromTransactionEntity(entity: TransactionEntity, cookieSecret: string):
   };
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createTransactionStore(storage: StorageAccount): TransactionStore {
   const table = (): Promise<TableClient> => storage.table(TRANSACTIONS_TABLE);
 

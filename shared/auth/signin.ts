@@ -76,6 +76,7 @@ function checkCallback(parameters: CallbackParameters, state: string): string {
   return parameters.code;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createSignin(deps: SigninDeps): SigninService {
   const { oidc } = deps;
 

@@ -132,6 +132,7 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
  * The one way the service talks to a tenant's directory. One instance serves one run (or one
  * sign-in step): the give-up budget is shared by its requests, so a directory that keeps failing
  * is abandoned after `giveUpAfterMs` however the failures are spread.
+ * Long only as a factory: its body is the short functions below, closed over the deps.
  */
 export function createDirectoryHttp(
   subject: DirectorySubject,

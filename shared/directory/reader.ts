@@ -113,6 +113,7 @@ function graphFailure(http: DirectoryHttp, status: number, groupId: string): App
  * A reader for one run: its requests go through the Graph SDK, whose chain ends in one
  * DirectoryHttp (timeouts, retries, the give-up budget) shared with the token requests, and stay
  * on the tenant's own origins.
+ * Long only as a factory: its body is the short functions below, closed over the deps.
  */
 export function createDirectoryReader(connection: DirectoryConnection, deps: DirectoryDeps): DirectoryReader {
   const graphOrigin = new URL(connection.graphBaseUrl).origin;

@@ -123,6 +123,7 @@ function writable(entity: EnvironmentEntity): EnvironmentEntity {
   return rest as EnvironmentEntity;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createEnvironmentsRepository(deps: {
   storage: StorageAccount;
   clock: Clock;

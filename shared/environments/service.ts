@@ -105,6 +105,45 @@ export interface TenantFacts {
   readonly environments: readonly string[];
 }
 
+function tenantProblem(
+  tenantName: unknown,
+  environmentId: string,
+  tenant: TenantFacts | undefined,
+): string | undefined {
+  if (tenantName === undefined || tenantName === null) return 'is required';
+  if (typeof tenantName !== 'string' || !TENANT_NAME_PATTERN.test(tenantName))
+    return 'must be a tenant name (1–63 of a-z 0-9 -)';
+  // One message for both: an environment admin must not learn which tenant names exist.
+  if (!tenant?.environments.includes(environmentId))
+    return `no tenant "${tenantName}" allows environment "${environmentId}"`;
+  return undefined;
+}
+
+function normalizeDefaultMenus(menus: unknown): { menus: string[] } | { error: string } {
+  if (menus === undefined) return { menus: [] };
+  if (
+    !Array.isArray(menus) ||
+    !menus.every((menu) => typeof menu === 'string' && menu.trim() !== '' && menu.length <= MAX_MENU_LENGTH)
+  ) {
+    return { error: 'must be an array of non-empty menu names' };
+  }
+  if (menus.length > MAX_MENUS) return { error: `must list at most ${MAX_MENUS} menus` };
+  return { menus: [...(menus as string[])] };
+}
+
+function normalizePeriodicSync(value: unknown): { periodicSync: boolean } | { error: string } {
+  if (value === undefined) return { periodicSync: false };
+  return typeof value === 'boolean' ? { periodicSync: value } : { error: 'must be true or false' };
+}
+
+function normalizeDeactivationLimit(limit: unknown): { limit: number } | { error: string } {
+  if (limit === undefined) return { limit: DEFAULT_DEACTIVATION_LIMIT };
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
+    return { error: 'must be an integer ≥ 0' };
+  }
+  return { limit };
+}
+
 /**
  * Pure: validates and normalizes a settings body. Every bad field is named at
  * once; nothing is returned unless everything is valid.
@@ -115,61 +154,35 @@ export function validateSettings(
   tenant: TenantFacts | undefined,
 ): ExternalUsersSettings {
   const fields: Record<string, string> = {};
-
-  const tenantName = body.tenant;
-  if (tenantName === undefined || tenantName === null) fields.tenant = 'is required';
-  else if (typeof tenantName !== 'string' || !TENANT_NAME_PATTERN.test(tenantName))
-    fields.tenant = 'must be a tenant name (1–63 of a-z 0-9 -)';
-  // One message for both: an environment admin must not learn which tenant names exist.
-  else if (!tenant?.environments.includes(environmentId))
-    fields.tenant = `no tenant "${tenantName}" allows environment "${environmentId}"`;
-
+  const tenantError = tenantProblem(body.tenant, environmentId, tenant);
+  if (tenantError !== undefined) fields.tenant = tenantError;
   const groups = normalizeGroupsToSync(body.groupsToSync);
   if ('error' in groups) fields.groupsToSync = groups.error;
-
-  let defaultMenus: string[] = [];
-  if (body.defaultMenus !== undefined) {
-    const menus = body.defaultMenus;
-    if (
-      !Array.isArray(menus) ||
-      !menus.every((menu) => typeof menu === 'string' && menu.trim() !== '' && menu.length <= MAX_MENU_LENGTH)
-    ) {
-      fields.defaultMenus = 'must be an array of non-empty menu names';
-    } else if (menus.length > MAX_MENUS) {
-      fields.defaultMenus = `must list at most ${MAX_MENUS} menus`;
-    } else {
-      defaultMenus = [...(menus as string[])];
-    }
-  }
-
-  let periodicSync = false;
-  if (body.periodicSync !== undefined) {
-    if (typeof body.periodicSync !== 'boolean') fields.periodicSync = 'must be true or false';
-    else periodicSync = body.periodicSync;
-  }
-
-  let deactivationLimit = DEFAULT_DEACTIVATION_LIMIT;
-  if (body.deactivationLimit !== undefined) {
-    const limit = body.deactivationLimit;
-    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
-      fields.deactivationLimit = 'must be an integer ≥ 0';
-    } else {
-      deactivationLimit = limit;
-    }
-  }
-
+  const menus = normalizeDefaultMenus(body.defaultMenus);
+  if ('error' in menus) fields.defaultMenus = menus.error;
+  const periodic = normalizePeriodicSync(body.periodicSync);
+  if ('error' in periodic) fields.periodicSync = periodic.error;
+  const limit = normalizeDeactivationLimit(body.deactivationLimit);
+  if ('error' in limit) fields.deactivationLimit = limit.error;
   const notificationEmails = normalizeNotificationEmails(body.notificationEmails);
   if ('error' in notificationEmails) fields.notificationEmails = notificationEmails.error;
 
-  if (Object.keys(fields).length > 0 || 'error' in groups || 'error' in notificationEmails) {
+  if (
+    tenantError !== undefined ||
+    'error' in groups ||
+    'error' in menus ||
+    'error' in periodic ||
+    'error' in limit ||
+    'error' in notificationEmails
+  ) {
     throw new AppError('validation', 'The settings are not valid.', { fields });
   }
   return {
-    tenant: tenantName as string,
+    tenant: body.tenant as string,
     groupsToSync: groups.ids,
-    defaultMenus,
-    periodicSync,
-    deactivationLimit,
+    defaultMenus: menus.menus,
+    periodicSync: periodic.periodicSync,
+    deactivationLimit: limit.limit,
     notificationEmails: notificationEmails.emails,
   };
 }
@@ -212,6 +225,7 @@ export interface EnvironmentsDeps {
   readonly groupNames?: (tenant: string) => Promise<ReadonlyMap<string, string>>;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsService {
   const { environments, audit } = deps;
 

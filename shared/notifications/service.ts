@@ -68,6 +68,7 @@ export function runConsoleUrl(publicBaseUrl: string, environmentId: string, runI
   return `${publicBaseUrl}/console/environments/${encodeURIComponent(environmentId)}/runs/${encodeURIComponent(runId)}`;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createRunNotifications(deps: NotificationDeps): RunNotifications {
   const table = (): Promise<TableClient> => deps.storage.table(NOTICES_TABLE);
 

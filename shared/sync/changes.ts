@@ -97,6 +97,7 @@ export interface ChangesStore {
   readAllChanges(runId: string): Promise<Change[]>;
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createChangesStore(storage: StorageAccount): ChangesStore {
   const table = (): Promise<TableClient> => storage.table(CHANGES_TABLE);
 

@@ -11,7 +11,10 @@ export interface ReadSteps {
   readonly plan: (attempt: Attempt, source: Source, timer: PhaseTimer) => Promise<Plan>;
 }
 
-/** An attempt's read phase: checks the run's source, then reads and plans without writing anything. */
+/**
+ * An attempt's read phase: checks the run's source, then reads and plans without writing anything.
+ * Long only as a factory: its body is the short functions below, closed over the deps.
+ */
 export function createReadSteps(
   deps: SyncDeps,
   users: UsersRepository,

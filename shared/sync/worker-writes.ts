@@ -19,7 +19,10 @@ export interface WriteSteps {
   readonly preview: (attempt: Attempt, result: Plan) => Promise<WorkerOutcome>;
 }
 
-/** An attempt's steps after planning: a real run's writes, a halted run's record, a dry run's preview. */
+/**
+ * An attempt's steps after planning: a real run's writes, a halted run's record, a dry run's preview.
+ * Long only as a factory: its body is the short functions below, closed over the deps.
+ */
 export function createWriteSteps(
   deps: SyncDeps,
   stores: Pick<SyncStores, 'changes' | 'users'>,

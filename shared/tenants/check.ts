@@ -118,6 +118,7 @@ export function healthOfCheck(result: CheckResult): HealthObservation {
   return error ? { ok: false, code: error.code, message: error.message } : { ok: true };
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createTenantCheck(deps: TenantCheckDeps): TenantCheck {
   async function groupsToCheck(tenant: string, body: CheckBody): Promise<string[]> {
     if (body.groups !== undefined) {

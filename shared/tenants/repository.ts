@@ -131,6 +131,7 @@ export interface TenantsRepositoryDeps {
   readonly secretsKeys: readonly SecretsKey[];
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createTenantsRepository(deps: TenantsRepositoryDeps): TenantsRepository {
   const table = (): Promise<TableClient> => deps.storage.table(TENANTS_TABLE);
 

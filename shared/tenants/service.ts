@@ -131,6 +131,7 @@ export function checkTenantBody(body: TenantBody, directoryHosts: readonly strin
   }
 }
 
+// Long only as a factory: its body is the short functions below, closed over the deps.
 export function createTenantsService(deps: TenantsDeps): TenantsService {
   const { tenants, environments, audit, directoryHosts, health } = deps;
   const view = (tenant: TenantRecord, status?: TenantStatus): TenantView =>

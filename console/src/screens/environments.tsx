@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { can } from '../logic/principal.js';
-import { fieldError } from '../logic/problem.js';
+import { fieldError, type Problem } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
 import { Empty, Link, Loaded, ProblemMessage, useAction, useLoad } from '../ui/components.js';
 import { Checkbox, Field, TextField } from '../ui/forms.js';
@@ -145,6 +145,52 @@ function CreateEnvironment() {
   );
 }
 
+interface EnvironmentFieldsProps {
+  readonly value: EnvironmentView;
+  readonly operator: boolean;
+  readonly problem: Problem | undefined;
+  /** Edits not saved yet; undefined shows the stored value. */
+  readonly name: string | undefined;
+  readonly onName: (name: string) => void;
+  readonly integration: boolean | undefined;
+  readonly onIntegration: (on: boolean) => void;
+}
+
+function EnvironmentFields(props: EnvironmentFieldsProps) {
+  const { value, operator, problem } = props;
+  return (
+    <>
+      <p>
+        Environment ID: <code>{value.id}</code>
+      </p>
+      <Field id="env-name" label="Name" error={fieldError(problem, 'name')}>
+        {(describedBy, invalid) => (
+          <input
+            id="env-name"
+            value={props.name ?? value.name}
+            readOnly={!operator}
+            aria-describedby={describedBy}
+            aria-invalid={invalid}
+            onInput={(e) => props.onName(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <Checkbox
+        id="env-integration"
+        label="External users integration"
+        checked={props.integration ?? value.externalUsersIntegration}
+        disabled={!operator}
+        hint={
+          operator
+            ? 'Lets this environment sync users from a Microsoft Entra ID tenant.'
+            : 'Only a platform operator can switch this.'
+        }
+        onChange={props.onIntegration}
+      />
+    </>
+  );
+}
+
 export function EnvironmentScreen({ envId }: { envId: string }) {
   const { api, principal } = useConsole();
   const [loaded, , setLoaded] = useLoad(() => api.get<EnvironmentView>(envPath(envId)), envId);
@@ -178,32 +224,14 @@ export function EnvironmentScreen({ envId }: { envId: string }) {
               void save(value);
             }}
           >
-            <p>
-              Environment ID: <code>{value.id}</code>
-            </p>
-            <Field id="env-name" label="Name" error={fieldError(problem, 'name')}>
-              {(describedBy, invalid) => (
-                <input
-                  id="env-name"
-                  value={name ?? value.name}
-                  readOnly={!operator}
-                  aria-describedby={describedBy}
-                  aria-invalid={invalid}
-                  onInput={(e) => setName(e.currentTarget.value)}
-                />
-              )}
-            </Field>
-            <Checkbox
-              id="env-integration"
-              label="External users integration"
-              checked={integration ?? value.externalUsersIntegration}
-              disabled={!operator}
-              hint={
-                operator
-                  ? 'Lets this environment sync users from a Microsoft Entra ID tenant.'
-                  : 'Only a platform operator can switch this.'
-              }
-              onChange={setIntegration}
+            <EnvironmentFields
+              value={value}
+              operator={operator}
+              problem={problem}
+              name={name}
+              onName={setName}
+              integration={integration}
+              onIntegration={setIntegration}
             />
             {problem !== undefined && <ProblemMessage problem={problem} />}
             {saved && (

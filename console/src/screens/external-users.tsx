@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, problemOf } from '../api.js';
+import { ApiError } from '../api.js';
 import { fieldError, unplacedErrors, type Problem } from '../logic/problem.js';
 import { href } from '../logic/routes.js';
 import { isFinished, runSummary, formatDateTime, type SyncRun } from '../logic/runs.js';
@@ -15,6 +15,7 @@ import { Link, Loaded, ProblemMessage, useAction, useLoad } from '../ui/componen
 import { Checkbox, FormProblems, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
+import { useRunProgress } from './run-progress.js';
 
 /** The settings typed as text; the rest are checkboxes. */
 type TextKey = Exclude<keyof SettingsForm, 'periodicSync'>;
@@ -32,41 +33,6 @@ const FIELDS = [
   'deactivationLimit',
   'notificationEmails',
 ];
-const POLL_MS = 1000;
-
-/** Follows a run until it ends; every state it passes through is announced. */
-export function useRunProgress(
-  envId: string,
-): [SyncRun | undefined, Problem | undefined, (runId: string) => void] {
-  const { api } = useConsole();
-  const [run, setRun] = useState<SyncRun | undefined>();
-  const [problem, setProblem] = useState<Problem | undefined>();
-  const [runId, follow] = useState<string | undefined>();
-  useEffect(() => {
-    if (runId === undefined) return undefined;
-    let timer: number | undefined;
-    let current = true;
-    const poll = async () => {
-      try {
-        const latest = await api.get<SyncRun>(
-          `environments/${encodeURIComponent(envId)}/sync-runs/${encodeURIComponent(runId)}`,
-        );
-        if (!current) return;
-        setRun(latest);
-        if (!isFinished(latest.status)) timer = window.setTimeout(() => void poll(), POLL_MS);
-      } catch (error) {
-        if (current) setProblem(problemOf(error));
-      }
-    };
-    setProblem(undefined);
-    void poll();
-    return () => {
-      current = false;
-      window.clearTimeout(timer);
-    };
-  }, [envId, runId]);
-  return [run, problem, (id) => follow(id)];
-}
 
 export function ExternalUsersScreen({ envId }: { envId: string }) {
   const { api } = useConsole();
@@ -92,69 +58,53 @@ export function ExternalUsersScreen({ envId }: { envId: string }) {
   );
 }
 
-function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnswer | undefined }) {
-  const { api } = useConsole();
-  const base = `environments/${encodeURIComponent(envId)}`;
-  const [form, setForm] = useState<SettingsForm>(() =>
-    answer === undefined ? EMPTY_SETTINGS_FORM : toSettingsForm(answer),
-  );
-  const { busy, problem, run: attempt } = useAction();
-  const [notice, setNotice] = useState<string | undefined>();
-  const [savedGroups, setSavedGroups] = useState(answer?.groupsToSync ?? '');
-  const [run, runProblem, follow] = useRunProgress(envId);
-  const [runKind, setRunKind] = useState<'sync' | 'preview'>('sync');
+/** After a refused save, the first field named gets the focus, so its message is read out. */
+function useFocusFirstInvalid(problem: Problem | undefined) {
   const firstInvalid = useRef<string | undefined>();
-  const set =
-    <K extends keyof SettingsForm>(key: K) =>
-    (value: SettingsForm[K]) =>
-      setForm((f) => ({ ...f, [key]: value }));
-
   useEffect(() => {
-    // After a refused save, the first field named gets the focus, so its message is read out.
     if (firstInvalid.current !== undefined) {
       document.getElementById(`eu-${firstInvalid.current}`)?.focus();
       firstInvalid.current = undefined;
     }
   }, [problem]);
+  return firstInvalid;
+}
 
-  const act = (what: string, action: () => Promise<void>) => {
-    setNotice(undefined);
-    return attempt(action, (found) => {
-      firstInvalid.current = FIELDS.find((field) => fieldError(found, field) !== undefined);
-      setNotice(`${what} failed.`);
-    });
-  };
-  const save = () =>
-    act('Saving', async () => {
-      const saved = await api.send<SettingsView>('PUT', `${base}/external-users`, toSettingsBody(form));
-      setForm(toSettingsForm(saved));
-      setSavedGroups(saved.groupsToSync ?? '');
-      setNotice('Settings saved.');
-    });
-  const startRun = (kind: 'sync' | 'preview') =>
-    act(kind === 'sync' ? 'Sync' : 'Preview', async () => {
-      try {
-        const queued = await api.send<SyncRun>(
-          'POST',
-          `${base}/sync`,
-          kind === 'preview' ? toPreviewBody(form) : {},
-        );
-        setRunKind(kind);
-        follow(queued.runId);
-      } catch (error) {
-        // A run already going is worth following rather than only refusing.
-        if (error instanceof ApiError && error.problem.runId !== undefined) {
-          setRunKind('sync');
-          follow(error.problem.runId);
-        }
-        throw error;
+/** Queues a sync or a preview of the form's settings and follows it. */
+function useRunStarter(envId: string) {
+  const { api } = useConsole();
+  const [run, runProblem, follow] = useRunProgress(envId);
+  const [runKind, setRunKind] = useState<'sync' | 'preview'>('sync');
+  const queue = async (kind: 'sync' | 'preview', form: SettingsForm) => {
+    try {
+      const queued = await api.send<SyncRun>(
+        'POST',
+        `environments/${encodeURIComponent(envId)}/sync`,
+        kind === 'preview' ? toPreviewBody(form) : {},
+      );
+      setRunKind(kind);
+      follow(queued.runId);
+    } catch (error) {
+      // A run already going is worth following rather than only refusing.
+      if (error instanceof ApiError && error.problem.runId !== undefined) {
+        setRunKind('sync');
+        follow(error.problem.runId);
       }
-    });
+      throw error;
+    }
+  };
+  return { run, runProblem, runKind, queue };
+}
 
-  const groupNames = new Map((answer?.groups ?? []).map((g) => [g.id, g.displayName]));
-  const configuredGroups = savedGroups.split(',').filter((id) => id !== '');
-  const stray = unplacedErrors(problem, FIELDS);
-  const latest = answer?.latestRun ?? null;
+interface SettingsFieldsProps {
+  readonly form: SettingsForm;
+  readonly problem: Problem | undefined;
+  readonly set: <K extends keyof SettingsForm>(key: K) => (value: SettingsForm[K]) => void;
+  readonly configuredGroups: readonly string[];
+  readonly groupNames: ReadonlyMap<string, string | null>;
+}
+
+function SettingsFields({ form, problem, set, configuredGroups, groupNames }: SettingsFieldsProps) {
   const text = (
     key: TextKey,
     label: string,
@@ -171,6 +121,146 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
       {...extra}
     />
   );
+  return (
+    <>
+      {text('tenant', 'Tenant', 'The name of the tenant configuration to sync from.')}
+      {text('groupsToSync', 'Groups to Sync', 'Entra ID group object IDs, separated by commas.', {
+        rows: 3,
+      })}
+      {configuredGroups.length > 0 && (
+        <ul class="groups" aria-label="Synced groups">
+          {configuredGroups.map((id) => (
+            <li key={id}>
+              <span class="group-name">{groupNames.get(id) ?? 'Name not read yet'}</span> <code>{id}</code>
+            </li>
+          ))}
+        </ul>
+      )}
+      {text('defaultMenus', 'Default menu', 'Menus new users get, separated by commas.')}
+      <Checkbox
+        id="eu-periodicSync"
+        label="Periodically Sync Users"
+        checked={form.periodicSync}
+        error={fieldError(problem, 'periodicSync')}
+        onChange={set('periodicSync')}
+      />
+      {text(
+        'deactivationLimit',
+        'Deactivation limit',
+        'A run that would deactivate more users than this halts until confirmed.',
+        { inputMode: 'numeric' },
+      )}
+      {text(
+        'notificationEmails',
+        'Notification emails',
+        'Up to 5 addresses, separated by commas, told when a run fails or halts.',
+      )}
+    </>
+  );
+}
+
+interface SettingsActionsProps {
+  readonly busy: boolean;
+  /** A run is going: another sync waits for it to end. */
+  readonly running: boolean;
+  readonly onRun: (kind: 'sync' | 'preview') => void;
+}
+
+function SettingsActions({ busy, running, onRun }: SettingsActionsProps) {
+  return (
+    <div class="actions">
+      <button type="submit" disabled={busy}>
+        Save
+      </button>
+      <button type="button" class="secondary" disabled={busy} onClick={() => onRun('preview')}>
+        Preview
+      </button>
+      <button type="button" class="secondary" disabled={busy || running} onClick={() => onRun('sync')}>
+        Sync
+      </button>
+    </div>
+  );
+}
+
+interface RunStatusProps {
+  readonly envId: string;
+  readonly notice: string | undefined;
+  readonly run: SyncRun | undefined;
+  readonly runKind: 'sync' | 'preview';
+}
+
+function RunStatus({ envId, notice, run, runKind }: RunStatusProps) {
+  return (
+    <div role="status" aria-live="polite" class="run-status">
+      {notice !== undefined && <p>{notice}</p>}
+      {run !== undefined && (
+        <p>
+          {runKind === 'preview' ? 'Preview' : 'Sync'} {run.runId}: {runSummary(run)}{' '}
+          {isFinished(run.status) && (
+            <Link href={href({ name: 'run', envId, runId: run.runId })}>See the changes</Link>
+          )}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function LatestRun({ envId, latest }: { envId: string; latest: SyncRun | null }) {
+  return (
+    <>
+      <h2>Latest run</h2>
+      {latest === null ? (
+        <p class="empty">No run yet.</p>
+      ) : (
+        <p>
+          <Link href={href({ name: 'run', envId, runId: latest.runId })}>
+            {formatDateTime(latest.queuedAt)}
+          </Link>
+          : {runSummary(latest)}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** The form's values, starting from the stored settings; `set(key)` makes a field's change handler. */
+function useSettingsForm(answer: SettingsAnswer | undefined) {
+  const [form, setForm] = useState<SettingsForm>(() =>
+    answer === undefined ? EMPTY_SETTINGS_FORM : toSettingsForm(answer),
+  );
+  const set =
+    <K extends keyof SettingsForm>(key: K) =>
+    (value: SettingsForm[K]) =>
+      setForm((f) => ({ ...f, [key]: value }));
+  return { form, setForm, set };
+}
+
+function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnswer | undefined }) {
+  const { api } = useConsole();
+  const { form, setForm, set } = useSettingsForm(answer);
+  const { busy, problem, run: attempt } = useAction();
+  const [notice, setNotice] = useState<string | undefined>();
+  const [savedGroups, setSavedGroups] = useState(answer?.groupsToSync ?? '');
+  const { run, runProblem, runKind, queue } = useRunStarter(envId);
+  const firstInvalid = useFocusFirstInvalid(problem);
+
+  const act = (what: string, action: () => Promise<void>) => {
+    setNotice(undefined);
+    return attempt(action, (found) => {
+      firstInvalid.current = FIELDS.find((field) => fieldError(found, field) !== undefined);
+      setNotice(`${what} failed.`);
+    });
+  };
+  const save = () =>
+    act('Saving', async () => {
+      const path = `environments/${encodeURIComponent(envId)}/external-users`;
+      const saved = await api.send<SettingsView>('PUT', path, toSettingsBody(form));
+      setForm(toSettingsForm(saved));
+      setSavedGroups(saved.groupsToSync ?? '');
+      setNotice('Settings saved.');
+    });
+  const startRun = (kind: 'sync' | 'preview') =>
+    void act(kind === 'sync' ? 'Sync' : 'Preview', () => queue(kind, form));
 
   return (
     <>
@@ -185,79 +275,23 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
           void save();
         }}
       >
-        {text('tenant', 'Tenant', 'The name of the tenant configuration to sync from.')}
-        {text('groupsToSync', 'Groups to Sync', 'Entra ID group object IDs, separated by commas.', {
-          rows: 3,
-        })}
-        {configuredGroups.length > 0 && (
-          <ul class="groups" aria-label="Synced groups">
-            {configuredGroups.map((id) => (
-              <li key={id}>
-                <span class="group-name">{groupNames.get(id) ?? 'Name not read yet'}</span> <code>{id}</code>
-              </li>
-            ))}
-          </ul>
-        )}
-        {text('defaultMenus', 'Default menu', 'Menus new users get, separated by commas.')}
-        <Checkbox
-          id="eu-periodicSync"
-          label="Periodically Sync Users"
-          checked={form.periodicSync}
-          error={fieldError(problem, 'periodicSync')}
-          onChange={set('periodicSync')}
+        <SettingsFields
+          form={form}
+          problem={problem}
+          set={set}
+          configuredGroups={savedGroups.split(',').filter((id) => id !== '')}
+          groupNames={new Map((answer?.groups ?? []).map((g) => [g.id, g.displayName]))}
         />
-        {text(
-          'deactivationLimit',
-          'Deactivation limit',
-          'A run that would deactivate more users than this halts until confirmed.',
-          { inputMode: 'numeric' },
-        )}
-        {text(
-          'notificationEmails',
-          'Notification emails',
-          'Up to 5 addresses, separated by commas, told when a run fails or halts.',
-        )}
-        <FormProblems problem={problem} stray={stray} />
-        <div class="actions">
-          <button type="submit" disabled={busy}>
-            Save
-          </button>
-          <button type="button" class="secondary" disabled={busy} onClick={() => void startRun('preview')}>
-            Preview
-          </button>
-          <button
-            type="button"
-            class="secondary"
-            disabled={busy || (run !== undefined && !isFinished(run.status))}
-            onClick={() => void startRun('sync')}
-          >
-            Sync
-          </button>
-        </div>
+        <FormProblems problem={problem} stray={unplacedErrors(problem, FIELDS)} />
+        <SettingsActions
+          busy={busy}
+          running={run !== undefined && !isFinished(run.status)}
+          onRun={startRun}
+        />
       </form>
-      <div role="status" aria-live="polite" class="run-status">
-        {notice !== undefined && <p>{notice}</p>}
-        {run !== undefined && (
-          <p>
-            {runKind === 'preview' ? 'Preview' : 'Sync'} {run.runId}: {runSummary(run)}{' '}
-            {isFinished(run.status) && (
-              <Link href={href({ name: 'run', envId, runId: run.runId })}>See the changes</Link>
-            )}
-          </p>
-        )}
-      </div>
+      <RunStatus envId={envId} notice={notice} run={run} runKind={runKind} />
       <ProblemMessage problem={runProblem} />
-      <h2>Latest run</h2>
-      {latest === null ? (
-        <p class="empty">No run yet.</p>
-      ) : (
-        <p>
-          <Link href={href({ name: 'run', envId, runId: latest.runId })}>
-            {formatDateTime(latest.queuedAt)}
-          </Link>
-          : {runSummary(latest)}
-        </p>
-      )}
+      <LatestRun envId={envId} latest={answer?.latestRun ?? null} />
     </>
   );
 }

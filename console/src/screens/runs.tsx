@@ -23,7 +23,7 @@ import {
 } from '../ui/components.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
-import { useRunProgress } from './external-users.js';
+import { useRunProgress } from './run-progress.js';
 
 const PAGE = 20;
 const MAX_LIMIT = 100;
@@ -84,8 +84,52 @@ interface ChangesPage {
   readonly continuationToken?: string;
 }
 
-export function RunScreen({ envId, runId }: { envId: string; runId: string }) {
+function RunFacts({ run }: { run: SyncRun }) {
+  return (
+    <dl class="facts">
+      <dt>Status</dt>
+      <dd>{runSummary(run)}</dd>
+      <dt>Trigger</dt>
+      <dd>
+        {run.trigger === 'manual' ? `Manual, by ${run.requestedBy}` : 'Periodic'}
+        {run.dryRun === true ? ' (preview: nothing applied)' : ''}
+      </dd>
+      <dt>Queued</dt>
+      <dd>{formatDateTime(run.queuedAt)}</dd>
+      <dt>Finished</dt>
+      <dd>{formatDateTime(run.finishedAt)}</dd>
+      <dt>Counts</dt>
+      <dd>{countsSummary(run.counts)}</dd>
+    </dl>
+  );
+}
+
+/** A halted run's held-back deactivations, and the button that queues a run applying them. */
+function HaltedRun({ envId, run }: { envId: string; run: SyncRun }) {
   const { api, navigate } = useConsole();
+  const { busy, problem, run: act } = useAction();
+  const confirm = () =>
+    act(async () => {
+      const queued = await api.send<SyncRun>('POST', `environments/${encodeURIComponent(envId)}/sync`, {
+        confirmDeactivations: true,
+      });
+      navigate(href({ name: 'run', envId, runId: queued.runId }));
+    });
+  return (
+    <div class="halted">
+      <p>
+        This run held back {run.counts?.deactivated ?? 0} deactivations (listed below) because they exceed the
+        deactivation limit. Nothing was applied.
+      </p>
+      <button type="button" disabled={busy} onClick={() => void confirm()}>
+        Confirm deactivations
+      </button>
+      <ProblemMessage problem={problem} />
+    </div>
+  );
+}
+
+export function RunScreen({ envId, runId }: { envId: string; runId: string }) {
   const base = `environments/${encodeURIComponent(envId)}`;
   const [run, runProblem, follow] = useRunProgress(envId);
   useEffect(() => follow(runId), [runId]);
@@ -95,12 +139,6 @@ export function RunScreen({ envId, runId }: { envId: string; runId: string }) {
       : run === undefined || run.runId !== runId
         ? { state: 'loading' as const }
         : { state: 'ready' as const, value: run };
-  const { busy, problem, run: act } = useAction();
-  const confirm = () =>
-    act(async () => {
-      const queued = await api.send<SyncRun>('POST', `${base}/sync`, { confirmDeactivations: true });
-      navigate(href({ name: 'run', envId, runId: queued.runId }));
-    });
   return (
     <section>
       <h1 tabIndex={-1}>Sync run {runId}</h1>
@@ -108,33 +146,8 @@ export function RunScreen({ envId, runId }: { envId: string; runId: string }) {
       <Loaded loaded={loaded} what="the run">
         {(value) => (
           <>
-            <dl class="facts">
-              <dt>Status</dt>
-              <dd>{runSummary(value)}</dd>
-              <dt>Trigger</dt>
-              <dd>
-                {value.trigger === 'manual' ? `Manual, by ${value.requestedBy}` : 'Periodic'}
-                {value.dryRun === true ? ' (preview: nothing applied)' : ''}
-              </dd>
-              <dt>Queued</dt>
-              <dd>{formatDateTime(value.queuedAt)}</dd>
-              <dt>Finished</dt>
-              <dd>{formatDateTime(value.finishedAt)}</dd>
-              <dt>Counts</dt>
-              <dd>{countsSummary(value.counts)}</dd>
-            </dl>
-            {value.status === 'halted' && (
-              <div class="halted">
-                <p>
-                  This run held back {value.counts?.deactivated ?? 0} deactivations (listed below) because
-                  they exceed the deactivation limit. Nothing was applied.
-                </p>
-                <button type="button" disabled={busy} onClick={() => void confirm()}>
-                  Confirm deactivations
-                </button>
-                <ProblemMessage problem={problem} />
-              </div>
-            )}
+            <RunFacts run={value} />
+            {value.status === 'halted' && <HaltedRun envId={envId} run={value} />}
             {isFinished(value.status) ? (
               <Changes
                 base={`${base}/sync-runs/${encodeURIComponent(runId)}/changes`}

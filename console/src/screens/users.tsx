@@ -14,14 +14,14 @@ interface UsersPage {
   readonly continuationToken?: string;
 }
 
-export function UsersScreen({ envId }: { envId: string }) {
+/** The environment's users, loaded a page at a time; `more` appends the next page. */
+function useUserPages(envId: string) {
   const { api } = useConsole();
   const base = `environments/${encodeURIComponent(envId)}/users`;
   const [users, setUsers] = useState<EnvironmentUser[]>([]);
   const [next, setNext] = useState<string | undefined>();
   const [state, setState] = useState<'loading' | 'ready'>('loading');
   const [problem, setProblem] = useState<Problem | undefined>();
-  const [filter, setFilter] = useState<UserFilter>({ text: '', status: 'all' });
   const load = async (token: string | undefined) => {
     setState('loading');
     try {
@@ -40,64 +40,78 @@ export function UsersScreen({ envId }: { envId: string }) {
     setProblem(undefined);
     void load(undefined);
   }, [envId]);
+  return { users, next, state, problem, load };
+}
+
+function UserFilters({ filter, onFilter }: { filter: UserFilter; onFilter: (filter: UserFilter) => void }) {
+  return (
+    <form class="inline filters" role="search" onSubmit={(e) => e.preventDefault()}>
+      <Field id="users-filter" label="Filter by name or email">
+        {(describedBy) => (
+          <input
+            id="users-filter"
+            type="search"
+            value={filter.text}
+            aria-describedby={describedBy}
+            onInput={(e) => onFilter({ ...filter, text: e.currentTarget.value })}
+          />
+        )}
+      </Field>
+      <Field id="users-status" label="Status">
+        {(describedBy) => (
+          <select
+            id="users-status"
+            value={filter.status}
+            aria-describedby={describedBy}
+            onChange={(e) => onFilter({ ...filter, status: e.currentTarget.value as UserFilter['status'] })}
+          >
+            <option value="all">All</option>
+            <option value="active">Active</option>
+            <option value="deactivated">Deactivated</option>
+          </select>
+        )}
+      </Field>
+    </form>
+  );
+}
+
+function UsersTable({ envId, users }: { envId: string; users: EnvironmentUser[] }) {
+  return (
+    <DataTable label="Users" columns={['Name', 'Email', 'Status', 'Menus']}>
+      {users.map((user) => (
+        <tr key={user.id}>
+          <td>
+            <Link href={href({ name: 'user', envId, userId: user.id })}>{user.displayName}</Link>
+          </td>
+          <td>{user.email}</td>
+          <td>
+            {user.active
+              ? 'Active'
+              : `Deactivated${user.deactivationReason === undefined ? '' : ` (${user.deactivationReason})`}`}
+          </td>
+          <td>{user.menus.join(', ')}</td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
+export function UsersScreen({ envId }: { envId: string }) {
+  const { users, next, state, problem, load } = useUserPages(envId);
+  const [filter, setFilter] = useState<UserFilter>({ text: '', status: 'all' });
   const shown = filterUsers(users, filter);
   return (
     <section>
       <h1 tabIndex={-1}>Users — {envId}</h1>
       <EnvironmentTabs envId={envId} current="users" />
-      <form class="inline filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <Field id="users-filter" label="Filter by name or email">
-          {(describedBy) => (
-            <input
-              id="users-filter"
-              type="search"
-              value={filter.text}
-              aria-describedby={describedBy}
-              onInput={(e) => setFilter({ ...filter, text: e.currentTarget.value })}
-            />
-          )}
-        </Field>
-        <Field id="users-status" label="Status">
-          {(describedBy) => (
-            <select
-              id="users-status"
-              value={filter.status}
-              aria-describedby={describedBy}
-              onChange={(e) =>
-                setFilter({ ...filter, status: e.currentTarget.value as UserFilter['status'] })
-              }
-            >
-              <option value="all">All</option>
-              <option value="active">Active</option>
-              <option value="deactivated">Deactivated</option>
-            </select>
-          )}
-        </Field>
-      </form>
+      <UserFilters filter={filter} onFilter={setFilter} />
       <ProblemMessage problem={problem} />
       {state === 'loading' && users.length === 0 && <Loading what="the users" />}
       {state === 'ready' && users.length === 0 && problem === undefined && (
         <Empty>No users yet: a sync brings them in.</Empty>
       )}
       {users.length > 0 && shown.length === 0 && <Empty>No loaded user matches the filter.</Empty>}
-      {shown.length > 0 && (
-        <DataTable label="Users" columns={['Name', 'Email', 'Status', 'Menus']}>
-          {shown.map((user) => (
-            <tr key={user.id}>
-              <td>
-                <Link href={href({ name: 'user', envId, userId: user.id })}>{user.displayName}</Link>
-              </td>
-              <td>{user.email}</td>
-              <td>
-                {user.active
-                  ? 'Active'
-                  : `Deactivated${user.deactivationReason === undefined ? '' : ` (${user.deactivationReason})`}`}
-              </td>
-              <td>{user.menus.join(', ')}</td>
-            </tr>
-          ))}
-        </DataTable>
-      )}
+      {shown.length > 0 && <UsersTable envId={envId} users={shown} />}
       {next !== undefined && (
         <button
           type="button"
@@ -109,6 +123,49 @@ export function UsersScreen({ envId }: { envId: string }) {
         </button>
       )}
     </section>
+  );
+}
+
+/** What the directory decides about a user: shown, not editable here when the user is external. */
+function ManagedFields({ user }: { user: EnvironmentUser }) {
+  const external = user.source === 'external';
+  return (
+    <>
+      {external && (
+        <p class="hint" id="managed-note">
+          Name, email and status come from the organization's Microsoft Entra ID and can only be changed
+          there.
+        </p>
+      )}
+      <TextField
+        id="user-name"
+        label="Name"
+        value={user.displayName}
+        describedBy={external ? 'managed-note' : undefined}
+      />
+      <TextField
+        id="user-email"
+        label="Email"
+        value={user.email}
+        describedBy={external ? 'managed-note' : undefined}
+      />
+      <div class="field checkbox">
+        <input
+          type="checkbox"
+          id="user-active"
+          checked={user.active}
+          disabled
+          aria-describedby={external ? 'managed-note' : undefined}
+        />
+        <label for="user-active">Active</label>
+      </div>
+      {!user.active && user.deactivatedAt !== undefined && (
+        <p>
+          Deactivated on {new Date(user.deactivatedAt).toLocaleString()} (
+          {user.deactivationReason ?? 'no reason recorded'}).
+        </p>
+      )}
+    </>
   );
 }
 
@@ -129,7 +186,6 @@ export function UserScreen({ envId, userId }: { envId: string; userId: string })
     });
   };
   const user = loaded.state === 'ready' ? loaded.value : undefined;
-  const external = user?.source === 'external';
   return (
     <section>
       <h1 tabIndex={-1}>{user?.displayName ?? 'User'}</h1>
@@ -143,40 +199,7 @@ export function UserScreen({ envId, userId }: { envId: string; userId: string })
             void save();
           }}
         >
-          {external && (
-            <p class="hint" id="managed-note">
-              Name, email and status come from the organization's Microsoft Entra ID and can only be changed
-              there.
-            </p>
-          )}
-          <TextField
-            id="user-name"
-            label="Name"
-            value={user.displayName}
-            describedBy={external ? 'managed-note' : undefined}
-          />
-          <TextField
-            id="user-email"
-            label="Email"
-            value={user.email}
-            describedBy={external ? 'managed-note' : undefined}
-          />
-          <div class="field checkbox">
-            <input
-              type="checkbox"
-              id="user-active"
-              checked={user.active}
-              disabled
-              aria-describedby={external ? 'managed-note' : undefined}
-            />
-            <label for="user-active">Active</label>
-          </div>
-          {!user.active && user.deactivatedAt !== undefined && (
-            <p>
-              Deactivated on {new Date(user.deactivatedAt).toLocaleString()} (
-              {user.deactivationReason ?? 'no reason recorded'}).
-            </p>
-          )}
+          <ManagedFields user={user} />
           <TextField
             id="user-menus"
             label="Menus"
