@@ -158,9 +158,14 @@ describe('two local-host processes on one storage account', () => {
     expect(accepted.status, accepted.text).toBe(202);
     const { runId } = accepted.body as { runId: string };
 
-    // Whichever instance took the message is writing; it is the one killed.
+    // Whichever instance took the message is writing; it is the one killed. It has recorded its
+    // plan, so its writes (identities, address index, access rows last) are under way.
     const victim = await waitFor('a worker mid-run', async () => {
-      if ((await allUsers(environmentId)).length === 0) return undefined;
+      const changes = await apis[0]!('GET', `environments/${environmentId}/sync-runs/${runId}/changes`, {
+        token: operator,
+      });
+      const recorded = (changes.body as { changes?: unknown[] }).changes ?? [];
+      if (recorded.length === 0) return undefined;
       const busy = hosts.filter((host) => workerInvocationsInFlight(host).size > 0);
       return busy.length === 1 ? busy[0] : undefined;
     });
