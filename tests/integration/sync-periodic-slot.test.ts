@@ -1,15 +1,12 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../shared/clock.js';
 import { SYNC_QUEUE } from '../../shared/sync/messages.js';
-import { createSyncService, type SyncService } from '../../shared/sync/service.js';
-import { createDirectoryReader } from '../../shared/directory/reader.js';
+import type { SyncService } from '../../shared/sync/service.js';
 import { StorageAccount } from '../../shared/storage/account.js';
-import { createEnvironmentsRepository } from '../../shared/environments/repository.js';
-import { createTenantsRepository } from '../../shared/tenants/repository.js';
-import { testClock, testConnectionString, testServices, useTestEnvironment } from '../support/storage.js';
+import { testClock, testConnectionString, useTestEnvironment } from '../support/storage.js';
 import { takeMessage } from '../support/queues.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import { FAST_READER, readerDeps, setupSyncEnvironment } from './sync-support.js';
+import { setupSyncEnvironment, syncInstance } from './sync-support.js';
 
 /**
  * Two instances tick for the same schedule occurrence, and the run the first one queued has ended
@@ -19,17 +16,10 @@ let directory: TestDirectory;
 
 /** An app instance of its own (own storage clients), on this worker's account, under `schedule`. */
 function instance(schedule: string): SyncService {
-  const storage = new StorageAccount({ kind: 'connection-string', connectionString: testConnectionString() });
-  const { config } = testServices();
-  return createSyncService({
-    storage,
-    clock: testClock,
-    environments: createEnvironmentsRepository({ storage, clock: testClock }),
-    tenants: createTenantsRepository({ storage, clock: testClock, secretsKeys: config.secretsKeys }),
-    openDirectory: (connection) => createDirectoryReader(connection, readerDeps(FAST_READER)),
-    onAccessDeactivated: async () => {},
-    periodicSchedule: schedule,
-  });
+  return syncInstance(
+    new StorageAccount({ kind: 'connection-string', connectionString: testConnectionString() }),
+    schedule,
+  );
 }
 
 /** A clock stopped `offsetMs` after the next whole `periodMs` of real time (leases stay near today). */

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDirectoryReader } from '../../shared/directory/reader.js';
 import { StorageAccount } from '../../shared/storage/account.js';
-import { createSyncService, type SyncService } from '../../shared/sync/service.js';
+import type { SyncService } from '../../shared/sync/service.js';
 import { createSyncStores } from '../../shared/sync/stores.js';
-import { createEnvironmentsRepository } from '../../shared/environments/repository.js';
-import { createTenantsRepository } from '../../shared/tenants/repository.js';
 import { accountConnectionString } from '../../scripts/azurite.js';
 import {
   testAccountName,
@@ -20,9 +17,8 @@ import {
   allUsers,
   configureSync,
   drainSyncQueue,
-  FAST_READER,
-  readerDeps,
   setupSyncEnvironment,
+  syncInstance,
   testSyncService,
 } from './sync-support.js';
 import { startStorageProxy, type StorageProxy } from './storage-proxy.js';
@@ -36,17 +32,7 @@ import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 let directory: TestDirectory;
 let proxy: StorageProxy;
 
-function instance(storage: StorageAccount): SyncService {
-  const { config } = testServices();
-  return createSyncService({
-    storage,
-    clock: testClock,
-    environments: createEnvironmentsRepository({ storage, clock: testClock }),
-    tenants: createTenantsRepository({ storage, clock: testClock, secretsKeys: config.secretsKeys }),
-    openDirectory: (connection) => createDirectoryReader(connection, readerDeps(FAST_READER)),
-    onAccessDeactivated: async () => {},
-  });
-}
+const instance = (storage: StorageAccount): SyncService => syncInstance(storage);
 
 function accountAt(ports: { tablePort: number; queuePort: number }): StorageAccount {
   return new StorageAccount({

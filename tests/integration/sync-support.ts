@@ -4,7 +4,10 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { systemClock } from '../../shared/clock.js';
 import { createDirectoryReader, type DirectoryDeps } from '../../shared/directory/reader.js';
 import { createTokenSource } from '../../shared/directory/token.js';
+import { createEnvironmentsRepository } from '../../shared/environments/repository.js';
+import type { StorageAccount } from '../../shared/storage/account.js';
 import { SYNC_QUEUE } from '../../shared/sync/messages.js';
+import { createTenantsRepository } from '../../shared/tenants/repository.js';
 import { createSyncStores, type SyncStores } from '../../shared/sync/stores.js';
 import {
   createSyncService,
@@ -57,6 +60,23 @@ export function testSyncService(options: TestSyncOptions = {}): SyncService {
     openDirectory: (connection) =>
       createDirectoryReader(connection, readerDeps(options.reader ?? FAST_READER)),
     onAccessDeactivated: options.onAccessDeactivated ?? (async () => {}),
+  });
+}
+
+/**
+ * An app instance of its own on `storage` (its own clients, as another Functions instance on the
+ * same account has), with the dev directory's fast reader; `periodicSchedule` as the instance's.
+ */
+export function syncInstance(storage: StorageAccount, periodicSchedule?: string): SyncService {
+  const { config } = testServices();
+  return createSyncService({
+    storage,
+    clock: testClock,
+    environments: createEnvironmentsRepository({ storage, clock: testClock }),
+    tenants: createTenantsRepository({ storage, clock: testClock, secretsKeys: config.secretsKeys }),
+    openDirectory: (connection) => createDirectoryReader(connection, readerDeps(FAST_READER)),
+    onAccessDeactivated: async () => {},
+    ...(periodicSchedule === undefined ? {} : { periodicSchedule }),
   });
 }
 
