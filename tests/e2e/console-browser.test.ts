@@ -290,6 +290,8 @@ describe('the console in Chromium', () => {
     await page.getByLabel('Groups to Sync').fill(group.id);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Settings saved.').waitFor();
+    // Saved, the page no longer says the integration is unconfigured.
+    await page.getByText(/not configured yet/).waitFor({ state: 'detached' });
     // A preview lists what a run would do now and applies nothing: the real run after it still adds all.
     await page.getByRole('button', { name: 'Preview' }).click();
     await page
@@ -300,6 +302,13 @@ describe('the console in Chromium', () => {
     const status = page.locator('.run-status');
     await status.getByText(/Sync .*: (Queued|Running)…/).waitFor({ timeout: 10_000 });
     await status.getByText('Succeeded: 3 added').waitFor({ timeout: 30_000 });
+    // The ended run is the latest, and the group it read is named beside its id.
+    await page.getByRole('heading', { name: 'Latest run' }).waitFor();
+    await page
+      .locator('p', { hasText: /: Succeeded: 3 added$/ })
+      .getByRole('link')
+      .waitFor();
+    expect(await page.getByText('Name not read yet').count()).toBe(0);
     await expectAccessible(page, 'external users');
     await screenshot(page, 'console-external-users');
     await status.getByRole('link', { name: 'See the changes' }).click();

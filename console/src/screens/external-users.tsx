@@ -15,7 +15,7 @@ import { Link, Loaded, ProblemMessage, useAction, useLoad } from '../ui/componen
 import { Checkbox, FormProblems, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
 import { EnvironmentTabs } from './environments.js';
-import { useRunProgress } from './run-progress.js';
+import { useRefreshWhenEnded, useRunProgress } from './run-progress.js';
 
 /** The settings typed as text; the rest are checkboxes. */
 type TextKey = Exclude<keyof SettingsForm, 'periodicSync'>;
@@ -37,22 +37,28 @@ const FIELDS = [
 export function ExternalUsersScreen({ envId }: { envId: string }) {
   const { api } = useConsole();
   const base = `environments/${encodeURIComponent(envId)}`;
-  const [loaded] = useLoad(async (): Promise<SettingsAnswer | undefined> => {
-    // The environment first: a missing environment is a problem, missing settings are an empty form.
-    await api.get(base);
+  const settings = async (): Promise<SettingsAnswer | undefined> => {
     try {
       return await api.get<SettingsAnswer>(`${base}/external-users`);
     } catch (error) {
       if (error instanceof ApiError && error.problem.status === 404) return undefined;
       throw error;
     }
+  };
+  const [loaded, , replace] = useLoad(async (): Promise<SettingsAnswer | undefined> => {
+    // The environment first: a missing environment is a problem, missing settings are an empty form.
+    await api.get(base);
+    return settings();
   }, envId);
+  // Saved settings and ended runs change what the page shows beside the form (configured or not,
+  // group names, the latest run); the form keeps what is being typed.
+  const refresh = async () => replace(await settings());
   return (
     <section>
       <h1 tabIndex={-1}>External users — {envId}</h1>
       <EnvironmentTabs envId={envId} current="externalUsers" />
       <Loaded loaded={loaded} what="the settings">
-        {(value) => <SettingsEditor envId={envId} answer={value} />}
+        {(value) => <SettingsEditor envId={envId} answer={value} refresh={refresh} />}
       </Loaded>
     </section>
   );
@@ -235,13 +241,20 @@ function useSettingsForm(answer: SettingsAnswer | undefined) {
   return { form, setForm, set };
 }
 
-function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnswer | undefined }) {
+interface SettingsEditorProps {
+  readonly envId: string;
+  readonly answer: SettingsAnswer | undefined;
+  readonly refresh: () => Promise<void>;
+}
+
+function SettingsEditor({ envId, answer, refresh }: SettingsEditorProps) {
   const { api } = useConsole();
   const { form, setForm, set } = useSettingsForm(answer);
   const { busy, problem, run: attempt } = useAction();
   const [notice, setNotice] = useState<string | undefined>();
   const [savedGroups, setSavedGroups] = useState(answer?.groupsToSync ?? '');
   const { run, runProblem, runKind, queue } = useRunStarter(envId);
+  const refreshProblem = useRefreshWhenEnded(run, refresh);
   const firstInvalid = useFocusFirstInvalid(problem);
 
   const act = (what: string, action: () => Promise<void>) => {
@@ -258,6 +271,7 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
       setForm(toSettingsForm(saved));
       setSavedGroups(saved.groupsToSync ?? '');
       setNotice('Settings saved.');
+      await refresh();
     });
   const startRun = (kind: 'sync' | 'preview') =>
     void act(kind === 'sync' ? 'Sync' : 'Preview', () => queue(kind, form));
@@ -290,7 +304,7 @@ function SettingsEditor({ envId, answer }: { envId: string; answer: SettingsAnsw
         />
       </form>
       <RunStatus envId={envId} notice={notice} run={run} runKind={runKind} />
-      <ProblemMessage problem={runProblem} />
+      <ProblemMessage problem={runProblem ?? refreshProblem} />
       <LatestRun envId={envId} latest={answer?.latestRun ?? null} />
     </>
   );

@@ -39,3 +39,15 @@ export function useRunProgress(
   }, [envId, runId]);
   return [run, problem, (id) => follow(id)];
 }
+
+/** Reads the settings again once the followed run has ended; a failure to read is shown. */
+export function useRefreshWhenEnded(run: SyncRun | undefined, refresh: () => Promise<void>) {
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const ended = run !== undefined && isFinished(run.status) ? run.runId : undefined;
+  useEffect(() => {
+    if (ended === undefined) return;
+    setProblem(undefined);
+    refresh().catch((error: unknown) => setProblem(problemOf(error)));
+  }, [ended]);
+  return problem;
+}
