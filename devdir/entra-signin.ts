@@ -20,7 +20,7 @@ const LOGIN_LIFETIME_MS = 30 * 60 * 1000;
 function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
+<title>${escapeHtml(title)}</title><link rel="icon" href="data:,">
 <style>
 body{font-family:"Segoe UI",system-ui,sans-serif;background:#f2f2f2;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}
 main{background:#fff;padding:44px;width:340px;box-shadow:0 2px 6px rgba(0,0,0,.2)}
@@ -90,7 +90,7 @@ function redirectWithParameters(
       .join('\n');
     return htmlReply(
       200,
-      `<!doctype html><html><head><title>Working...</title></head><body onload="document.forms[0].submit()">
+      `<!doctype html><html><head><title>Working...</title><link rel="icon" href="data:,"></head><body onload="document.forms[0].submit()">
 <form method="POST" name="hiddenform" action="${escapeHtml(redirectUri)}">
 ${inputs}
 <noscript><p>Script is disabled. Click Submit to continue.</p><input type="submit" value="Submit"></noscript>

@@ -148,7 +148,7 @@ function indexPage(core: Core): Reply {
     .join('\n');
   return htmlReply(
     200,
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dev directory</title></head><body>
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dev directory</title><link rel="icon" href="data:,"></head><body>
 <h1>BizzStream dev directory</h1><p>A local stand-in for Microsoft Entra ID and Microsoft Graph v1.0 (Graph under <code>/v1.0</code>).</p>
 <ul>${rows}</ul></body></html>`,
   );
