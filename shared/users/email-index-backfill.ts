@@ -1,10 +1,16 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { forEachLimited } from '../concurrency.js';
 import type { StorageAccount } from '../storage/account.js';
-import { MAX_BATCH_ROWS, writeRows } from '../storage/batch.js';
+import { writeRows } from '../storage/batch.js';
 import { getEntityOrNone } from '../storage/entities.js';
 import { storageError } from '../storage/errors.js';
-import { EMAIL_INDEX_TABLE, indexEntryOf, type IndexedAddress, type IndexEntry } from './email-index.js';
+import {
+  EMAIL_INDEX_TABLE,
+  entriesByPartition,
+  inTransactions,
+  type IndexedAddress,
+  type IndexEntry,
+} from './email-index.js';
 
 /**
  * Access rows stored before the address index existed have no entries, so a password reset would
@@ -36,44 +42,19 @@ export interface EmailIndexBackfill {
   complete(environmentId: string, addresses: Iterable<IndexedAddress>): Promise<number>;
 }
 
-/** The entries wanted, by partition: each holds the RowKeys the index must have. */
-function entriesByPartition(
-  environmentId: string,
-  addresses: Iterable<IndexedAddress>,
-): Map<string, Set<string>> {
-  const wanted = new Map<string, Set<string>>();
-  for (const address of addresses) {
-    const entry = indexEntryOf(environmentId, address);
-    if (entry === undefined) continue;
-    let rows = wanted.get(entry.partitionKey);
-    if (!rows) wanted.set(entry.partitionKey, (rows = new Set()));
-    rows.add(entry.rowKey);
-  }
-  return wanted;
-}
-
 export function createEmailIndexBackfill(storage: StorageAccount): EmailIndexBackfill {
   const table = (): Promise<TableClient> => storage.table(EMAIL_INDEX_TABLE);
 
-  /** Removes from `rows` those the partition already has: entries are written only where missing. */
-  async function dropPresent(client: TableClient, partitionKey: string, rows: Set<string>): Promise<void> {
-    const present = client.listEntities({
+  /** The entries the partition lacks: entries are written only where missing. */
+  async function missingOf(client: TableClient, entries: readonly IndexEntry[]): Promise<IndexEntry[]> {
+    const partitionKey = entries[0]?.partitionKey;
+    if (partitionKey === undefined) return [];
+    const present = new Set<string>();
+    const rows = client.listEntities({
       queryOptions: { filter: odata`PartitionKey eq ${partitionKey}`, select: ['RowKey'] },
     });
-    for await (const entity of present) rows.delete(String(entity.rowKey));
-  }
-
-  async function writeMissing(client: TableClient, partitionKey: string, rows: Set<string>): Promise<void> {
-    const entries: IndexEntry[] = [...rows].map((rowKey) => ({ partitionKey, rowKey }));
-    for (let start = 0; start < entries.length; start += MAX_BATCH_ROWS) {
-      // Insert: the cheaper write; an entry recorded meanwhile by a run turns it into a merge.
-      await writeRows(
-        client,
-        'insert',
-        entries.slice(start, start + MAX_BATCH_ROWS),
-        'The address index could not be stored.',
-      );
-    }
+    for await (const entity of rows) present.add(String(entity.rowKey));
+    return entries.filter((entry) => !present.has(entry.rowKey));
   }
 
   return {
@@ -92,10 +73,13 @@ export function createEmailIndexBackfill(storage: StorageAccount): EmailIndexBac
       const client = await table();
       let written = 0;
       try {
-        await forEachLimited([...wanted], PARTITION_READS, async ([partitionKey, rows]) => {
-          await dropPresent(client, partitionKey, rows);
-          await writeMissing(client, partitionKey, rows);
-          written += rows.size;
+        await forEachLimited([...wanted.values()], PARTITION_READS, async (entries) => {
+          const missing = await missingOf(client, entries);
+          // Insert: the cheaper write; an entry recorded meanwhile by a run turns it into a merge.
+          for (const batch of inTransactions(missing)) {
+            await writeRows(client, 'insert', batch, 'The address index could not be stored.');
+          }
+          written += missing.length;
         });
         // Last: an interrupted completion leaves no mark, so the next read completes it again.
         await client.upsertEntity<MarkEntity>(

@@ -60,8 +60,11 @@ export interface EmailIndex {
   writeEntries(entries: readonly IndexEntry[], mode: BatchMode): Promise<void>;
 }
 
-/** The entries of these addresses, by partition, in transactions of at most 100. */
-export function entryBatches(environmentId: string, addresses: readonly IndexedAddress[]): IndexEntry[][] {
+/** The entries of these addresses (none for an empty address), by partition. */
+export function entriesByPartition(
+  environmentId: string,
+  addresses: Iterable<IndexedAddress>,
+): Map<string, IndexEntry[]> {
   const byPartition = new Map<string, IndexEntry[]>();
   for (const address of addresses) {
     const entry = indexEntryOf(environmentId, address);
@@ -70,13 +73,21 @@ export function entryBatches(environmentId: string, addresses: readonly IndexedA
     if (entries) entries.push(entry);
     else byPartition.set(entry.partitionKey, [entry]);
   }
+  return byPartition;
+}
+
+/** One partition's entries cut into transactions of at most 100. */
+export function inTransactions(entries: readonly IndexEntry[]): IndexEntry[][] {
   const batches: IndexEntry[][] = [];
-  for (const entries of byPartition.values()) {
-    for (let start = 0; start < entries.length; start += MAX_BATCH_ROWS) {
-      batches.push(entries.slice(start, start + MAX_BATCH_ROWS));
-    }
+  for (let start = 0; start < entries.length; start += MAX_BATCH_ROWS) {
+    batches.push(entries.slice(start, start + MAX_BATCH_ROWS));
   }
   return batches;
+}
+
+/** The entries of these addresses, by partition, in transactions of at most 100. */
+export function entryBatches(environmentId: string, addresses: readonly IndexedAddress[]): IndexEntry[][] {
+  return [...entriesByPartition(environmentId, addresses).values()].flatMap(inTransactions);
 }
 
 export function createEmailIndex(storage: StorageAccount): EmailIndex {
