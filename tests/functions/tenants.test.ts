@@ -125,37 +125,41 @@ describe('PUT /api/tenants/{name}', () => {
     expect((await put(uniqueId('t'), tenantBody({ directoryId }), tokens.partnerB)).status).toBe(201);
   });
 
-  it('answers problem+json for malformed JSON, a wrong content type and an oversized body', async () => {
+  it.each([
+    [
+      'malformed JSON',
+      { rawBody: '{"directoryId": ', contentType: 'application/json' },
+      400,
+      '/problems/validation',
+    ],
+    [
+      'a wrong content type',
+      { rawBody: JSON.stringify(tenantBody()), contentType: 'text/plain' },
+      415,
+      '/problems/unsupported-media-type',
+    ],
+    [
+      'an oversized body',
+      {
+        rawBody: JSON.stringify(tenantBody({ clientSecret: 'x'.repeat(70_000) })),
+        contentType: 'application/json',
+      },
+      413,
+      '/problems/payload-too-large',
+    ],
+  ])('answers problem+json for %s', async (_case, { rawBody, contentType }, status, type) => {
     const name = uniqueId('t');
-    const malformed = await call('tenantPut', {
+    const answer = await call('tenantPut', {
       method: 'PUT',
       path: `tenants/${name}`,
       params: { name },
-      rawBody: '{"directoryId": ',
-      headers: { 'content-type': 'application/json' },
+      rawBody,
+      headers: { 'content-type': contentType },
       token: tokens.partnerA,
     });
-    expect(malformed.status).toBe(400);
-    expect(malformed.headers['content-type']).toBe('application/problem+json');
-    const wrongType = await call('tenantPut', {
-      method: 'PUT',
-      path: `tenants/${name}`,
-      params: { name },
-      rawBody: JSON.stringify(tenantBody()),
-      headers: { 'content-type': 'text/plain' },
-      token: tokens.partnerA,
-    });
-    expect(wrongType.status).toBe(415);
-    expect(wrongType.headers['content-type']).toBe('application/problem+json');
-    const huge = await call('tenantPut', {
-      method: 'PUT',
-      path: `tenants/${name}`,
-      params: { name },
-      body: tenantBody({ clientSecret: 'x'.repeat(70_000) }),
-      token: tokens.partnerA,
-    });
-    expect(huge.status).toBe(413);
-    expect(huge.headers['content-type']).toBe('application/problem+json');
+    expect(answer.status).toBe(status);
+    expect(answer.headers['content-type']).toBe('application/problem+json');
+    expect(answer.body).toMatchObject({ type, status });
   });
 });
 
