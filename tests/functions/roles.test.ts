@@ -15,6 +15,28 @@ type Outcome = 'allow' | 401 | 403;
 const ENV = uniqueId('matrix');
 const OWNER = 'owner-partner-sub';
 
+/** A tenant's routes: the platform operator and the partner who owns the tenant. */
+const OPERATOR_OR_OWNING_PARTNER: Record<Caller, Outcome> = {
+  anonymous: 401,
+  'no-role': 403,
+  operator: 'allow',
+  'owner-partner': 'allow',
+  'other-partner': 403,
+  'env-admin': 403,
+  'other-admin': 403,
+};
+
+/** An environment's own routes: the platform operator and that environment's admins. */
+const OPERATOR_OR_ENVIRONMENT_ADMIN: Record<Caller, Outcome> = {
+  anonymous: 401,
+  'no-role': 403,
+  operator: 'allow',
+  'owner-partner': 403,
+  'other-partner': 403,
+  'env-admin': 'allow',
+  'other-admin': 403,
+};
+
 interface Route {
   name: string;
   method: string;
@@ -60,15 +82,7 @@ const ROUTES: Route[] = [
       const name = await freshTenant();
       return { path: `tenants/${name}`, params: { name }, body: tenantBody() };
     },
-    expected: {
-      anonymous: 401,
-      'no-role': 403,
-      operator: 'allow',
-      'owner-partner': 'allow',
-      'other-partner': 403,
-      'env-admin': 403,
-      'other-admin': 403,
-    },
+    expected: OPERATOR_OR_OWNING_PARTNER,
   },
   {
     name: 'tenantGet',
@@ -77,15 +91,7 @@ const ROUTES: Route[] = [
       const name = await freshTenant();
       return { path: `tenants/${name}`, params: { name } };
     },
-    expected: {
-      anonymous: 401,
-      'no-role': 403,
-      operator: 'allow',
-      'owner-partner': 'allow',
-      'other-partner': 403,
-      'env-admin': 403,
-      'other-admin': 403,
-    },
+    expected: OPERATOR_OR_OWNING_PARTNER,
   },
   {
     name: 'tenantCheck',
@@ -94,15 +100,7 @@ const ROUTES: Route[] = [
       const name = await freshTenant();
       return { path: `tenants/${name}/check`, params: { name } };
     },
-    expected: {
-      anonymous: 401,
-      'no-role': 403,
-      operator: 'allow',
-      'owner-partner': 'allow',
-      'other-partner': 403,
-      'env-admin': 403,
-      'other-admin': 403,
-    },
+    expected: OPERATOR_OR_OWNING_PARTNER,
   },
   {
     name: 'tenantDelete',
@@ -111,15 +109,7 @@ const ROUTES: Route[] = [
       const name = await freshTenant();
       return { path: `tenants/${name}`, params: { name } };
     },
-    expected: {
-      anonymous: 401,
-      'no-role': 403,
-      operator: 'allow',
-      'owner-partner': 'allow',
-      'other-partner': 403,
-      'env-admin': 403,
-      'other-admin': 403,
-    },
+    expected: OPERATOR_OR_OWNING_PARTNER,
   },
   {
     name: 'environmentPut',
@@ -144,15 +134,7 @@ const ROUTES: Route[] = [
     name: 'environmentGet',
     method: 'GET',
     prepare: () => Promise.resolve({ path: `environments/${ENV}`, params: { envId: ENV } }),
-    expected: {
-      anonymous: 401,
-      'no-role': 403,
-      operator: 'allow',
-      'owner-partner': 403,
-      'other-partner': 403,
-      'env-admin': 'allow',
-      'other-admin': 403,
-    },
+    expected: OPERATOR_OR_ENVIRONMENT_ADMIN,
   },
   {
     name: 'externalUsersPut',
@@ -162,29 +144,13 @@ const ROUTES: Route[] = [
       params: { envId: ENV },
       body: { tenant: await freshTenant(), groupsToSync: guid() },
     }),
-    expected: {
-      anonymous: 401,
-      'no-role': 403,
-      operator: 'allow',
-      'owner-partner': 403,
-      'other-partner': 403,
-      'env-admin': 'allow',
-      'other-admin': 403,
-    },
+    expected: OPERATOR_OR_ENVIRONMENT_ADMIN,
   },
   {
     name: 'externalUsersGet',
     method: 'GET',
     prepare: () => Promise.resolve({ path: `environments/${ENV}/external-users`, params: { envId: ENV } }),
-    expected: {
-      anonymous: 401,
-      'no-role': 403,
-      operator: 'allow',
-      'owner-partner': 403,
-      'other-partner': 403,
-      'env-admin': 'allow',
-      'other-admin': 403,
-    },
+    expected: OPERATOR_OR_ENVIRONMENT_ADMIN,
   },
 ];
 
