@@ -47,12 +47,9 @@ const PROBLEMS: Readonly<Record<ErrorCode, ProblemKind>> = {
     type: '/problems/managed-externally',
     title: 'Managed by the external directory',
   },
-  'payload-too-large': { status: 413, type: '/problems/payload-too-large', title: 'Payload too large' },
-  'unsupported-media-type': {
-    status: 415,
-    type: '/problems/unsupported-media-type',
-    title: 'Unsupported media type',
-  },
+  // The contract's types only: a body that cannot be read is a validation problem, with its own status.
+  'payload-too-large': { status: 413, type: '/problems/validation', title: 'Payload too large' },
+  'unsupported-media-type': { status: 415, type: '/problems/validation', title: 'Unsupported media type' },
   'rate-limited': { status: 429, type: '/problems/rate-limited', title: 'Too many requests' },
   'signin-failed': { status: 400, type: '/problems/signin-failed', title: 'Sign-in failed' },
   'directory-unreachable': DIRECTORY_ERROR,

@@ -136,7 +136,7 @@ describe('PUT /api/tenants/{name}', () => {
       'a wrong content type',
       { rawBody: JSON.stringify(tenantBody()), contentType: 'text/plain' },
       415,
-      '/problems/unsupported-media-type',
+      '/problems/validation',
     ],
     [
       'an oversized body',
@@ -145,7 +145,7 @@ describe('PUT /api/tenants/{name}', () => {
         contentType: 'application/json',
       },
       413,
-      '/problems/payload-too-large',
+      '/problems/validation',
     ],
   ])('answers problem+json for %s', async (_case, { rawBody, contentType }, status, type) => {
     const name = uniqueId('t');
