@@ -6,7 +6,8 @@
  * time of this process and of the watched ones (BENCH_WATCH_PIDS) and peak RSS / heap. The phases
  * are marked from the edges the sync exposes: the directory reader it is given and the storage
  * requests it sends. BENCH_RUNS=initial runs the initial sync only; BENCH_PROFILE_DIR=<dir> writes
- * a CPU and an allocation profile of the initial sync there (see bench/profile-summary.ts).
+ * a CPU and an allocation profile of the initial sync there (BENCH_PROFILE_RUN=no-op or '1% change':
+ * of that scenario instead; see bench/profile-summary.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
@@ -392,14 +393,28 @@ async function main(): Promise<void> {
   const blockC = await admin.generateUsers(directory.id, groupC.id, sizeC, { prefix: 'C' });
   const environmentId = await saveBenchEnvironment(n, directory, [groupA.id, groupB.id, groupC.id]);
 
-  const emit = (result: unknown) => process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  const emit = (result: unknown) => {
+    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+    // With --expose-gc (BENCH_NODE_OPTIONS), what survives the scenario: data a run leaves behind.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) {
+      gc();
+      const { heapUsed, rss } = process.memoryUsage();
+      process.stderr.write(
+        `    live after: heap used ${Math.round(heapUsed / 2 ** 20)} MiB, rss ${Math.round(rss / 2 ** 20)} MiB\n`,
+      );
+    }
+  };
   emit({ n, scenario: 'baseline', peakRssMb: peakRssMb() });
   let sizes = [sizeA, sizeA + sizeB, sizeC];
   const profileDir = process.env.BENCH_PROFILE_DIR;
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
-  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'initial', profileDir));
+  // BENCH_PROFILE_RUN names the scenario profiled (the initial sync unless told).
+  const profiled = (scenario: string) =>
+    scenario === (process.env.BENCH_PROFILE_RUN ?? 'initial') ? profileDir : undefined;
+  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'initial', profiled('initial')));
   if (process.env.BENCH_RUNS === 'initial') return;
-  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'no-op'));
+  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'no-op', profiled('no-op')));
 
   // 1% of the members change: 0.4% renamed, 0.3% removed from their group, 0.3% new.
   const renamed = Math.round(n * 0.004);
@@ -412,7 +427,9 @@ async function main(): Promise<void> {
   await admin.removeMembers(directory.id, groupA.id, removedIds);
   await admin.generateUsers(directory.id, groupC.id, added, { prefix: 'New' });
   sizes = [sizeA - removed, sizeA - removed + sizeB, sizeC + added];
-  emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, '1% change'));
+  emit(
+    await runOnce(admin, directory.id, environmentId, counter, sizes, n, '1% change', profiled('1% change')),
+  );
 }
 
 main().then(
