@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { collectListedUsers, ListedUsers, planSync, type DirectoryUser } from '../shared/sync/planner.js';
-import type { EnvironmentUser } from '../shared/users/model.js';
+import { StoredAccess } from '../shared/sync/stored-access.js';
+import { sharedList } from '../shared/sync/planner.js';
 
 const MIB = 1024 * 1024;
 const DIRECTORY = randomUUID();
@@ -34,18 +35,21 @@ function settings(n: number) {
 }
 
 /** Access rows as the sync reads them back after the initial run applied `accessWrites`. */
-function readBack(writes: ReturnType<typeof planSync>['accessWrites']): EnvironmentUser[] {
-  return writes.map((w) => ({
-    id: w.userId,
-    source: 'external',
-    directoryId: w.directoryId,
-    objectId: w.objectId,
-    displayName: w.displayName,
-    email: w.email,
-    active: true,
-    menus: [...(w.menus ?? [])],
-    groups: [...w.groups],
-  }));
+function readBack(writes: ReturnType<typeof planSync>['accessWrites']): StoredAccess {
+  const access = new StoredAccess();
+  for (const w of writes) {
+    access.add({
+      id: w.userId,
+      directoryId: w.directoryId,
+      objectId: w.objectId,
+      // Flat copies, as read rows' strings are not the plan's.
+      displayName: JSON.parse(JSON.stringify(w.displayName)) as string,
+      email: JSON.parse(JSON.stringify(w.email)) as string,
+      active: true,
+      groups: sharedList([...w.groups]),
+    });
+  }
+  return access;
 }
 
 function measure(n: number): Record<string, number> {
@@ -73,7 +77,7 @@ function measure(n: number): Record<string, number> {
     settings: settings(n),
     confirmDeactivations: false,
     listed,
-    access: [],
+    access: new Map(),
     identities: new Map(),
     now,
   });

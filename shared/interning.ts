@@ -20,22 +20,77 @@ export class InterningCache<V> {
   }
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/**
+ * Numbers for the few distinct values a column repeats (a group list, a directory id), so that
+ * the column keeps one small number per row. Values are told apart by identity: pass shared ones.
+ */
+export class ValueNumbers<V> {
+  private readonly values: V[] = [];
+  private readonly numbers = new Map<V, number>();
+
+  numberOf(value: V): number {
+    let number = this.numbers.get(value);
+    if (number === undefined) {
+      number = this.values.push(value) - 1;
+      this.numbers.set(value, number);
+    }
+    return number;
+  }
+
+  valueOf(number: number): V {
+    const value = this.values[number];
+    if (value === undefined) throw new RangeError(`No value numbered ${number}`);
+    return value;
+  }
+}
+
 const BYTES_PER_ID = 16;
 /** Where each byte's two hex digits start in the 36-character form. */
 const DIGIT_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const DASH_AT = [8, 13, 18, 23];
+const DASH = 0x2d;
 const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
 /** The characters of the id being made (the dashes stay in place). */
 const GUID_TEXT = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
 
-/** Writes the 16 bytes of a lower-case GUID into `out` at `offset`; false when `id` is not one. */
+/** The value of a lower-case hex digit's char code, or -1. */
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (code >= 0x61 && code <= 0x66) return code - 0x57;
+  return -1;
+}
+
+/**
+ * Writes the 16 bytes of a lower-case GUID (8-4-4-4-12 hex digits) into `out` at `offset`; false
+ * when `id` is not one (bytes may have been written then: the caller ignores them). Char codes, not
+ * a pattern and `parseInt` of slices: this runs twice per member of a sync.
+ */
 function guidBytes(id: string, out: Uint8Array, offset: number): boolean {
-  if (!GUID.test(id)) return false;
+  if (id.length !== 36) return false;
+  for (const at of DASH_AT) if (id.charCodeAt(at) !== DASH) return false;
   for (let i = 0; i < BYTES_PER_ID; i++) {
-    const c = DIGIT_AT[i]!;
-    out[offset + i] = Number.parseInt(id.slice(c, c + 2), 16);
+    const at = DIGIT_AT[i]!;
+    const high = hexValue(id.charCodeAt(at));
+    const low = hexValue(id.charCodeAt(at + 1));
+    if (high < 0 || low < 0) return false;
+    out[offset + i] = high * 16 + low;
   }
   return true;
+}
+
+/**
+ * The lower-case GUID form of 16 bytes at `offset`, decoded in one piece: a flat string, no
+ * concatenation keeping its parts (a sync holds 100,000 such ids).
+ */
+export function guidText(bytes: Uint8Array, offset = 0): string {
+  const text = GUID_TEXT;
+  for (let i = 0; i < BYTES_PER_ID; i++) {
+    const byte = bytes[offset + i]!;
+    const at = DIGIT_AT[i]!;
+    text[at] = HEX_CODES[byte >> 4]!;
+    text[at + 1] = HEX_CODES[byte & 15]!;
+  }
+  return text.toString('latin1');
 }
 
 function hashBytes(bytes: Uint8Array, offset: number): number {
@@ -73,23 +128,25 @@ export class IdColumn {
       grown.set(this.bytes);
       this.bytes = grown;
     }
-    if (!guidBytes(id, this.bytes, position * BYTES_PER_ID)) this.others.set(position, id);
+    this.write(position, id);
     return position;
+  }
+
+  /** Puts `id` in place of the one at `position`. */
+  replace(position: number, id: string): void {
+    if (position >= this.count) throw new RangeError(`No id at ${position}`);
+    this.others.delete(position);
+    this.write(position, id);
+  }
+
+  private write(position: number, id: string): void {
+    if (!guidBytes(id, this.bytes, position * BYTES_PER_ID)) this.others.set(position, id);
   }
 
   at(position: number): string {
     const other = this.others.get(position);
     if (other !== undefined) return other;
-    const text = GUID_TEXT;
-    const offset = position * BYTES_PER_ID;
-    for (let i = 0; i < BYTES_PER_ID; i++) {
-      const byte = this.bytes[offset + i]!;
-      const at = DIGIT_AT[i]!;
-      text[at] = HEX_CODES[byte >> 4]!;
-      text[at + 1] = HEX_CODES[byte & 15]!;
-    }
-    // Decoded in one piece: a flat string, no concatenation keeping its parts.
-    return text.toString('latin1');
+    return guidText(this.bytes, position * BYTES_PER_ID);
   }
 }
 

@@ -13,16 +13,19 @@ import { isOnOrigin } from './hosts.js';
 import type { DirectoryHttp } from './http.js';
 
 /**
- * One request's typed failure. The SDK turns whatever its middleware throws into a GraphError,
- * which would lose the directory error code; the chain parks it here for the caller instead.
+ * What one request brings back past the SDK. Its typed failure: the SDK turns whatever its
+ * middleware throws into a GraphError, which would lose the directory error code. Its parsed body:
+ * the chain parses a successful answer once (a page of 999 users is ~0.5 MB of JSON), where the
+ * SDK would encode the text into a Response and decode and parse it again.
  */
-class FailureSlot implements MiddlewareOptions {
+class AnswerSlot implements MiddlewareOptions {
   failure: AppError | undefined;
+  body: unknown;
 }
 
-function slotOf(context: Context): FailureSlot | undefined {
-  const slot = context.middlewareControl?.getMiddlewareOptions(FailureSlot);
-  return slot instanceof FailureSlot ? slot : undefined;
+function slotOf(context: Context): AnswerSlot | undefined {
+  const slot = context.middlewareControl?.getMiddlewareOptions(AnswerSlot);
+  return slot instanceof AnswerSlot ? slot : undefined;
 }
 
 /** Head of the chain: remembers a directory error thrown by any later step (token or HTTP). */
@@ -91,12 +94,15 @@ class SendThroughDirectoryHttp implements Middleware {
         problem: `an answer with HTTP status ${answer.status}`,
       });
     }
-    // Checked here, so that a body that is not JSON leaves as directory-malformed-answer.
-    if (answer.status < 300) this.http.json(answer);
-    context.response = new Response(NO_BODY.has(answer.status) ? null : answer.text, {
-      status: answer.status,
-      headers: answer.headers,
-    });
+    // Parsed here, so that a body that is not JSON leaves as directory-malformed-answer. The
+    // caller takes the body from the slot (the SDK hands back the response unread), so the
+    // Response carries the status alone.
+    if (answer.status < 300 && !NO_BODY.has(answer.status)) {
+      const body = this.http.json(answer);
+      const slot = slotOf(context);
+      if (slot !== undefined) slot.body = body;
+    }
+    context.response = new Response(null, { status: answer.status, headers: answer.headers });
   }
 }
 
@@ -132,17 +138,23 @@ export type GraphOutcome =
  * for the caller to name; every other failure is thrown as the directory AppError it is.
  */
 export async function getJson(request: GraphRequest, http: DirectoryHttp): Promise<GraphOutcome> {
-  const slot = new FailureSlot();
+  const slot = new AnswerSlot();
+  let status: number;
   try {
-    const body: unknown = await request.middlewareOptions([slot]).responseType(ResponseType.JSON).get();
-    return { ok: true, body };
+    const response: unknown = await request.middlewareOptions([slot]).responseType(ResponseType.RAW).get();
+    if (!(response instanceof Response)) throw new TypeError('the Graph client returned no response');
+    status = response.status;
   } catch (error) {
     if (slot.failure !== undefined) throw slot.failure;
-    if (error instanceof GraphError && error.statusCode >= 400)
-      return { ok: false, status: error.statusCode };
+    if (error instanceof GraphError && error.statusCode >= 400) return { ok: false, status: error.statusCode };
     throw http.fail(
       { code: 'directory-malformed-answer', problem: 'an answer the Graph client could not read' },
       error,
     );
   }
+  if (status >= 400) return { ok: false, status };
+  if (status >= 300) {
+    throw http.fail({ code: 'directory-malformed-answer', problem: `an answer with HTTP status ${status}` });
+  }
+  return { ok: true, body: slot.body };
 }

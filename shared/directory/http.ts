@@ -125,7 +125,9 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
     }
     chunks.push(value);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  // Buffer's decoder, not TextDecoder: the same text at a fraction of the CPU on pages of members.
+  const text = Buffer.concat(chunks, size).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**

@@ -1,5 +1,6 @@
+import { ColumnMap } from '../columns.js';
 import type { DirectoryReader } from '../directory/reader.js';
-import { IdColumn, IdIndex, InterningCache } from '../interning.js';
+import { IdColumn, IdIndex, InterningCache, ValueNumbers } from '../interning.js';
 import { userIdOf } from '../users/identity.js';
 
 /**
@@ -58,31 +59,17 @@ export function sharedList(items: readonly string[]): readonly string[] {
  * third of a map of objects; a `ListedUser` is made only when asked for (and is equal, not
  * identical, to the one stored).
  */
-export class ListedUsers implements ReadonlyMap<string, ListedUser> {
+export class ListedUsers extends ColumnMap<ListedUser> {
   private objectIds = new IdIndex();
   private userIds = new IdColumn();
   private displayNames: string[] = [];
   private emails: string[] = [];
   /** Per user: its group list's number, times 2, plus 1 when the account is enabled. */
   private flags: number[] = [];
-  private readonly groupLists: (readonly string[])[] = [];
-  private readonly groupListNumbers = new Map<readonly string[], number>();
+  private readonly groupLists = new ValueNumbers<readonly string[]>();
 
   get size(): number {
     return this.objectIds.size;
-  }
-
-  get [Symbol.toStringTag](): string {
-    return 'ListedUsers';
-  }
-
-  has(objectId: string): boolean {
-    return this.objectIds.find(objectId) !== undefined;
-  }
-
-  get(objectId: string): ListedUser | undefined {
-    const position = this.objectIds.find(objectId);
-    return position === undefined ? undefined : this.at(position);
   }
 
   /** Adds or replaces the user listed under `objectId` (its user id stays the one first stored). */
@@ -91,13 +78,8 @@ export class ListedUsers implements ReadonlyMap<string, ListedUser> {
     if (position === this.userIds.size) this.userIds.push(user.userId);
     this.displayNames[position] = user.displayName;
     this.emails[position] = user.email;
-    const groups = sharedList(user.groups);
-    let number = this.groupListNumbers.get(groups);
-    if (number === undefined) {
-      number = this.groupLists.push(groups) - 1;
-      this.groupListNumbers.set(groups, number);
-    }
-    this.flags[position] = number * 2 + (user.accountEnabled ? 1 : 0);
+    const groups = this.groupLists.numberOf(sharedList(user.groups));
+    this.flags[position] = groups * 2 + (user.accountEnabled ? 1 : 0);
     return this;
   }
 
@@ -110,7 +92,15 @@ export class ListedUsers implements ReadonlyMap<string, ListedUser> {
     this.flags = [];
   }
 
-  private at(position: number): ListedUser {
+  protected positionOf(objectId: string): number | undefined {
+    return this.objectIds.find(objectId);
+  }
+
+  protected keyAt(position: number): string {
+    return this.objectIds.at(position);
+  }
+
+  protected valueAt(position: number): ListedUser {
     const flags = this.flags[position]!;
     return {
       objectId: this.objectIds.at(position),
@@ -118,28 +108,8 @@ export class ListedUsers implements ReadonlyMap<string, ListedUser> {
       displayName: this.displayNames[position]!,
       email: this.emails[position]!,
       accountEnabled: (flags & 1) === 1,
-      groups: this.groupLists[flags >> 1]!,
+      groups: this.groupLists.valueOf(flags >> 1),
     };
-  }
-
-  *values(): MapIterator<ListedUser> {
-    for (let position = 0; position < this.size; position++) yield this.at(position);
-  }
-
-  *keys(): MapIterator<string> {
-    for (let position = 0; position < this.size; position++) yield this.objectIds.at(position);
-  }
-
-  *entries(): MapIterator<[string, ListedUser]> {
-    for (const user of this.values()) yield [user.objectId, user];
-  }
-
-  [Symbol.iterator](): MapIterator<[string, ListedUser]> {
-    return this.entries();
-  }
-
-  forEach(visit: (user: ListedUser, objectId: string, map: ReadonlyMap<string, ListedUser>) => void): void {
-    for (const user of this.values()) visit(user, user.objectId, this);
   }
 }
 

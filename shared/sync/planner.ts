@@ -1,4 +1,4 @@
-import type { AccessPatch, DeactivationReason, EnvironmentUser, Identity } from '../users/model.js';
+import type { AccessPatch, AccessRecord, DeactivationReason, Identity } from '../users/model.js';
 import { sharedList, type ListedUser } from './members.js';
 import type { RunCounts } from './runs.js';
 
@@ -43,8 +43,8 @@ export interface PlanInput {
   readonly confirmDeactivations: boolean;
   /** Every user listed by a configured group, by objectId (see `collectListedUsers`). */
   readonly listed: ReadonlyMap<string, ListedUser>;
-  /** Every access row of the environment. */
-  readonly access: Iterable<EnvironmentUser>;
+  /** Every access row of the environment, by user id (see `StoredAccess`). */
+  readonly access: ReadonlyMap<string, AccessRecord>;
   /** Stored identities of (at least) the users `identitiesNeeded` names, by objectId. */
   readonly identities: ReadonlyMap<string, Identity>;
   readonly now: Date;
@@ -90,7 +90,7 @@ function orderedGroups(groups: readonly string[], groupsToSync: readonly string[
  */
 export function identitiesNeeded(
   listed: ReadonlyMap<string, ListedUser>,
-  access: ReadonlyMap<string, EnvironmentUser>,
+  access: ReadonlyMap<string, AccessRecord>,
 ): string[] {
   const needed: string[] = [];
   for (const user of listed.values()) {
@@ -104,7 +104,7 @@ export function identitiesNeeded(
 }
 
 function deactivationReason(
-  record: EnvironmentUser,
+  record: AccessRecord,
   listed: ListedUser | undefined,
   groupsToSync: readonly string[],
 ): DeactivationReason {
@@ -129,7 +129,7 @@ interface MemberContext {
   readonly directoryId: string;
   readonly settings: PlanSettings;
   readonly defaultMenus: readonly string[];
-  readonly accessById: ReadonlyMap<string, EnvironmentUser>;
+  readonly accessById: ReadonlyMap<string, AccessRecord>;
   readonly identities: ReadonlyMap<string, Identity>;
 }
 
@@ -151,7 +151,7 @@ function emptyDraft(): Draft {
 function needsIdentityWrite(
   user: ListedUser,
   identity: Identity | undefined,
-  record: EnvironmentUser | undefined,
+  record: AccessRecord | undefined,
 ): boolean {
   if (identity?.displayName === user.displayName && identity.email === user.email) return false;
   const recordMatches = record?.displayName === user.displayName && record.email === user.email;
@@ -159,7 +159,7 @@ function needsIdentityWrite(
 }
 
 /** Fields of the access row that the directory changed. */
-function changedFields(record: EnvironmentUser, user: ListedUser, groups: readonly string[]): ChangedField[] {
+function changedFields(record: AccessRecord, user: ListedUser, groups: readonly string[]): ChangedField[] {
   const fields: ChangedField[] = [];
   if (record.displayName !== user.displayName) fields.push('displayName');
   if (record.email !== user.email) fields.push('email');
@@ -230,7 +230,7 @@ function planMember(user: ListedUser, context: MemberContext, draft: Draft): str
 
 /** Active access of a non-member is deactivated, with its reason; inactive access stays as it is. */
 function planNonMember(
-  record: EnvironmentUser,
+  record: AccessRecord,
   context: MemberContext,
   listed: ReadonlyMap<string, ListedUser>,
   now: string,
@@ -283,8 +283,7 @@ function settle(draft: Draft, settings: PlanSettings, confirmDeactivations: bool
 
 /** Every write of a run, decided from what the directory lists and what storage holds. */
 export function planSync(input: PlanInput): Plan {
-  const accessById = new Map<string, EnvironmentUser>();
-  for (const record of input.access) accessById.set(record.id, record);
+  const accessById = input.access;
   const context: MemberContext = {
     directoryId: input.directoryId,
     settings: input.settings,

@@ -1,8 +1,8 @@
-import type { EnvironmentUser } from '../users/model.js';
 import type { UsersRepository } from '../users/repository.js';
 import type { SyncDeps } from './deps.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { identitiesNeeded, planSync, readListedUsers, type ListedUsers, type Plan } from './planner.js';
+import { StoredAccess } from './stored-access.js';
 import type { PhaseTimer } from './summary.js';
 import type { Attempt, RunWrites, Source } from './worker-attempt.js';
 
@@ -66,9 +66,9 @@ export function createReadSteps(
   }
 
   /** A dry run writes nothing but its bookkeeping: it leaves the address index to a real run. */
-  async function readAccess(environmentId: string, dryRun: boolean): Promise<Map<string, EnvironmentUser>> {
-    const access = new Map<string, EnvironmentUser>();
-    await users.forEachAccessRow(environmentId, (record) => access.set(record.id, record), {
+  async function readAccess(environmentId: string, dryRun: boolean): Promise<StoredAccess> {
+    const access = new StoredAccess();
+    await users.forEachAccessRow(environmentId, (record) => access.add(record), {
       completeEmailIndex: !dryRun,
     });
     return access;
@@ -97,7 +97,7 @@ export function createReadSteps(
       settings: source.settings,
       confirmDeactivations: run.confirmDeactivations,
       listed,
-      access: access.values(),
+      access,
       identities,
       now: deps.clock.now(),
     });

@@ -5,19 +5,21 @@ import type { StorageAccount } from '../storage/account.js';
 import { writeRows, type BatchMode } from '../storage/batch.js';
 import { fromApiContinuation, toApiContinuation } from '../storage/continuation.js';
 import { getEntityOrNone } from '../storage/entities.js';
+import { forEachRow } from '../storage/query.js';
 import { statusOf, storageError } from '../storage/errors.js';
 import { allBucketsFilter, bucketPartitions } from '../storage/partitions.js';
 import {
+  ACCESS_RECORD_COLUMNS,
   ACCESS_TABLE,
   accessPartitionOf,
   fromAccessEntity,
-  sharedStoredList,
+  fromAccessRecordRow,
   toAccessEntity,
   type AccessEntity,
 } from './entities.js';
 import { createEmailIndex, type IndexEntry, type IndexedAddress } from './email-index.js';
 import { createEmailIndexBackfill } from './email-index-backfill.js';
-import type { AccessPatch, EnvironmentUser, UserPage } from './model.js';
+import type { AccessPatch, AccessRecord, EnvironmentUser, UserPage } from './model.js';
 
 /** Per-partition queries of one environment in flight at once (see `forEachAccessRow`). */
 const PARTITION_READS = 4;
@@ -42,7 +44,7 @@ export interface AccessRows {
    */
   forEachAccessRow(
     environmentId: string,
-    visit: (user: EnvironmentUser) => void,
+    visit: (record: AccessRecord) => void,
     options?: { completeEmailIndex?: boolean },
   ): Promise<void>;
   /**
@@ -136,21 +138,22 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
   /**
    * One query per partition, a few at a time: per-partition queries are served by each partition's
    * own server in Azure (a range query walks them one after another), and Azurite answers a
-   * partition query from its index instead of filtering the whole table per page.
+   * partition query from its index instead of filtering the whole table per page. Only the columns
+   * a sync compares, read past the SDK's entity mapping (see storage/query.ts).
    */
   async function readAccessRows(
     environmentId: string,
-    visit: (user: EnvironmentUser) => void,
+    visit: (record: AccessRecord) => void,
   ): Promise<void> {
     const client = await table();
     try {
-      await forEachLimited(bucketPartitions(environmentId), PARTITION_READS, async (partitionKey) => {
-        const entities = client.listEntities<AccessEntity>({
-          queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
-        });
-        // Read-only use: rows share their (frozen) lists.
-        for await (const entity of entities) visit(fromAccessEntity(entity, sharedStoredList));
-      });
+      await forEachLimited(bucketPartitions(environmentId), PARTITION_READS, (partitionKey) =>
+        forEachRow(
+          client,
+          { filter: odata`PartitionKey eq ${partitionKey}`, select: ACCESS_RECORD_COLUMNS },
+          (row) => visit(fromAccessRecordRow(row)),
+        ),
+      );
     } catch (error) {
       throw storageError('Users could not be read.', error);
     }
@@ -158,7 +161,7 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
 
   async function forEachAccessRow(
     environmentId: string,
-    visit: (user: EnvironmentUser) => void,
+    visit: (record: AccessRecord) => void,
     options: { completeEmailIndex?: boolean } = {},
   ): Promise<void> {
     if (options.completeEmailIndex === false || (await backfill.isComplete(environmentId))) {
@@ -166,9 +169,9 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
     }
     // The sync reads every row anyway: the one read serves both.
     const addresses: IndexedAddress[] = [];
-    await readAccessRows(environmentId, (user) => {
-      addresses.push({ userId: user.id, email: user.email });
-      visit(user);
+    await readAccessRows(environmentId, (record) => {
+      addresses.push({ userId: record.id, email: record.email });
+      visit(record);
     });
     await backfill.complete(environmentId, addresses);
   }

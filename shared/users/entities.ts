@@ -1,9 +1,11 @@
 import { InterningCache } from '../interning.js';
+import type { QueriedRow } from '../storage/query.js';
 import { bucketPartition } from '../storage/partitions.js';
 import { userIdOf } from './identity.js';
 import {
   DEACTIVATION_REASONS,
   type AccessPatch,
+  type AccessRecord,
   type DeactivationReason,
   type EnvironmentUser,
   type Identity,
@@ -83,7 +85,7 @@ function parseStringList(json: string): readonly string[] {
 }
 
 /** A stored JSON list, shared and frozen: for read-only use (the sync's view of access). */
-export function sharedStoredList(value: unknown): readonly string[] {
+function sharedStoredList(value: unknown): readonly string[] {
   if (typeof value !== 'string' || value === '') return [];
   return parsedLists.get(value, parseStringList);
 }
@@ -97,10 +99,7 @@ function isDeactivationReason(value: string | undefined): value is DeactivationR
   return (DEACTIVATION_REASONS as readonly (string | undefined)[]).includes(value);
 }
 
-export function fromAccessEntity(
-  entity: Partial<AccessEntity>,
-  lists: (value: unknown) => readonly string[] = storedList,
-): EnvironmentUser {
+export function fromAccessEntity(entity: Partial<AccessEntity>): EnvironmentUser {
   const reason = entity.deactivationReason;
   const deactivated = entity.active !== true;
   // One fixed-shape literal for the many active rows a sync holds (a spread makes V8 build a far
@@ -113,14 +112,42 @@ export function fromAccessEntity(
     displayName: entity.displayName ?? '',
     email: entity.email ?? '',
     active: !deactivated,
-    menus: lists(entity.menus) as string[],
-    groups: lists(entity.groups) as string[],
+    menus: storedList(entity.menus),
+    groups: storedList(entity.groups),
   };
   if (!deactivated) return user;
   return {
     ...user,
     ...(entity.deactivatedAt ? { deactivatedAt: entity.deactivatedAt } : {}),
     ...(isDeactivationReason(reason) ? { deactivationReason: reason } : {}),
+  };
+}
+
+/** The columns of an access row a sync reads (see `fromAccessRecordRow`). */
+export const ACCESS_RECORD_COLUMNS = [
+  'RowKey',
+  'directoryId',
+  'objectId',
+  'displayName',
+  'email',
+  'active',
+  'groups',
+] as const;
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** An access row read with `ACCESS_RECORD_COLUMNS`, as the sync sees it (lists shared, frozen). */
+export function fromAccessRecordRow(row: QueriedRow): AccessRecord {
+  return {
+    id: text(row.RowKey),
+    directoryId: directoryIds.get(text(row.directoryId), (id) => id),
+    objectId: text(row.objectId),
+    displayName: text(row.displayName),
+    email: text(row.email),
+    active: row.active === true,
+    groups: sharedStoredList(row.groups),
   };
 }
 

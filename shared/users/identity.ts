@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { guidText } from '../interning.js';
 
 /**
  * Namespace of user ids (a fixed, random UUID). Changing it would give every user a new id.
@@ -16,6 +17,5 @@ export function userIdOf(directoryId: string, objectId: string): string {
   const bytes = hash.subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  // One flat string (a sync holds 100,000 of them; a concatenation would keep its pieces).
-  return bytes.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  return guidText(bytes);
 }

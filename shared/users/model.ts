@@ -11,15 +11,24 @@ export const DEACTIVATION_REASONS: readonly DeactivationReason[] = [
   'account-disabled',
 ];
 
-/** A user as the management API shows it. */
-export interface EnvironmentUser {
+/**
+ * What a sync reads of a user's access: enough to compare it with the directory and to deactivate
+ * it (menus and the last deactivation's details never decide a write).
+ */
+export interface AccessRecord {
+  /** The user id. */
   readonly id: string;
-  readonly source: 'external';
   readonly directoryId: string;
   readonly objectId: string;
   readonly displayName: string;
   readonly email: string;
   readonly active: boolean;
+  readonly groups: readonly string[];
+}
+
+/** A user as the management API shows it. */
+export interface EnvironmentUser extends AccessRecord {
+  readonly source: 'external';
   readonly menus: string[];
   readonly groups: string[];
   readonly deactivatedAt?: string;

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { IdIndex } from '../../shared/interning.js';
+import { IdColumn, IdIndex } from '../../shared/interning.js';
 import {
   collectListedUsers,
   ListedUsers,
   type DirectoryUser,
+  sharedList,
   type ListedUser,
 } from '../../shared/sync/planner.js';
+import { StoredAccess } from '../../shared/sync/stored-access.js';
+import type { AccessRecord } from '../../shared/users/model.js';
 
 const DIR = '11111111-1111-1111-1111-111111111111';
 const G1 = 'aaaaaaaa-0000-0000-0000-000000000001';
@@ -26,6 +29,8 @@ describe('IdIndex: ids kept as bytes, found by value', () => {
     ['a GUID without dashes', guid(7).replaceAll('-', '')],
     ['any other id', 'user@example.com'],
     ['an empty id', ''],
+    ['a GUID with a digit that is not hex', `${guid(7).slice(0, 35)}g`],
+    ['a GUID with a dash out of place', `${guid(7).slice(0, 8)}${guid(7).slice(9, 10)}-${guid(7).slice(10)}`],
   ])('%s comes back equal', (_name, id) => {
     const index = new IdIndex();
     const position = index.intern(id);
@@ -70,6 +75,70 @@ describe('ListedUsers: the compact set holds what a map of objects holds', () =>
 
   it('forgets every user when cleared', () => {
     const compact = collectListedUsers(new ListedUsers(), DIR, G1, [dirUser(guid(1), 1)]);
+    compact.clear();
+    expect(compact.size).toBe(0);
+    expect(compact.get(guid(1))).toBeUndefined();
+  });
+});
+
+describe('IdColumn: replacing an id', () => {
+  it.each([
+    ['a GUID by another', guid(1), guid(2)],
+    ['a GUID by another id', guid(1), 'other'],
+    ['another id by a GUID', 'other', guid(2)],
+  ])('%s', (_name, before, after) => {
+    const column = new IdColumn();
+    column.push(guid(9));
+    const position = column.push(before);
+    column.replace(position, after);
+    expect([column.at(0), column.at(position)]).toEqual([guid(9), after]);
+    expect(() => column.replace(5, after)).toThrow(RangeError);
+  });
+});
+
+describe('StoredAccess: the compact access rows hold what a map of records holds', () => {
+  const OTHER_DIR = '22222222-2222-2222-2222-222222222222';
+  const record = (n: number, overrides: Partial<AccessRecord> = {}): AccessRecord => ({
+    id: guid(n),
+    directoryId: DIR,
+    objectId: guid(100 + n),
+    displayName: `User ${n}`,
+    email: `u${n}@example.com`,
+    active: true,
+    groups: sharedList([G1]),
+    ...overrides,
+  });
+  const rows = [
+    record(1),
+    record(2, { active: false, groups: sharedList([]) }),
+    record(3, { id: 'not-a-guid', objectId: 'also-not-a-guid', directoryId: OTHER_DIR }),
+    record(4, { groups: sharedList([G1, G2]), email: '' }),
+  ];
+
+  it('gives back every row by user id, in the order added', () => {
+    const compact = new StoredAccess();
+    for (const row of rows) compact.add(row);
+    const map = new Map(rows.map((row) => [row.id, row]));
+    expect([...compact.values()]).toEqual([...map.values()]);
+    expect([...compact.keys()]).toEqual([...map.keys()]);
+    expect([...compact]).toEqual([...map]);
+    expect(compact.size).toBe(4);
+    expect(compact.get('not-a-guid')).toEqual(rows[2]);
+    expect(compact.has(guid(5))).toBe(false);
+    expect(compact.get(guid(5))).toBeUndefined();
+  });
+
+  it('replaces the row of a user id added again', () => {
+    const compact = new StoredAccess().add(record(1)).add(record(2));
+    const changed = record(1, { objectId: 'changed', displayName: 'Renamed', active: false });
+    compact.add(changed);
+    expect(compact.size).toBe(2);
+    expect(compact.get(guid(1))).toEqual(changed);
+    expect(compact.get(guid(2))).toEqual(record(2));
+  });
+
+  it('forgets every row when cleared', () => {
+    const compact = new StoredAccess().add(record(1));
     compact.clear();
     expect(compact.size).toBe(0);
     expect(compact.get(guid(1))).toBeUndefined();

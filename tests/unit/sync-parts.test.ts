@@ -15,6 +15,8 @@ describe('userIdOf', () => {
     const id = userIdOf('AAAAAAAA-0000-0000-0000-000000000001', 'BBBBBBBB-0000-0000-0000-000000000001');
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(userIdOf('aaaaaaaa-0000-0000-0000-000000000001', 'bbbbbbbb-0000-0000-0000-000000000001')).toBe(id);
+    // A stored user's id: the way it is computed may change, the value never.
+    expect(id).toBe('e8830ab0-893c-5d86-aa85-60e0fd60413f');
     expect(userIdOf('aaaaaaaa-0000-0000-0000-000000000002', 'bbbbbbbb-0000-0000-0000-000000000001')).not.toBe(
       id,
     );

@@ -9,7 +9,7 @@ import {
   type PlanInput,
 } from '../../shared/sync/planner.js';
 import { userIdOf } from '../../shared/users/identity.js';
-import type { EnvironmentUser, Identity } from '../../shared/users/repository.js';
+import type { AccessRecord, EnvironmentUser, Identity } from '../../shared/users/model.js';
 
 const DIR = '11111111-1111-1111-1111-111111111111';
 const OTHER_DIR = '22222222-2222-2222-2222-222222222222';
@@ -65,7 +65,8 @@ function identity(n: number, overrides: Partial<Identity> = {}): Identity {
 }
 
 function plan(
-  partial: Partial<Omit<PlanInput, 'identities'>> & {
+  partial: Partial<Omit<PlanInput, 'identities' | 'access'>> & {
+    access?: AccessRecord[];
     identities?: Identity[];
     groupsToSync?: string[];
     limit?: number;
@@ -81,7 +82,7 @@ function plan(
     },
     confirmDeactivations: partial.confirmDeactivations ?? false,
     listed: partial.listed ?? new Map(),
-    access: partial.access ?? [],
+    access: new Map((partial.access ?? []).map((row) => [row.id, row])),
     identities,
     now: NOW,
   });
