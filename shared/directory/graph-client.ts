@@ -146,7 +146,8 @@ export async function getJson(request: GraphRequest, http: DirectoryHttp): Promi
     status = response.status;
   } catch (error) {
     if (slot.failure !== undefined) throw slot.failure;
-    if (error instanceof GraphError && error.statusCode >= 400) return { ok: false, status: error.statusCode };
+    if (error instanceof GraphError && error.statusCode >= 400)
+      return { ok: false, status: error.statusCode };
     throw http.fail(
       { code: 'directory-malformed-answer', problem: 'an answer the Graph client could not read' },
       error,

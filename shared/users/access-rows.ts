@@ -141,10 +141,7 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
    * partition query from its index instead of filtering the whole table per page. Only the columns
    * a sync compares, read past the SDK's entity mapping (see storage/query.ts).
    */
-  async function readAccessRows(
-    environmentId: string,
-    visit: (record: AccessRecord) => void,
-  ): Promise<void> {
+  async function readAccessRows(environmentId: string, visit: (record: AccessRecord) => void): Promise<void> {
     const client = await table();
     try {
       await forEachLimited(bucketPartitions(environmentId), PARTITION_READS, (partitionKey) =>
