@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const MIB = 1024 * 1024;
 /** Linux reports /proc CPU times in clock ticks of 1/100 s. */
@@ -59,7 +60,13 @@ export interface PhaseFigures {
   readonly peakRssMiB: number;
   readonly peakHeapUsedMiB: number;
   /** At the sample of peak RSS: the V8 heap as reserved, and memory outside it (buffers, strings' backing). */
-  readonly atPeakRss: { readonly heapTotalMiB: number; readonly externalMiB: number };
+  readonly atPeakRss: {
+    readonly heapTotalMiB: number;
+    /** Of the heap reserved: the young generation (new space, new large objects) and the old. */
+    readonly youngMiB: number;
+    readonly oldMiB: number;
+    readonly externalMiB: number;
+  };
 }
 
 /**
@@ -73,6 +80,7 @@ export class PhaseProbe {
     rss: number;
     heapUsed: number;
     heapTotal: number;
+    young: number;
     external: number;
   }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -95,11 +103,16 @@ export class PhaseProbe {
 
   sample(): void {
     const memory = process.memoryUsage();
+    let young = 0;
+    for (const space of getHeapSpaceStatistics()) {
+      if (space.space_name.startsWith('new_')) young += space.space_size;
+    }
     this.samples.push({
       at: performance.now(),
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       heapTotal: memory.heapTotal,
+      young,
       external: memory.external,
     });
   }
@@ -136,6 +149,8 @@ export class PhaseProbe {
         peakHeapUsedMiB: Math.round(Math.max(0, ...inside.map((s) => s.heapUsed)) / MIB),
         atPeakRss: {
           heapTotalMiB: Math.round((peak?.heapTotal ?? 0) / MIB),
+          youngMiB: Math.round((peak?.young ?? 0) / MIB),
+          oldMiB: Math.round(((peak?.heapTotal ?? 0) - (peak?.young ?? 0)) / MIB),
           externalMiB: Math.round((peak?.external ?? 0) / MIB),
         },
       });

@@ -24,7 +24,7 @@ interface Phase {
   cpuMs: Record<string, number>;
   peakRssMiB: number;
   peakHeapUsedMiB: number;
-  atPeakRss?: { heapTotalMiB: number; externalMiB: number };
+  atPeakRss?: { heapTotalMiB: number; youngMiB?: number; oldMiB?: number; externalMiB: number };
 }
 
 async function caFile(caCertPath: string, stateDir: string): Promise<string> {
@@ -94,13 +94,13 @@ function table(results: Result[]): string {
   }
   lines.push(
     '',
-    '| N | run | phase | wall time | CPU: sync / Azurite / dev directory | peak RSS | peak heap used | at peak RSS: heap reserved / external |',
+    '| N | run | phase | wall time | CPU: sync / Azurite / dev directory | peak RSS | peak heap used | at peak RSS: heap reserved (young + old) / external |',
     '|---|---|---|---|---|---|---|---|',
   );
   for (const r of results.filter((x) => Array.isArray(x.phases))) {
     for (const p of r.phases as Phase[]) {
       lines.push(
-        `| ${r.n.toLocaleString('en')} | ${r.scenario} | ${p.phase} | ${seconds(p.wallMs)} | ${seconds(p.cpuMs.self)} / ${seconds(p.cpuMs.azurite)} / ${seconds(p.cpuMs.devdir)} | ${p.peakRssMiB} MiB | ${p.peakHeapUsedMiB} MiB | ${p.atPeakRss ? `${p.atPeakRss.heapTotalMiB} / ${p.atPeakRss.externalMiB} MiB` : '–'} |`,
+        `| ${r.n.toLocaleString('en')} | ${r.scenario} | ${p.phase} | ${seconds(p.wallMs)} | ${seconds(p.cpuMs.self)} / ${seconds(p.cpuMs.azurite)} / ${seconds(p.cpuMs.devdir)} | ${p.peakRssMiB} MiB | ${p.peakHeapUsedMiB} MiB | ${p.atPeakRss ? `${p.atPeakRss.heapTotalMiB} (${p.atPeakRss.youngMiB ?? '?'} + ${p.atPeakRss.oldMiB ?? '?'}) / ${p.atPeakRss.externalMiB} MiB` : '–'} |`,
       );
     }
   }

@@ -9,7 +9,8 @@ export abstract class ColumnMap<V> implements ReadonlyMap<string, V> {
   /** The position of `key`, or undefined. */
   protected abstract positionOf(key: string): number | undefined;
   protected abstract keyAt(position: number): string;
-  protected abstract valueAt(position: number): V;
+  /** The value at `position`; `key` is its key when the caller has it (no need to make it again). */
+  protected abstract valueAt(position: number, key?: string): V;
 
   get [Symbol.toStringTag](): string {
     return this.constructor.name;
@@ -21,7 +22,7 @@ export abstract class ColumnMap<V> implements ReadonlyMap<string, V> {
 
   get(key: string): V | undefined {
     const position = this.positionOf(key);
-    return position === undefined ? undefined : this.valueAt(position);
+    return position === undefined ? undefined : this.valueAt(position, key);
   }
 
   *values(): MapIterator<V> {

@@ -100,10 +100,10 @@ export class ListedUsers extends ColumnMap<ListedUser> {
     return this.objectIds.at(position);
   }
 
-  protected valueAt(position: number): ListedUser {
+  protected valueAt(position: number, objectId = this.objectIds.at(position)): ListedUser {
     const flags = this.flags[position]!;
     return {
-      objectId: this.objectIds.at(position),
+      objectId,
       userId: this.userIds.at(position),
       displayName: this.displayNames[position]!,
       email: this.emails[position]!,

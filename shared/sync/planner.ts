@@ -297,8 +297,10 @@ export function planSync(input: PlanInput): Plan {
     if (user.accountEnabled) members.add(planMember(user, context, draft));
   }
   const now = input.now.toISOString();
-  for (const record of accessById.values()) {
-    if (!members.has(record.id)) planNonMember(record, context, input.listed, now, draft);
+  // By key first: most rows are members, and a row is made only for the others.
+  for (const userId of accessById.keys()) {
+    const record = members.has(userId) ? undefined : accessById.get(userId);
+    if (record !== undefined) planNonMember(record, context, input.listed, now, draft);
   }
   return settle(draft, input.settings, input.confirmDeactivations);
 }

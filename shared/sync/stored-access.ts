@@ -56,10 +56,10 @@ export class StoredAccess extends ColumnMap<AccessRecord> {
     return this.ids.at(position);
   }
 
-  protected valueAt(position: number): AccessRecord {
+  protected valueAt(position: number, id = this.ids.at(position)): AccessRecord {
     const flags = this.flags[position]!;
     return {
-      id: this.ids.at(position),
+      id,
       directoryId: this.directoryIds.valueOf(this.directories[position]!),
       objectId: this.objectIds.at(position),
       displayName: this.displayNames[position]!,
