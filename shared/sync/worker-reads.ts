@@ -1,4 +1,5 @@
 import type { UsersRepository } from '../users/repository.js';
+import { isFresh, listingDigest, type AppliedListing, type AppliedListings } from './applied-listing.js';
 import type { SyncDeps } from './deps.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { identitiesNeeded, planSync, readListedUsers, type ListedUsers, type Plan } from './planner.js';
@@ -6,10 +7,23 @@ import { StoredAccess } from './stored-access.js';
 import type { PhaseTimer } from './summary.js';
 import type { Attempt, RunWrites, Source } from './worker-attempt.js';
 
+/** A run's plan, with what its environment's access is once the plan is applied. */
+export interface Planned {
+  readonly plan: Plan;
+  /** The listing the plan applies, as a later run may trust it (`checkedAt`: now). */
+  readonly listing: AppliedListing;
+  /** The listing stored by the last completed run, if any. */
+  readonly stored: AppliedListing | undefined;
+  /** Whether every access row was read (not when a periodic run trusted `stored`). */
+  readonly readAccess: boolean;
+}
+
 export interface ReadSteps {
   readonly openSource: (attempt: Attempt) => Promise<Source | undefined>;
-  readonly plan: (attempt: Attempt, source: Source, timer: PhaseTimer) => Promise<Plan>;
+  readonly plan: (attempt: Attempt, source: Source, timer: PhaseTimer) => Promise<Planned>;
 }
+
+const NO_COUNTS = { added: 0, granted: 0, updated: 0, deactivated: 0, reactivated: 0 };
 
 /**
  * An attempt's read phase: checks the run's source, then reads and plans without writing anything.
@@ -17,7 +31,7 @@ export interface ReadSteps {
  */
 export function createReadSteps(
   deps: SyncDeps,
-  users: UsersRepository,
+  { users, appliedListings }: { users: UsersRepository; appliedListings: AppliedListings },
   { finish }: Pick<RunWrites, 'finish'>,
 ): ReadSteps {
   /**
@@ -75,20 +89,77 @@ export function createReadSteps(
   }
 
   /**
-   * Reads everything before writing anything (docs/sync-rules.md, "Fail closed on directory
-   * errors"): a directory error fails the run with nobody touched.
+   * A periodic run whose listing is the one the last run applied (and checked within a day) has
+   * nothing to do: every access row is as that run left it, so they are not read at all. A
+   * manual run, a dry run, and any run after a change read every row.
    */
-  async function plan(attempt: Attempt, source: Source, timer: PhaseTimer): Promise<Plan> {
+  async function trustedListing(attempt: Attempt): Promise<AppliedListing | undefined> {
     const { run } = attempt;
-    // Both are reads: the access rows come in while the directory pages. Both settle before
-    // anything else happens, a failure of either included.
+    if (run.trigger !== 'periodic' || run.preview !== undefined || run.changePages > 0) return undefined;
+    const stored = await appliedListings.get(run.environment);
+    return stored && isFresh(stored, deps.clock.now()) ? stored : undefined;
+  }
+
+  type Reads =
+    | { readonly kind: 'unchanged'; readonly listed: ListedUsers; readonly trusted: AppliedListing }
+    | { readonly kind: 'read'; readonly listed: ListedUsers; readonly access: StoredAccess };
+
+  /**
+   * The directory and the access rows side by side, both settled before anything else happens (a
+   * failure of either included); after a trusted listing, the directory first, and the access rows
+   * only when the listing changed.
+   */
+  async function readBoth(
+    attempt: Attempt,
+    source: Source,
+    trusted: AppliedListing | undefined,
+  ): Promise<Reads> {
+    const { run } = attempt;
+    if (trusted !== undefined) {
+      const listed = await readDirectory(source, attempt.lease);
+      const digest = listingDigest(source.directoryId, source.settings.groupsToSync, listed);
+      if (digest === trusted.digest) return { kind: 'unchanged', listed, trusted };
+      return { kind: 'read', listed, access: await readAccess(run.environment, false) };
+    }
     const reads = [
       readDirectory(source, attempt.lease),
       readAccess(run.environment, run.preview !== undefined),
     ] as const;
     await Promise.allSettled(reads);
     const [listed, access] = await Promise.all(reads);
+    return { kind: 'read', listed, access };
+  }
+
+  /** The plan of a run whose listing is the trusted one: nothing to do, every row unchanged. */
+  function unchanged(trusted: AppliedListing): Planned {
+    const plan: Plan = {
+      userWrites: [],
+      accessWrites: [],
+      changes: [],
+      counts: { ...NO_COUNTS, unchanged: trusted.rows },
+      deactivatedUserIds: [],
+      halted: false,
+    };
+    return { plan, listing: trusted, stored: trusted, readAccess: false };
+  }
+
+  /**
+   * Reads everything before writing anything (docs/sync-rules.md, "Fail closed on directory
+   * errors"): a directory error fails the run with nobody touched.
+   */
+  async function plan(attempt: Attempt, source: Source, timer: PhaseTimer): Promise<Planned> {
+    const { run } = attempt;
+    const trusted = await trustedListing(attempt);
+    const reads = await readBoth(attempt, source, trusted);
     timer.mark('readDirectoryAndAccessMs');
+    const { listed } = reads;
+    if (reads.kind === 'unchanged') {
+      listed.clear();
+      return unchanged(reads.trusted);
+    }
+    const { access } = reads;
+    const stored =
+      trusted ?? (run.preview === undefined ? await appliedListings.get(run.environment) : undefined);
     const needed = identitiesNeeded(listed, access);
     const identities = await users.readIdentities(source.directoryId, needed);
     timer.mark('readIdentitiesMs');
@@ -101,11 +172,14 @@ export function createReadSteps(
       identities,
       now: deps.clock.now(),
     });
+    const digest = listingDigest(source.directoryId, source.settings.groupsToSync, listed);
+    const created = result.accessWrites.reduce((count, row) => count + (row.isNew === true ? 1 : 0), 0);
+    const listing = { digest, rows: access.size + created, checkedAt: deps.clock.now().toISOString() };
     // The plan holds what it needs; the maps of 100,000 users can go before the writes.
     listed.clear();
     access.clear();
     timer.mark('planMs');
-    return result;
+    return { plan: result, listing, stored, readAccess: true };
   }
 
   return { openSource, plan };

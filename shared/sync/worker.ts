@@ -8,6 +8,7 @@ import { failedRun, isLive, type StoredRun } from './runs.js';
 import type { SyncStores } from './stores.js';
 import { phaseTimer, RUN_SUMMARY_MESSAGE, runSummary } from './summary.js';
 import type { Attempt, WorkerOptions, WorkerOutcome } from './worker-attempt.js';
+import { isFresh } from './applied-listing.js';
 import { createReadSteps } from './worker-reads.js';
 import { createWriteSteps } from './worker-writes.js';
 
@@ -32,7 +33,7 @@ const ignoreLog: RunLog = () => undefined;
 
 // Long only as a factory: its body is the short functions below, closed over the deps.
 export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker {
-  const { leases, runs, users } = stores;
+  const { leases, runs } = stores;
 
   /** Saves the run only while this attempt still owns it; a run changed by anyone else is lost. */
   async function save(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
@@ -103,18 +104,33 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     return attempt;
   }
 
-  const { openSource, plan } = createReadSteps(deps, users, { finish });
+  const { openSource, plan } = createReadSteps(deps, stores, { finish });
   const { apply, halt, preview } = createWriteSteps(deps, stores, { save, finish });
 
   async function runAttempt(attempt: Attempt, options: WorkerOptions): Promise<WorkerOutcome> {
     const { timer } = attempt;
     const source = await openSource(attempt);
     if (!source) return 'failed';
-    const result = await plan(attempt, source, timer);
+    const planned = await plan(attempt, source, timer);
+    const { plan: result } = planned;
     if (attempt.run.dryRun === true) return preview(attempt, result);
     await deps.groupNames?.record(source.directoryId, source.groups, deps.clock.now());
     if (result.halted) return halt(attempt, result);
+    const writes = result.userWrites.length + result.accessWrites.length > 0;
+    if (writes && planned.stored !== undefined) {
+      // Whatever this run leaves behind, the last listing no longer describes storage.
+      attempt.lease.check();
+      await stores.appliedListings.remove(attempt.run.environment);
+    }
     await apply(attempt, source, result, options, timer);
+    // After a full read: the listing it found, when it differs from the stored one or that one is
+    // a day old (which would keep sending periodic runs to the full read).
+    const { stored, listing } = planned;
+    const current = stored?.digest === listing.digest && isFresh(stored, deps.clock.now());
+    if (planned.readAccess && (writes || !current)) {
+      attempt.lease.check();
+      await stores.appliedListings.save(attempt.run.environment, listing);
+    }
     await finish(attempt, { status: 'succeeded' });
     return 'succeeded';
   }

@@ -12,7 +12,7 @@ import {
   waitForMail,
 } from '../support/dev-directory.js';
 import type { TestDirectory } from '../support/dev-directory.js';
-import { drainQueue, takeMessage } from '../support/queues.js';
+import { drainQueue, ofEnvironment, takeMessage } from '../support/queues.js';
 import { testClock, testRepositories, testServices, useTestEnvironment } from '../support/storage.js';
 import { setupSyncEnvironment } from './sync-support.js';
 
@@ -52,10 +52,6 @@ async function environmentMailing(contact: string): Promise<{ environmentId: str
     notificationEmails: [contact],
   });
   return { environmentId, tenant };
-}
-
-function ofEnvironment(environmentId: string): (message: unknown) => boolean {
-  return (message) => (message as { environmentId?: unknown }).environmentId === environmentId;
 }
 
 /** Queues a manual run and takes its message off the queue, as a host instance would, without running it. */

@@ -9,7 +9,7 @@ import { createSyncService, type SyncService } from '../../shared/sync/service.j
 import { createTenantsRepository } from '../../shared/tenants/repository.js';
 import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import { accountConnectionString } from '../../scripts/azurite.js';
-import { takeMessage } from '../support/queues.js';
+import { ofEnvironment, takeMessage } from '../support/queues.js';
 import {
   testAccountName,
   testClock,
@@ -117,10 +117,7 @@ describe('storage that hangs', () => {
       requestedBy: 'admin',
       confirmDeactivations: false,
     });
-    const message = await takeMessage(
-      SYNC_QUEUE,
-      (m) => (m as { environmentId?: string }).environmentId === environmentId,
-    );
+    const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
 
     const hanging = instanceBehindProxy({ tryTimeoutMs: 1_000, retries: 1, maxRetryDelayMs: 200 });
     const started = Date.now();
@@ -157,10 +154,7 @@ describe('storage that hangs', () => {
       requestedBy: 'admin',
       confirmDeactivations: false,
     });
-    const next = await takeMessage(
-      SYNC_QUEUE,
-      (m) => (m as { environmentId?: string }).environmentId === environmentId,
-    );
+    const next = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
     expect(await healthy.executeSyncRun(next)).toBe('succeeded');
     expect(await healthy.getSyncRun(environmentId, rerun.runId)).toMatchObject({ status: 'succeeded' });
     const users = await allUsers(environmentId);

@@ -3,7 +3,7 @@ import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import type { SyncRun } from '../../shared/sync/runs.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
 import { guid } from '../support/ids.js';
-import { takeMessage } from '../support/queues.js';
+import { ofEnvironment, takeMessage } from '../support/queues.js';
 import { testServices, useTestEnvironment } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 import { connectionCounter } from './directory-support.js';
@@ -33,10 +33,7 @@ async function runSync(environmentId: string): Promise<SyncRun> {
     requestedBy: 'test-admin',
     confirmDeactivations: false,
   });
-  const message = await takeMessage(
-    SYNC_QUEUE,
-    (m) => (m as { environmentId?: unknown }).environmentId === environmentId,
-  );
+  const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
   await sync.executeSyncRun(message);
   const run = await testSyncStores().runs.getRun(environmentId, queued.runId);
   if (!run) throw new Error('the run disappeared');

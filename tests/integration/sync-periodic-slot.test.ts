@@ -4,7 +4,7 @@ import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import type { SyncService } from '../../shared/sync/service.js';
 import { StorageAccount } from '../../shared/storage/account.js';
 import { testClock, testConnectionString, useTestEnvironment } from '../support/storage.js';
-import { takeMessage } from '../support/queues.js';
+import { ofEnvironment, takeMessage } from '../support/queues.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
 import { setupSyncEnvironment, syncInstance } from './sync-support.js';
 
@@ -29,11 +29,6 @@ function at(periodMs: number, offsetMs: number): Clock {
 }
 const QUARTER = 15 * 60_000;
 const HOUR = 60 * 60_000;
-
-const ofEnvironment =
-  (environmentId: string) =>
-  (message: unknown): boolean =>
-    (message as { environmentId?: string }).environmentId === environmentId;
 
 beforeAll(async () => {
   useTestEnvironment();

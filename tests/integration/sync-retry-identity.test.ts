@@ -4,7 +4,7 @@ import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import type { Change } from '../../shared/sync/planner.js';
 import type { SyncService } from '../../shared/sync/service.js';
 import { testClock, useTestEnvironment } from '../support/storage.js';
-import { takeMessage } from '../support/queues.js';
+import { ofEnvironment, takeMessage } from '../support/queues.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
 import {
   allChanges,
@@ -30,11 +30,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => testClock.use(undefined));
-
-const ofEnvironment =
-  (environmentId: string) =>
-  (message: unknown): boolean =>
-    (message as { environmentId?: string }).environmentId === environmentId;
 
 async function manual(environmentId: string): Promise<string> {
   const run = await sync.requestSync({

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testClock, testRepositories } from '../support/storage.js';
-import { takeMessage } from '../support/queues.js';
+import { ofEnvironment, takeMessage } from '../support/queues.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
 import { isAppError } from '../../shared/errors.js';
 import { SYNC_QUEUE } from '../../shared/sync/messages.js';
@@ -37,11 +37,6 @@ function manual(environmentId: string, confirmDeactivations = false) {
     requestedBy: 'test-admin',
     confirmDeactivations,
   });
-}
-
-/** A sync message of this environment (the queue is shared by every file on this account). */
-function ofEnvironment(environmentId: string): (message: unknown) => boolean {
-  return (message) => (message as { environmentId?: unknown }).environmentId === environmentId;
 }
 
 describe('sync runs: one at a time, crashes, bookkeeping (rules 10-12)', () => {

@@ -48,3 +48,8 @@ export async function takeMessage(
     if (belongs(decoded)) return decoded;
   }
 }
+
+/** A sync message of this environment (the queue is shared by every file on this account). */
+export function ofEnvironment(environmentId: string): (message: unknown) => boolean {
+  return (message) => (message as { environmentId?: unknown }).environmentId === environmentId;
+}
