@@ -122,9 +122,21 @@ export async function forEachRow(
   visit: (row: QueriedRow) => void,
 ): Promise<void> {
   let continuation: Continuation | undefined;
-  do {
-    const { rows, next } = await queryPage(client, query, continuation);
-    for (const row of rows) if (typeof row === 'object' && row !== null) visit(row as QueriedRow);
-    continuation = next;
-  } while (continuation !== undefined);
+  do continuation = await visitPage(client, query, continuation, visit);
+  while (continuation !== undefined);
+}
+
+/**
+ * One page, visited. Its rows as parsed live only in this call: held across the next request,
+ * while other reads allocate, they would be promoted to the old generation, a page each time.
+ */
+async function visitPage(
+  client: TableClient,
+  query: RowQuery,
+  continuation: Continuation | undefined,
+  visit: (row: QueriedRow) => void,
+): Promise<Continuation | undefined> {
+  const { rows, next } = await queryPage(client, query, continuation);
+  for (const row of rows) if (typeof row === 'object' && row !== null) visit(row as QueriedRow);
+  return next;
 }
