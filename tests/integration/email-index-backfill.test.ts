@@ -14,11 +14,10 @@ import { uid } from '../support/ids.js';
 import { testServices, useTestEnvironment } from '../support/storage.js';
 import {
   allUsers,
-  drainSyncQueue,
+  dryRunNow,
   setupSyncEnvironment,
   syncNow,
   TableRequestCounter,
-  testSyncService,
   testUsersRepository,
 } from './sync-support.js';
 
@@ -92,14 +91,7 @@ describe('email index backfill', () => {
     const writesOf = (counter: TableRequestCounter) => counter.total((key) => !key.startsWith('GET '));
     try {
       // A dry run writes nothing but its bookkeeping: the index stays as it was.
-      await testSyncService().requestSync({
-        environmentId,
-        trigger: 'manual',
-        requestedBy: 'test-admin',
-        confirmDeactivations: false,
-        dryRun: {},
-      });
-      await drainSyncQueue();
+      await dryRunNow(environmentId);
       expect(writesOf(index)).toBe(0);
       expect(await resetRequest(ada.email, environmentId)).toBe('no-active-user');
 

@@ -9,6 +9,7 @@ import {
   allUsers,
   byObjectId,
   drainSyncQueue,
+  dryRunNow,
   setupSyncEnvironment,
   syncNow,
   TableRequestCounter,
@@ -152,15 +153,7 @@ describe('a periodic run with nothing new reads no access rows (docs/sync-rules.
   it('a dry run leaves no listing to trust: the periodic run after it reads and applies the change', async () => {
     const { environmentId, objectId } = await syncedEnvironment(12, 'Dry');
     await directory.renameUser(objectId(2), 'Renamed before the dry run');
-    const queued = await testSyncService().requestSync({
-      environmentId,
-      trigger: 'manual',
-      requestedBy: 'test-admin',
-      confirmDeactivations: false,
-      dryRun: {},
-    });
-    await drainSyncQueue();
-    const dry = await testSyncStores().runs.getRun(environmentId, queued.runId);
+    const dry = await dryRunNow(environmentId);
     expect(dry).toMatchObject({ status: 'succeeded', dryRun: true, counts: { updated: 1 } });
     const periodic = await counted(() => periodicNow(environmentId));
     expect(periodic.accessReads).toBeGreaterThan(0);

@@ -162,6 +162,21 @@ export async function syncNow(
   return run;
 }
 
+/** A dry run of the stored settings, queued and executed; returns the finished run. */
+export async function dryRunNow(environmentId: string): Promise<SyncRun> {
+  const queued = await testSyncService().requestSync({
+    environmentId,
+    trigger: 'manual',
+    requestedBy: 'test-admin',
+    confirmDeactivations: false,
+    dryRun: {},
+  });
+  await drainSyncQueue();
+  const run = await testSyncStores().runs.getRun(environmentId, queued.runId);
+  if (!run) throw new Error('the run disappeared');
+  return run;
+}
+
 export async function allUsers(environmentId: string): Promise<EnvironmentUser[]> {
   const repository = testUsersRepository();
   const users: EnvironmentUser[] = [];
