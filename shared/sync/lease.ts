@@ -5,7 +5,8 @@ import { statusOf, storageError } from '../storage/errors.js';
 
 /**
  * One sync at a time per environment (docs/sync-rules.md, "One run per environment at a time").
- * Table `syncstate`: PartitionKey = environmentId, RowKey = 'state'. The row names the run in flight and until when it may block others; every
+ * Table `syncstate`: PartitionKey = environmentId, RowKey = 'state' (RowKey 'applied': see
+ * applied-listing.ts). The row names the run in flight and until when it may block others; every
  * change is conditional on the ETag read, so two claimants never both win.
  *
  * A queued run holds the environment for QUEUED_LEASE_MS (its message may wait in the queue); a
@@ -274,7 +275,8 @@ export function createLeases(storage: StorageAccount): Leases {
     try {
       const entities = client.listEntities<StateEntity>({
         queryOptions: {
-          filter: odata`runId ne ${''}`,
+          // The environment's lease rows only (its partition holds its applied listing too).
+          filter: odata`RowKey eq ${ROW} and runId ne ${''}`,
           select: ['PartitionKey', 'runId', 'status', 'expiresAt'],
         },
       });
