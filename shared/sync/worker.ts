@@ -113,6 +113,12 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     if (!source) return 'failed';
     const planned = await plan(attempt, source, timer);
     const { plan: result } = planned;
+    if (!planned.readAccess) {
+      attempt.log('sync run found the listing the last run applied; no access rows read', {
+        runId: attempt.run.runId,
+        rows: planned.listing.rows,
+      });
+    }
     if (attempt.run.dryRun === true) return preview(attempt, result);
     await deps.groupNames?.record(source.directoryId, source.groups, deps.clock.now());
     if (result.halted) return halt(attempt, result);
