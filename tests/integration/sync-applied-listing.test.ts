@@ -84,7 +84,10 @@ describe('a periodic run with nothing new reads no access rows (docs/sync-rules.
   it('counts every row unchanged without reading them; a manual run reads and repairs them', async () => {
     const { environmentId, objectId } = await syncedEnvironment(40, 'Trusted');
     await tamper(environmentId, objectId(3));
-    const trusted = await counted(() => periodicNow(environmentId));
+    const logged: string[] = [];
+    const log = (message: string) => void logged.push(message);
+    const trusted = await counted(() => periodicNow(environmentId, { log }));
+    expect(logged).toContain('sync run found the listing the last run applied; no access rows read');
     expect(trusted.run.status).toBe('succeeded');
     expect(trusted.run.counts).toMatchObject({ unchanged: 40, added: 0, updated: 0, deactivated: 0 });
     expect(trusted.accessReads).toBe(0);
