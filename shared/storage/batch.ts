@@ -67,14 +67,34 @@ function statusAt(body: Buffer, at: number): number | undefined {
   return status;
 }
 
+/** Whether `bytes` holds a status line that is not 2xx. */
+function holdsFailure(bytes: Buffer): boolean {
+  for (let at = bytes.indexOf(STATUS_LINE); at !== -1; at = bytes.indexOf(STATUS_LINE, at + 1)) {
+    const status = statusAt(bytes, at + STATUS_LINE.length);
+    if (status !== undefined && (status < 200 || status >= 300)) return true;
+  }
+  return false;
+}
+
+/** A status line with its three digits is 12 bytes: two chunks split one with at most 11 in each. */
+const SPLIT = STATUS_LINE.length + 2;
+
 /**
- * The first failed sub-response of a transaction's answer, if any (a failed changeset answers
- * with the one sub-request that failed; a successful one with a 2xx per row). Read as bytes: only
- * a failure's own part becomes text.
+ * The first failed sub-response of a transaction's answer (as the chunks it arrived in), if any:
+ * a failed changeset answers with the one sub-request that failed, a successful one with a 2xx
+ * per row. Read as bytes where they arrived: only a failed answer is joined and made text.
  */
 export function failedSubResponse(
-  body: Buffer,
+  chunks: readonly Buffer[],
 ): { status: number; message: string; code?: string } | undefined {
+  let seen = Buffer.alloc(0);
+  const failed = chunks.some((chunk) => {
+    const found = holdsFailure(chunk) || holdsFailure(Buffer.concat([seen, chunk.subarray(0, SPLIT)]));
+    seen = Buffer.concat([seen, chunk.subarray(-SPLIT)]).subarray(-SPLIT);
+    return found;
+  });
+  if (!failed) return undefined;
+  const body = Buffer.concat(chunks);
   for (let at = body.indexOf(STATUS_LINE); at !== -1; at = body.indexOf(STATUS_LINE, at + 1)) {
     const status = statusAt(body, at + STATUS_LINE.length);
     if (status !== undefined && (status < 200 || status >= 300)) {
@@ -84,13 +104,13 @@ export function failedSubResponse(
   return undefined;
 }
 
-/** A response's body: streamed (a transaction's answer) or already read as text (a failure). */
-async function bodyOf(response: PipelineResponse): Promise<Buffer> {
+/** A response's body in the chunks it arrived in: streamed (a transaction's answer) or text. */
+async function chunksOf(response: PipelineResponse): Promise<Buffer[]> {
   const stream = response.readableStreamBody;
-  if (stream === undefined) return Buffer.from(response.bodyAsText ?? '');
+  if (stream === undefined) return [Buffer.from(response.bodyAsText ?? '')];
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
+  return chunks;
 }
 
 /** A transaction's answer is 202 whether or not its changeset succeeded: its parts say which. */
@@ -121,10 +141,10 @@ export async function submitBody(client: TableClient, body: TransactionBody): Pr
   });
   httpClient ??= createDefaultHttpClient();
   const response = await client.pipeline.sendRequest(httpClient, request);
-  const answer = await bodyOf(response);
+  const answer = await chunksOf(response);
   const failed =
     response.status < 200 || response.status >= 300
-      ? { status: response.status, ...errorOf(answer.toString('utf8')) }
+      ? { status: response.status, ...errorOf(Buffer.concat(answer).toString('utf8')) }
       : failedSubResponse(answer);
   if (failed) {
     throw new RestError(failed.message, {

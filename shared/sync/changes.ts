@@ -115,7 +115,7 @@ export function createChangesStore(storage: StorageAccount): ChangesStore {
         client ??= await table();
         // Upsert-merges of the page's one property: a rewrite converges on the latest pages.
         body ??= transactionBody(client, 'merge');
-        body.add({ partitionKey: runId, rowKey: pageKey(written++), items });
+        body.add({ partitionKey: runId, rowKey: pageKey(written++), items }, PAGES_PER_TRANSACTION);
         if (body.rows === PAGES_PER_TRANSACTION) {
           await submitBody(client, body);
           body = undefined;

@@ -48,7 +48,7 @@ describe('failedSubResponse', () => {
   it('finds nothing in an answer of 2xx sub-responses', () => {
     const ok =
       '--changesetresponse_x\r\nHTTP/1.1 204 No Content\r\n\r\n--changesetresponse_x\r\nHTTP/1.1 204 No Content\r\n';
-    expect(failedSubResponse(Buffer.from(ok))).toBeUndefined();
+    expect(failedSubResponse([Buffer.from(ok)])).toBeUndefined();
   });
 
   it('reads the status, code and message of the failed sub-request', () => {
@@ -57,20 +57,42 @@ describe('failedSubResponse', () => {
       'Content-Type: application/json\r\n\r\n' +
       '{"odata.error":{"code":"EntityAlreadyExists","message":{"lang":"en-US","value":"0:The specified entity already exists."}}}\r\n' +
       '--changesetresponse_x--';
-    expect(failedSubResponse(Buffer.from(failed))).toEqual({
+    expect(failedSubResponse([Buffer.from(failed)])).toEqual({
       status: 409,
       code: 'EntityAlreadyExists',
       message: '0:The specified entity already exists.',
     });
   });
 
+  it('finds a failure whose status line two or more chunks split, wherever they split it', () => {
+    const answer = Buffer.from(
+      '--changesetresponse_x\r\nHTTP/1.1 204 No Content\r\n\r\n--changesetresponse_x\r\n' +
+        'HTTP/1.1 409 Conflict\r\n\r\n{"odata.error":{"code":"EntityAlreadyExists","message":{"value":"exists"}}}\r\n',
+    );
+    const failedAt = answer.indexOf('HTTP/1.1 409');
+    for (let cut = failedAt - 1; cut <= failedAt + 13; cut++) {
+      const chunks = [answer.subarray(0, cut), answer.subarray(cut, cut + 1), answer.subarray(cut + 1)];
+      expect(failedSubResponse(chunks)).toEqual({
+        status: 409,
+        code: 'EntityAlreadyExists',
+        message: 'exists',
+      });
+      expect(failedSubResponse([answer.subarray(0, cut), answer.subarray(cut)])?.status).toBe(409);
+    }
+    const ok = Buffer.from('--changesetresponse_x\r\nHTTP/1.1 204 No Content\r\n--changesetresponse_x--');
+    const at = ok.indexOf('HTTP/1.1');
+    for (let cut = at; cut <= at + 12; cut++) {
+      expect(failedSubResponse([ok.subarray(0, cut), ok.subarray(cut)])).toBeUndefined();
+    }
+  });
+
   it('skips text that only looks like a status line', () => {
     const answer = 'HTTP/1.1 20x\r\n--changesetresponse_x\r\nHTTP/1.1 201 Created\r\n';
-    expect(failedSubResponse(Buffer.from(answer))).toBeUndefined();
+    expect(failedSubResponse([Buffer.from(answer)])).toBeUndefined();
   });
 
   it('keeps the status when the failure has no JSON body', () => {
-    expect(failedSubResponse(Buffer.from('HTTP/1.1 413 Request Entity Too Large\r\n\r\n'))).toEqual({
+    expect(failedSubResponse([Buffer.from('HTTP/1.1 413 Request Entity Too Large\r\n\r\n')])).toEqual({
       status: 413,
       message: 'Transaction failed',
     });
