@@ -60,8 +60,11 @@ export class TransactionBody {
     private readonly mode: BatchMode,
     readonly batchId: string,
     private readonly changesetId: string,
+    /** An answered body's buffer to write into, from `handOver`. */
+    bytes?: Buffer,
   ) {
-    this.bytes = spares.pop() ?? Buffer.allocUnsafe(FIRST_CAPACITY);
+    this.bytes =
+      bytes !== undefined && bytes.length > 0 ? bytes : (spares.pop() ?? Buffer.allocUnsafe(FIRST_CAPACITY));
     const part = `--changeset_${changesetId}${CRLF}content-type: application/http${CRLF}content-transfer-encoding: binary${CRLF}${CRLF}`;
     const headers = `${CRLF}Content-Type: application/json${CRLF}Accept: application/json;odata=minimalmetadata${CRLF}DataServiceVersion: 3.0`;
     if (mode === 'insert') {
@@ -105,13 +108,22 @@ export class TransactionBody {
   }
 
   /**
-   * Hands the buffer to the next body. Only once the service has answered the whole transaction,
+   * Gives the buffer to the next bodies. Only once the service has answered the whole transaction,
    * so it has read every byte, and nothing keeps the finished body: the request is done with it.
+   * A buffer too large to keep for every body stays here for `handOver`.
    */
   recycle(): void {
-    if (this.bytes.length <= MAX_SPARE_BYTES && spares.length < MAX_SPARES) spares.push(this.bytes);
-    this.bytes = Buffer.alloc(0);
     this.length = 0;
+    if (this.bytes.length > MAX_SPARE_BYTES || spares.length >= MAX_SPARES) return;
+    spares.push(this.bytes);
+    this.bytes = Buffer.alloc(0);
+  }
+
+  /** An answered (recycled) body's own buffer, for the next body of the same writer. */
+  handOver(): Buffer {
+    const bytes = this.bytes;
+    this.bytes = Buffer.alloc(0);
+    return bytes;
   }
 
   private write(text: string): void {

@@ -29,9 +29,17 @@ function accountUrlOf(client: TableClient): string {
   return client.url.replace(/\/$/, '');
 }
 
-/** A new, empty transaction body for rows of `client`'s table. */
-export function transactionBody(client: TableClient, mode: BatchMode): TransactionBody {
-  return new TransactionBody(`${accountUrlOf(client)}/${client.tableName}`, mode, randomUUID(), randomUUID());
+/**
+ * A new, empty transaction body for rows of `client`'s table; in the buffer of `answered` (a body
+ * `submitBody` sent) where given, for a writer whose transactions are too large to pool.
+ */
+export function transactionBody(
+  client: TableClient,
+  mode: BatchMode,
+  answered?: TransactionBody,
+): TransactionBody {
+  const tableUrl = `${accountUrlOf(client)}/${client.tableName}`;
+  return new TransactionBody(tableUrl, mode, randomUUID(), randomUUID(), answered?.handOver());
 }
 
 /** The service's error text of a failed sub-response (`odata.error`), when it gave one. */

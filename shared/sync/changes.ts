@@ -110,14 +110,17 @@ export function createChangesStore(storage: StorageAccount): ChangesStore {
     let written = 0;
     let client: TableClient | undefined;
     let body: TransactionBody | undefined;
+    // The answered transaction: the next one is written into its buffer (one buffer for the log).
+    let sent: TransactionBody | undefined;
     try {
       for (const items of packChangePages(changes)) {
         client ??= await table();
         // Upsert-merges of the page's one property: a rewrite converges on the latest pages.
-        body ??= transactionBody(client, 'merge');
+        body ??= transactionBody(client, 'merge', sent);
         body.add({ partitionKey: runId, rowKey: pageKey(written++), items }, PAGES_PER_TRANSACTION);
         if (body.rows === PAGES_PER_TRANSACTION) {
           await submitBody(client, body);
+          sent = body;
           body = undefined;
         }
       }
