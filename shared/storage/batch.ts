@@ -4,8 +4,10 @@ import {
   createHttpHeaders,
   createPipelineRequest,
   type HttpClient,
+  type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import { RestError, type TableClient } from '@azure/data-tables';
+import { TransactionBody, type BatchEntity, type BatchMode } from './batch-body.js';
 import { statusOf, storageError } from './errors.js';
 
 /**
@@ -16,64 +18,28 @@ import { statusOf, storageError } from './errors.js';
  * client's own pipeline (authentication, retries and any policy added to it).
  */
 
-/**
- * - `insert`: create each row; the transaction fails with 409 when one exists.
- * - `merge`: upsert-merge each row (create it, or merge these properties into it).
- */
-export type BatchMode = 'insert' | 'merge';
-
-/**
- * A row as a transaction writes it. Only strings and booleans: both are typed by their JSON alone
- * (Edm.String, Edm.Boolean), so no `@odata.type` annotations are needed.
- */
-export type BatchEntity<T> = { readonly partitionKey: string; readonly rowKey: string } & {
-  readonly [K in keyof T]: string | boolean | undefined;
-};
+export type { BatchEntity, BatchMode } from './batch-body.js';
 
 /** Azure Tables: a transaction holds at most 100 rows, all of one partition. */
 export const MAX_BATCH_ROWS = 100;
 
-const CRLF = '\r\n';
-
 let httpClient: HttpClient | undefined;
 
-function keyLiteral(value: string): string {
-  return encodeURIComponent(`'${value.replaceAll("'", "''")}'`);
+function accountUrlOf(client: TableClient): string {
+  return client.url.replace(/\/$/, '');
 }
 
-function rowJson<T>(entity: BatchEntity<T>): string {
-  const { partitionKey, rowKey, ...properties } = entity;
-  return JSON.stringify({ PartitionKey: partitionKey, RowKey: rowKey, ...properties });
-}
-
-function subRequest<T>(tableUrl: string, mode: BatchMode, entity: BatchEntity<T>): string {
-  const startLine =
-    mode === 'insert'
-      ? `POST ${tableUrl} HTTP/1.1`
-      : `PATCH ${tableUrl}(PartitionKey=${keyLiteral(entity.partitionKey)},RowKey=${keyLiteral(entity.rowKey)}) HTTP/1.1`;
-  const prefer = mode === 'insert' ? `${CRLF}Prefer: return-no-content` : '';
-  return (
-    `content-type: application/http${CRLF}content-transfer-encoding: binary${CRLF}${CRLF}` +
-    `${startLine}${CRLF}Content-Type: application/json${CRLF}Accept: application/json;odata=minimalmetadata` +
-    `${CRLF}DataServiceVersion: 3.0${prefer}${CRLF}${CRLF}${rowJson(entity)}${CRLF}`
-  );
-}
-
-/** The multipart body of one transaction: one changeset holding every row. */
-export function batchBody<T>(
-  tableUrl: string,
+/**
+ * A new, empty transaction body for rows of `client`'s table; in the buffer of `answered` (a body
+ * `submitBody` sent) where given, for a writer whose transactions are too large to pool.
+ */
+export function transactionBody(
+  client: TableClient,
   mode: BatchMode,
-  entities: readonly BatchEntity<T>[],
-  batchId: string,
-  changesetId: string,
-): string {
-  const parts: string[] = [
-    `--batch_${batchId}${CRLF}content-type: multipart/mixed; boundary=changeset_${changesetId}${CRLF}${CRLF}`,
-  ];
-  for (const entity of entities)
-    parts.push(`--changeset_${changesetId}${CRLF}${subRequest(tableUrl, mode, entity)}`);
-  parts.push(`--changeset_${changesetId}--${CRLF}--batch_${batchId}--${CRLF}`);
-  return parts.join('');
+  answered?: TransactionBody,
+): TransactionBody {
+  const tableUrl = `${accountUrlOf(client)}/${client.tableName}`;
+  return new TransactionBody(tableUrl, mode, randomUUID(), randomUUID(), answered?.handOver());
 }
 
 /** The service's error text of a failed sub-response (`odata.error`), when it gave one. */
@@ -96,53 +62,98 @@ function errorOf(text: string): { message: string; code?: string } {
   return { message: 'Transaction failed' };
 }
 
+const STATUS_LINE = Buffer.from('HTTP/1.1 ');
+
+/** The three digits after a status line's start, or `undefined` where they are not digits. */
+function statusAt(body: Buffer, at: number): number | undefined {
+  let status = 0;
+  for (let i = at; i < at + 3; i++) {
+    const digit = (body[i] ?? 0) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    status = status * 10 + digit;
+  }
+  return status;
+}
+
+/** Whether `bytes` holds a status line that is not 2xx. */
+function holdsFailure(bytes: Buffer): boolean {
+  for (let at = bytes.indexOf(STATUS_LINE); at !== -1; at = bytes.indexOf(STATUS_LINE, at + 1)) {
+    const status = statusAt(bytes, at + STATUS_LINE.length);
+    if (status !== undefined && (status < 200 || status >= 300)) return true;
+  }
+  return false;
+}
+
+/** A status line with its three digits is 12 bytes: two chunks split one with at most 11 in each. */
+const SPLIT = STATUS_LINE.length + 2;
+
 /**
- * The first failed sub-response of a transaction's answer, if any (a failed changeset answers
- * with the one sub-request that failed; a successful one with a 2xx per row).
+ * The first failed sub-response of a transaction's answer (as the chunks it arrived in), if any:
+ * a failed changeset answers with the one sub-request that failed, a successful one with a 2xx
+ * per row. Read as bytes where they arrived: only a failed answer is joined and made text.
  */
 export function failedSubResponse(
-  body: string,
+  chunks: readonly Buffer[],
 ): { status: number; message: string; code?: string } | undefined {
-  const statusLine = /HTTP\/1\.1 (\d{3})/g;
-  for (let match = statusLine.exec(body); match !== null; match = statusLine.exec(body)) {
-    const status = Number(match[1]);
-    if (status < 200 || status >= 300) return { status, ...errorOf(body.slice(match.index)) };
+  let seen = Buffer.alloc(0);
+  const failed = chunks.some((chunk) => {
+    const found = holdsFailure(chunk) || holdsFailure(Buffer.concat([seen, chunk.subarray(0, SPLIT)]));
+    seen = Buffer.concat([seen, chunk.subarray(-SPLIT)]).subarray(-SPLIT);
+    return found;
+  });
+  if (!failed) return undefined;
+  const body = Buffer.concat(chunks);
+  for (let at = body.indexOf(STATUS_LINE); at !== -1; at = body.indexOf(STATUS_LINE, at + 1)) {
+    const status = statusAt(body, at + STATUS_LINE.length);
+    if (status !== undefined && (status < 200 || status >= 300)) {
+      return { status, ...errorOf(body.toString('utf8', at)) };
+    }
   }
   return undefined;
 }
 
+/** A response's body in the chunks it arrived in: streamed (a transaction's answer) or text. */
+async function chunksOf(response: PipelineResponse): Promise<Buffer[]> {
+  const stream = response.readableStreamBody;
+  if (stream === undefined) return [Buffer.from(response.bodyAsText ?? '')];
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return chunks;
+}
+
+/** A transaction's answer is 202 whether or not its changeset succeeded: its parts say which. */
+const ANSWERED = new Set([202]);
+
 /**
- * Writes up to 100 rows of one partition as one transaction: all or none. A failure is the
- * storage SDK's `RestError` with the failing status (409 when an inserted row exists).
+ * Sends one finished transaction: all or none. A failure is the storage SDK's `RestError` with
+ * the failing status (409 when an inserted row exists).
  */
-export async function submitBatch<T extends BatchEntity<T>>(
-  client: TableClient,
-  mode: BatchMode,
-  entities: readonly T[],
-): Promise<void> {
-  if (entities.length === 0) return;
-  const batchId = randomUUID();
-  const tableUrl = `${client.url.replace(/\/$/, '')}/${client.tableName}`;
+export async function submitBody(client: TableClient, body: TransactionBody): Promise<void> {
+  if (body.rows === 0) {
+    body.recycle();
+    return;
+  }
   const request = createPipelineRequest({
-    url: `${client.url.replace(/\/$/, '')}/$batch`,
+    url: `${accountUrlOf(client)}/$batch`,
     method: 'POST',
-    body: batchBody(tableUrl, mode, entities, batchId, randomUUID()),
+    body: body.end(),
     headers: createHttpHeaders({
       accept: 'application/json',
       'x-ms-version': '2019-02-02',
       DataServiceVersion: '3.0;',
       MaxDataServiceVersion: '3.0;NetFx',
-      'Content-Type': `multipart/mixed; boundary=batch_${batchId}`,
+      'Content-Type': `multipart/mixed; boundary=batch_${body.batchId}`,
     }),
     allowInsecureConnection: client.url.startsWith('http:'),
+    streamResponseStatusCodes: ANSWERED,
   });
   httpClient ??= createDefaultHttpClient();
   const response = await client.pipeline.sendRequest(httpClient, request);
-  const body = response.bodyAsText ?? '';
+  const answer = await chunksOf(response);
   const failed =
     response.status < 200 || response.status >= 300
-      ? { status: response.status, ...errorOf(body) }
-      : failedSubResponse(body);
+      ? { status: response.status, ...errorOf(Buffer.concat(answer).toString('utf8')) }
+      : failedSubResponse(answer);
   if (failed) {
     throw new RestError(failed.message, {
       statusCode: failed.status,
@@ -151,6 +162,19 @@ export async function submitBatch<T extends BatchEntity<T>>(
       response,
     });
   }
+  body.recycle();
+}
+
+/** Writes up to 100 rows of one partition as one transaction: all or none (see `submitBody`). */
+export async function submitBatch<T extends BatchEntity<T>>(
+  client: TableClient,
+  mode: BatchMode,
+  entities: readonly T[],
+): Promise<void> {
+  if (entities.length === 0) return;
+  const body = transactionBody(client, mode);
+  for (const entity of entities) body.add(entity, entities.length);
+  await submitBody(client, body);
 }
 
 /**

@@ -1,5 +1,7 @@
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import type { StorageAccount } from '../storage/account.js';
+import type { TransactionBody } from '../storage/batch-body.js';
+import { submitBody, transactionBody } from '../storage/batch.js';
 import { invalidContinuation } from '../storage/continuation.js';
 import { storageError } from '../storage/errors.js';
 import type { Change } from './planner.js';
@@ -103,21 +105,26 @@ export function createChangesStore(storage: StorageAccount): ChangesStore {
 
   /** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */
   async function writeChanges(runId: string, changes: readonly Change[]): Promise<number> {
-    // Packed one transaction at a time: 100,000 changes never exist as JSON all at once.
+    // Each page goes into its transaction's body as it is packed: 100,000 changes never exist as
+    // JSON all at once, and a transaction's pages only as the bytes about to be sent.
     let written = 0;
-    let actions: TransactionAction[] = [];
     let client: TableClient | undefined;
-    const submit = async (): Promise<void> => {
-      client ??= await table();
-      await client.submitTransaction(actions);
-      actions = [];
-    };
+    let body: TransactionBody | undefined;
+    // The answered transaction: the next one is written into its buffer (one buffer for the log).
+    let sent: TransactionBody | undefined;
     try {
       for (const items of packChangePages(changes)) {
-        actions.push(['upsert', { partitionKey: runId, rowKey: pageKey(written++), items }, 'Replace']);
-        if (actions.length === PAGES_PER_TRANSACTION) await submit();
+        client ??= await table();
+        // Upsert-merges of the page's one property: a rewrite converges on the latest pages.
+        body ??= transactionBody(client, 'merge', sent);
+        body.add({ partitionKey: runId, rowKey: pageKey(written++), items }, PAGES_PER_TRANSACTION);
+        if (body.rows === PAGES_PER_TRANSACTION) {
+          await submitBody(client, body);
+          sent = body;
+          body = undefined;
+        }
       }
-      if (actions.length > 0) await submit();
+      if (client && body) await submitBody(client, body);
     } catch (error) {
       throw storageError('The changes of the run could not be stored.', error);
     }

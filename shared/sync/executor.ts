@@ -1,6 +1,6 @@
 import { forEachLimited } from '../concurrency.js';
 import type { BatchMode } from '../storage/batch.js';
-import { entryBatches, type IndexEntry } from '../users/email-index.js';
+import { entryTransactions, type IndexEntry } from '../users/email-index.js';
 import { accessPartitionOf, userPartitionOfId } from '../users/entities.js';
 import type { AccessPatch, Identity } from '../users/model.js';
 import type { UsersRepository } from '../users/repository.js';
@@ -47,8 +47,10 @@ export function planWriterOf(
 
 interface Batch<T> {
   readonly partition: string;
-  readonly rows: T[];
+  readonly size: number;
   readonly mode: BatchMode;
+  /** The batch's rows, sliced only when it is written. */
+  rows(): T[];
 }
 
 /**
@@ -72,10 +74,18 @@ function batches<T extends { readonly isNew?: true }>(
   for (const [partition, { fresh, known }] of [...byPartition].sort(([a], [b]) =>
     a < b ? -1 : a > b ? 1 : 0,
   )) {
-    const rows = fresh.concat(known);
-    for (let start = 0; start < rows.length; start += size) {
-      const mode: BatchMode = Math.min(start + size, rows.length) <= fresh.length ? 'insert' : 'merge';
-      result.push({ partition, rows: rows.slice(start, start + size), mode });
+    // The partition's rows as fresh followed by known, without copying them into one list.
+    const total = fresh.length + known.length;
+    const slice = (start: number, end: number): T[] =>
+      start >= fresh.length
+        ? known.slice(start - fresh.length, end - fresh.length)
+        : end <= fresh.length
+          ? fresh.slice(start, end)
+          : fresh.slice(start).concat(known.slice(0, end - fresh.length));
+    for (let start = 0; start < total; start += size) {
+      const end = Math.min(start + size, total);
+      const mode: BatchMode = end <= fresh.length ? 'insert' : 'merge';
+      result.push({ partition, size: end - start, mode, rows: () => slice(start, end) });
     }
   }
   return result;
@@ -100,10 +110,12 @@ export async function executePlan(
   if (plan.halted) return 0;
   const concurrency = Math.max(1, options.concurrency ?? 4);
   let completed = 0;
-  const step = async (table: BatchInfo['table'], batch: Batch<unknown>): Promise<void> => {
+  const step = async (
+    table: BatchInfo['table'],
+    { partition, size, mode }: Pick<Batch<unknown>, 'partition' | 'size' | 'mode'>,
+  ): Promise<void> => {
     completed++;
-    const { partition, mode } = batch;
-    await options.afterBatch?.({ table, partition, size: batch.rows.length, mode, completed });
+    await options.afterBatch?.({ table, partition, size, mode, completed });
   };
   const writeAll = async <Row extends { readonly isNew?: true }>(
     table: BatchInfo['table'],
@@ -121,31 +133,23 @@ export async function executePlan(
     'users',
     plan.userWrites,
     (row) => userPartitionOfId(directoryId, row.userId),
-    (batch) => writer.writeUsers(directoryId, batch.rows, batch.mode),
+    (batch) => writer.writeUsers(directoryId, batch.rows(), batch.mode),
   );
   // The index before access: an access row is never findable by address later than it exists.
   // Only active rows: a password reset looks for active access, and a reactivation writes again.
   // New access inserts its entries (the cheaper write); a changed one may meet its entry, so merges.
-  const active = plan.accessWrites.filter((row) => row.active);
-  const indexBatches = [
-    ...entryBatches(
-      environmentId,
-      active.filter((row) => row.isNew === true),
-    ).map((rows) => ({ rows, mode: 'insert' as const })),
-    ...entryBatches(
-      environmentId,
-      active.filter((row) => row.isNew !== true),
-    ).map((rows) => ({ rows, mode: 'merge' as const })),
-  ];
-  await forEachLimited(indexBatches, concurrency, async ({ rows, mode }) => {
-    await writer.writeEmailIndex(rows, mode);
-    await step('email-index', { partition: rows[0]?.partitionKey ?? '', rows, mode });
+  const indexTransactions = entryTransactions(environmentId, plan.accessWrites, (row) =>
+    row.active ? (row.isNew === true ? 'insert' : 'merge') : undefined,
+  );
+  await forEachLimited(indexTransactions, concurrency, async (transaction) => {
+    await writer.writeEmailIndex(transaction.entries(), transaction.mode);
+    await step('email-index', transaction);
   });
   await writeAll(
     'access',
     plan.accessWrites,
     (row) => accessPartitionOf(environmentId, row.userId),
-    (batch) => writer.writeAccess(environmentId, batch.rows, batch.mode),
+    (batch) => writer.writeAccess(environmentId, batch.rows(), batch.mode),
   );
   return completed;
 }

@@ -24,8 +24,15 @@ export const MAX_CANDIDATES = 10;
 /** Transactions in flight at once while recording many entries. */
 const WRITES_IN_FLIGHT = 4;
 
+/** SHA-256 takes 32 bytes: an entry waiting for its transaction keeps its hash as these. */
+const HASH_BYTES = 32;
+
+function addressDigest(email: string): Buffer {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest();
+}
+
 function addressHash(email: string): string {
-  return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+  return addressDigest(email).toString('hex');
 }
 
 function partitionOf(environmentId: string, hash: string): string {
@@ -85,9 +92,58 @@ export function inTransactions(entries: readonly IndexEntry[]): IndexEntry[][] {
   return batches;
 }
 
-/** The entries of these addresses, by partition, in transactions of at most 100. */
-export function entryBatches(environmentId: string, addresses: readonly IndexedAddress[]): IndexEntry[][] {
-  return [...entriesByPartition(environmentId, addresses).values()].flatMap(inTransactions);
+/** One transaction of index entries, made only when it is sent. */
+export interface EntryTransaction {
+  readonly partition: string;
+  readonly mode: BatchMode;
+  readonly size: number;
+  entries(): IndexEntry[];
+}
+
+/**
+ * The entries of these addresses (none for an empty address or where `modeOf` gives none), by
+ * mode and partition, in transactions of at most 100: every insert before any merge. Until a
+ * transaction is sent, each of its entries is only the address's position and its hash's bytes, so
+ * a plan's entries never exist as objects and key strings all at once.
+ */
+export function entryTransactions<A extends IndexedAddress>(
+  environmentId: string,
+  addresses: readonly A[],
+  modeOf: (address: A) => BatchMode | undefined,
+): EntryTransaction[] {
+  const hashes = Buffer.allocUnsafe(addresses.length * HASH_BYTES);
+  const groups = new Map<string, { mode: BatchMode; bucket: string; positions: number[] }>();
+  addresses.forEach((address, position) => {
+    const mode = modeOf(address);
+    if (mode === undefined || address.email.trim() === '') return;
+    addressDigest(address.email).copy(hashes, position * HASH_BYTES);
+    // The first hex digit of the hash: its first byte's high half.
+    const bucket = (hashes[position * HASH_BYTES]! >> 4).toString(16);
+    const key = `${mode}${bucket}`;
+    const group = groups.get(key);
+    if (group) group.positions.push(position);
+    else groups.set(key, { mode, bucket, positions: [position] });
+  });
+  const entryAt = (partitionKey: string, position: number): IndexEntry => {
+    const hash = hashes.toString('hex', position * HASH_BYTES, (position + 1) * HASH_BYTES);
+    return { partitionKey, rowKey: `${hash}~${addresses[position]!.userId}` };
+  };
+  const ordered = [...groups.values()].sort(
+    (a, b) => Number(b.mode === 'insert') - Number(a.mode === 'insert') || (a.bucket < b.bucket ? -1 : 1),
+  );
+  return ordered.flatMap(({ mode, bucket, positions }) => {
+    const partition = partitionOf(environmentId, bucket);
+    return Array.from({ length: Math.ceil(positions.length / MAX_BATCH_ROWS) }, (_, i) => {
+      const start = i * MAX_BATCH_ROWS;
+      const end = Math.min(start + MAX_BATCH_ROWS, positions.length);
+      return {
+        partition,
+        mode,
+        size: end - start,
+        entries: () => positions.slice(start, end).map((position) => entryAt(partition, position)),
+      };
+    });
+  });
 }
 
 export function createEmailIndex(storage: StorageAccount): EmailIndex {
@@ -123,11 +179,11 @@ export function createEmailIndex(storage: StorageAccount): EmailIndex {
     },
 
     async record(environmentId, addresses) {
-      const batches = entryBatches(environmentId, addresses);
-      if (batches.length === 0) return;
+      const transactions = entryTransactions(environmentId, addresses, () => 'insert');
+      if (transactions.length === 0) return;
       const client = await table();
-      await forEachLimited(batches, WRITES_IN_FLIGHT, (entries) =>
-        writeRows(client, 'insert', entries, 'Access could not be stored.'),
+      await forEachLimited(transactions, WRITES_IN_FLIGHT, (transaction) =>
+        writeRows(client, 'insert', transaction.entries(), 'Access could not be stored.'),
       );
     },
   };

@@ -7,7 +7,7 @@ import { encodeSyncMessage, parseSyncMessage } from '../../shared/sync/messages.
 import { isRunId, newRunId } from '../../shared/sync/runs.js';
 import { userIdOf } from '../../shared/users/identity.js';
 import type { Change } from '../../shared/sync/planner.js';
-import type { IndexEntry } from '../../shared/users/email-index.js';
+import { entryTransactions, indexEntryOf, type IndexEntry } from '../../shared/users/email-index.js';
 import type { AccessPatch, Identity } from '../../shared/users/model.js';
 
 describe('userIdOf', () => {
@@ -170,6 +170,35 @@ describe('executePlan', () => {
     expect(calls).toEqual(['access env 100 insert', 'access env 80 merge']);
   });
 
+  it('cuts a partition of new and known rows into full transactions, new ones first, no row lost or repeated', async () => {
+    const written: string[] = [];
+    const writer: PlanWriter = {
+      writeUsers: () => Promise.resolve(),
+      writeEmailIndex: () => Promise.resolve(),
+      writeAccess: (_environmentId: string, rows: readonly AccessPatch[], mode: BatchMode) => {
+        written.push(`${mode} ${rows.map((row) => row.userId).join(',')}`);
+        return Promise.resolve();
+      },
+    };
+    const known = Array.from({ length: 130 }, (_, i) => patch(i));
+    const fresh = Array.from({ length: 250 }, (_, i) => ({ ...patch(500 + i), isNew: true as const }));
+    await executePlan(
+      'env',
+      'dir',
+      { halted: false, userWrites: [], accessWrites: [...known, ...fresh] },
+      { concurrency: 1 },
+      writer,
+    );
+    const ids = (rows: readonly AccessPatch[]): string => rows.map((row) => row.userId).join(',');
+    const order = [...fresh, ...known];
+    expect(written).toEqual([
+      `insert ${ids(order.slice(0, 100))}`,
+      `insert ${ids(order.slice(100, 200))}`,
+      `merge ${ids(order.slice(200, 300))}`,
+      `merge ${ids(order.slice(300, 380))}`,
+    ]);
+  });
+
   it("writes the plan's address entries after the users and before access, in full transactions per partition", async () => {
     const { calls, writer } = recordingWriter();
     const plan = {
@@ -238,5 +267,54 @@ describe('executePlan across partitions', () => {
       3,
     );
     expect(partitions.sort()).toEqual([['env~a'], ['env~b'], ['env~c']]);
+  });
+});
+
+describe('entryTransactions', () => {
+  const addresses = Array.from({ length: 700 }, (_, i) => ({
+    userId: `u${i}`,
+    email: i % 7 === 0 ? ' ' : ` User${i}@Example.TEST `,
+    isNew: i % 3 !== 0,
+  }));
+  const transactions = entryTransactions('env', addresses, (address) =>
+    address.userId === 'u1' ? undefined : address.isNew ? 'insert' : 'merge',
+  );
+
+  it('makes the same entries as one address at a time, each once, none for an empty address or no mode', () => {
+    const made = transactions.flatMap((transaction) => transaction.entries());
+    const expected = addresses
+      .filter((address) => address.userId !== 'u1')
+      .map((address) => indexEntryOf('env', address))
+      .filter((entry) => entry !== undefined);
+    const byKey = (a: IndexEntry, b: IndexEntry): number => (a.rowKey < b.rowKey ? -1 : 1);
+    expect(made.sort(byKey)).toEqual(expected.sort(byKey));
+  });
+
+  it('cuts each partition of a mode into transactions of at most 100, every insert before any merge', () => {
+    for (const transaction of transactions) {
+      const entries = transaction.entries();
+      expect(entries).toHaveLength(transaction.size);
+      expect(transaction.size).toBeLessThanOrEqual(100);
+      expect(entries.every((entry) => entry.partitionKey === transaction.partition)).toBe(true);
+    }
+    const modes = transactions.map((transaction) => transaction.mode);
+    expect(modes.lastIndexOf('insert')).toBeLessThan(modes.indexOf('merge'));
+    const entriesOf = (mode: string): number =>
+      transactions.filter((t) => t.mode === mode).reduce((sum, t) => sum + t.size, 0);
+    const indexed = addresses.filter((a) => a.userId !== 'u1' && a.email.trim() !== '');
+    expect([entriesOf('insert'), entriesOf('merge')]).toEqual([
+      indexed.filter((a) => a.isNew).length,
+      indexed.filter((a) => !a.isNew).length,
+    ]);
+    // As few transactions as the partitions allow: a partition's entries of one mode fill them.
+    const partitions = new Set(transactions.map((t) => `${t.mode} ${t.partition}`));
+    expect(transactions.length).toBe(
+      [...partitions].reduce((sum, key) => {
+        const size = transactions
+          .filter((t) => `${t.mode} ${t.partition}` === key)
+          .reduce((n, t) => n + t.size, 0);
+        return sum + Math.ceil(size / 100);
+      }, 0),
+    );
   });
 });
