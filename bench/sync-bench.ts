@@ -42,6 +42,11 @@ const TABLES = [
   'tenants',
 ];
 
+/** Whether a request body (text, or bytes as transactions send them) holds `text`. */
+function bodyHas(body: unknown, text: string): boolean {
+  return (typeof body === 'string' || Buffer.isBuffer(body)) && body.includes(text);
+}
+
 /**
  * Which phase a storage request starts: row transactions start the writes, the change log's
  * table its own phase, and a run record written after those the finish. Reads of rows end when
@@ -54,10 +59,9 @@ function phaseOfRequest(
   current: string | undefined,
 ): string | undefined {
   if (table === '$batch') {
-    const text = typeof body === 'string' ? body : '';
-    if (text.includes('/syncchanges(')) return 'change log';
+    if (bodyHas(body, '/syncchanges(')) return 'change log';
     // Merges name the row (`/users(PartitionKey=…)`), inserts the table (`POST …/users HTTP/1.1`).
-    if (/\/(users|useraccess)[( ]/.test(text)) return 'writes';
+    if (['/users(', '/users ', '/useraccess(', '/useraccess '].some((t) => bodyHas(body, t))) return 'writes';
     return undefined;
   }
   if (method === 'GET' && (table === 'users' || table === 'useraccess')) return 'storage reads';
@@ -77,8 +81,7 @@ class Counter {
       const url = new URL(request.url);
       const table = /^\/[^/]+\/(\$batch|[A-Za-z0-9]+)/.exec(url.pathname)?.[1] ?? url.pathname;
       // The email index's transactions apart, to show what the index costs of the writes.
-      const emailIndex =
-        table === '$batch' && typeof request.body === 'string' && request.body.includes('/useraccessemail');
+      const emailIndex = table === '$batch' && bodyHas(request.body, '/useraccessemail');
       const kind = `${request.method} ${table}${emailIndex ? ' useraccessemail' : ''}`;
       this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
       const phase = this.probe && phaseOfRequest(request.method, table, request.body, this.probe.current);
