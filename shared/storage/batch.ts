@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createDefaultHttpClient,
-  createHttpHeaders,
-  createPipelineRequest,
-  type HttpClient,
-  type PipelineResponse,
-} from '@azure/core-rest-pipeline';
+import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { RestError, type TableClient } from '@azure/data-tables';
 import { TransactionBody, type BatchEntity, type BatchMode } from './batch-body.js';
 import { statusOf, storageError } from './errors.js';
+import { chunksOf, serviceErrorOf, sharedHttpClient } from './pipeline.js';
 
 /**
  * Entity group transactions (`$batch`) written in one pass. The SDK's `submitTransaction` runs every
@@ -22,8 +17,6 @@ export type { BatchEntity, BatchMode } from './batch-body.js';
 
 /** Azure Tables: a transaction holds at most 100 rows, all of one partition. */
 export const MAX_BATCH_ROWS = 100;
-
-let httpClient: HttpClient | undefined;
 
 function accountUrlOf(client: TableClient): string {
   return client.url.replace(/\/$/, '');
@@ -42,24 +35,8 @@ export function transactionBody(
   return new TransactionBody(tableUrl, mode, randomUUID(), randomUUID(), answered?.handOver());
 }
 
-/** The service's error text of a failed sub-response (`odata.error`), when it gave one. */
 function errorOf(text: string): { message: string; code?: string } {
-  const json = /\{.*\}/s.exec(text)?.[0];
-  if (json !== undefined) {
-    try {
-      const parsed = JSON.parse(json) as { 'odata.error'?: { code?: string; message?: { value?: string } } };
-      const error = parsed['odata.error'];
-      if (error)
-        return {
-          message: error.message?.value ?? 'Transaction failed',
-          ...(error.code ? { code: error.code } : {}),
-        };
-    } catch {
-      // Not JSON: the status alone says what failed.
-      return { message: 'Transaction failed' };
-    }
-  }
-  return { message: 'Transaction failed' };
+  return serviceErrorOf(text, 'Transaction failed');
 }
 
 const STATUS_LINE = Buffer.from('HTTP/1.1 ');
@@ -112,15 +89,6 @@ export function failedSubResponse(
   return undefined;
 }
 
-/** A response's body in the chunks it arrived in: streamed (a transaction's answer) or text. */
-async function chunksOf(response: PipelineResponse): Promise<Buffer[]> {
-  const stream = response.readableStreamBody;
-  if (stream === undefined) return [Buffer.from(response.bodyAsText ?? '')];
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return chunks;
-}
-
 /** A transaction's answer is 202 whether or not its changeset succeeded: its parts say which. */
 const ANSWERED = new Set([202]);
 
@@ -147,8 +115,7 @@ export async function submitBody(client: TableClient, body: TransactionBody): Pr
     allowInsecureConnection: client.url.startsWith('http:'),
     streamResponseStatusCodes: ANSWERED,
   });
-  httpClient ??= createDefaultHttpClient();
-  const response = await client.pipeline.sendRequest(httpClient, request);
+  const response = await client.pipeline.sendRequest(sharedHttpClient(), request);
   const answer = await chunksOf(response);
   const failed =
     response.status < 200 || response.status >= 300

@@ -1,17 +1,13 @@
-import {
-  createDefaultHttpClient,
-  createHttpHeaders,
-  createPipelineRequest,
-  type HttpClient,
-} from '@azure/core-rest-pipeline';
+import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { RestError, type TableClient } from '@azure/data-tables';
+import { chunksOf, serviceErrorOf, sharedHttpClient } from './pipeline.js';
 
 /**
  * Reads rows with the columns asked for, page by page, as the plain objects the service's JSON
  * makes. The SDK's `listEntities` runs every row through its generic deserializer (a mapper walk,
  * pattern matches per property, an entity object with metadata and a Date): reading an
  * environment's 100,000 access rows that way allocated about a gigabyte and most of a no-op run's
- * CPU. Sent through the table client's own pipeline (authentication, retries, any policy added).
+ * CPU. Sent through the table client's own pipeline (see pipeline.ts).
  */
 
 /** A query of one table: an OData filter (made with `odata`) and the columns to return. */
@@ -25,38 +21,7 @@ export type QueriedRow = Readonly<Record<string, unknown>>;
 
 const PAGE_SIZE = 1000;
 
-let httpClient: HttpClient | undefined;
-
-/** The HTTP client requests sent past the SDK's operations go out on (one per process). */
-export function sharedHttpClient(): HttpClient {
-  httpClient ??= createDefaultHttpClient();
-  return httpClient;
-}
-
-/** The service's error of a failed request (`odata.error`), when its body gives one. */
-export function serviceErrorOf(body: string): { message: string; code?: string } {
-  const json = /\{.*\}/s.exec(body)?.[0];
-  if (json === undefined) return { message: 'Request failed' };
-  let parsed: { 'odata.error'?: { code?: string; message?: { value?: string } } };
-  try {
-    parsed = JSON.parse(json) as typeof parsed;
-  } catch {
-    // Not JSON: the status alone says what failed.
-    return { message: 'Request failed' };
-  }
-  const error = parsed['odata.error'];
-  if (!error) return { message: 'Request failed' };
-  return { message: error.message?.value ?? 'Request failed', ...(error.code ? { code: error.code } : {}) };
-}
-
 const PAGE_STATUS = new Set([200]);
-
-async function textOf(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (stream === undefined) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 interface Continuation {
   readonly nextPartitionKey: string;
@@ -93,7 +58,7 @@ async function queryPage(
   });
   const response = await client.pipeline.sendRequest(sharedHttpClient(), request);
   if (response.status !== 200) {
-    const { message, code } = serviceErrorOf(response.bodyAsText ?? '');
+    const { message, code } = serviceErrorOf(response.bodyAsText ?? '', 'Request failed');
     throw new RestError(message, {
       statusCode: response.status,
       ...(code ? { code } : {}),
@@ -101,7 +66,8 @@ async function queryPage(
       response,
     });
   }
-  const parsed = JSON.parse(await textOf(response.readableStreamBody)) as { value?: unknown };
+  const text = Buffer.concat(await chunksOf(response)).toString('utf8');
+  const parsed = JSON.parse(text) as { value?: unknown };
   const nextPartitionKey = response.headers.get('x-ms-continuation-nextpartitionkey');
   return {
     rows: Array.isArray(parsed.value) ? parsed.value : [],
