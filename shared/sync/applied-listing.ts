@@ -1,10 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
-import type { StorageAccount } from '../storage/account.js';
-import { deleteEntityIfPresent } from '../storage/deletes.js';
-import { getEntityOrNone } from '../storage/entities.js';
-import { storageError } from '../storage/errors.js';
-import { STATE_TABLE } from './lease.js';
 import type { ListedUser } from './members.js';
 
 /**
@@ -13,12 +7,10 @@ import type { ListedUser } from './members.js';
  * applied a listing, the environment's active access is exactly that listing: only a sync writes
  * access, names, addresses and groups, and one run at a time. So a periodic run whose listing has
  * the same digest has nothing to do, and need not read the environment's access rows (at 100,000
- * users, most of such a run). The digest is removed before a run writes anything, so a run that
- * stops halfway leaves none, and is trusted for a day at most: a full read then checks every row.
- *
- * Table `syncstate`, PartitionKey = environmentId, RowKey = 'applied'.
+ * users, most of such a run). It is kept in the environment's lease row (lease.ts): cleared when a
+ * run takes the lease, stored again when it releases it, so a run that stops halfway leaves none;
+ * and it is trusted for a day at most: a full read then checks every row.
  */
-const ROW = 'applied';
 /** How long an applied listing spares periodic runs the full read. */
 export const FULL_READ_EVERY_MS = 24 * 60 * 60_000;
 
@@ -29,14 +21,6 @@ export interface AppliedListing {
   readonly rows: number;
   /** When a run last read every access row and found them matching this listing. */
   readonly checkedAt: string;
-}
-
-interface AppliedEntity {
-  partitionKey: string;
-  rowKey: string;
-  digest: string;
-  rows: number;
-  checkedAt: string;
 }
 
 /**
@@ -68,37 +52,24 @@ export function isFresh(applied: AppliedListing, now: Date): boolean {
   return Number.isFinite(checkedAt) && now.getTime() - checkedAt < FULL_READ_EVERY_MS;
 }
 
-export interface AppliedListings {
-  get(environmentId: string): Promise<AppliedListing | undefined>;
-  save(environmentId: string, applied: AppliedListing): Promise<void>;
-  /** Before a run writes: whatever it leaves, the digest no longer describes storage. */
-  remove(environmentId: string): Promise<void>;
+/** The listing as the lease row keeps it. */
+export function toStoredListing(applied: AppliedListing): string {
+  return JSON.stringify({ digest: applied.digest, rows: applied.rows, checkedAt: applied.checkedAt });
 }
 
-export function createAppliedListings(storage: StorageAccount): AppliedListings {
-  const table = (): Promise<TableClient> => storage.table(STATE_TABLE);
-  return {
-    async get(environmentId) {
-      const entity = await getEntityOrNone<AppliedEntity>(
-        await table(),
-        environmentId,
-        ROW,
-        'The sync state could not be read.',
-      );
-      if (!entity || typeof entity.digest !== 'string' || typeof entity.rows !== 'number') return undefined;
-      return { digest: entity.digest, rows: entity.rows, checkedAt: String(entity.checkedAt ?? '') };
-    },
-    async save(environmentId, applied) {
-      try {
-        await (
-          await table()
-        ).upsertEntity<AppliedEntity>({ partitionKey: environmentId, rowKey: ROW, ...applied }, 'Replace');
-      } catch (error) {
-        throw storageError('The sync state could not be stored.', error);
-      }
-    },
-    async remove(environmentId) {
-      await deleteEntityIfPresent(await table(), environmentId, ROW, 'The sync state could not be stored.');
-    },
-  };
+/** The listing kept in the lease row, if any (anything unreadable counts as none). */
+export function fromStoredListing(text: string): AppliedListing | undefined {
+  if (text === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not ours to repair: without a listing, the next run reads every row and stores a new one.
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { digest, rows, checkedAt } = parsed as Record<string, unknown>;
+  if (typeof digest !== 'string' || typeof rows !== 'number' || typeof checkedAt !== 'string')
+    return undefined;
+  return { digest, rows, checkedAt };
 }

@@ -2,11 +2,14 @@ import { odata, type TableClient } from '@azure/data-tables';
 import { AppError } from '../errors.js';
 import type { StorageAccount } from '../storage/account.js';
 import { statusOf, storageError } from '../storage/errors.js';
+import { fromStoredListing, toStoredListing, type AppliedListing } from './applied-listing.js';
 
 /**
  * One sync at a time per environment (docs/sync-rules.md, "One run per environment at a time").
- * Table `syncstate`: PartitionKey = environmentId, RowKey = 'state' (RowKey 'applied': see
- * applied-listing.ts). The row names the run in flight and until when it may block others; every
+ * Table `syncstate`: PartitionKey = environmentId, RowKey = 'state'. The row names the run in
+ * flight and until when it may block others, and keeps the listing the last run applied
+ * (applied-listing.ts): taking the lease to run clears it, releasing it stores what the run leaves,
+ * so a run that dies halfway leaves none, at no write of its own. Every
  * change is conditional on the ETag read, so two claimants never both win.
  *
  * A queued run holds the environment for QUEUED_LEASE_MS (its message may wait in the queue); a
@@ -37,6 +40,8 @@ interface StateEntity {
   expiresAt: string;
   /** The schedule slot of the last periodic run queued here ('' before the first). */
   periodicSlot?: string;
+  /** The listing the last run applied, as JSON ('' while a run may be writing, or none). */
+  applied?: string;
 }
 
 type Read = {
@@ -44,6 +49,8 @@ type Read = {
   etag: string | undefined;
   /** Kept through every write of the row, whoever holds the lease. */
   periodicSlot: string;
+  /** Kept through every write of the row unless the writer sets it. */
+  applied: string;
 };
 
 async function read(client: TableClient, environmentId: string): Promise<Read> {
@@ -54,9 +61,14 @@ async function read(client: TableClient, environmentId: string): Promise<Read> {
       entity.runId && (status === 'queued' || status === 'running')
         ? { runId: entity.runId, status, owner: entity.owner, expiresAt: entity.expiresAt }
         : undefined;
-    return { state, etag: entity.etag, periodicSlot: entity.periodicSlot ?? '' };
+    return {
+      state,
+      etag: entity.etag,
+      periodicSlot: entity.periodicSlot ?? '',
+      applied: entity.applied ?? '',
+    };
   } catch (error) {
-    if (statusOf(error) === 404) return { state: undefined, etag: undefined, periodicSlot: '' };
+    if (statusOf(error) === 404) return { state: undefined, etag: undefined, periodicSlot: '', applied: '' };
     throw storageError('The sync state could not be read.', error);
   }
 }
@@ -65,7 +77,7 @@ async function read(client: TableClient, environmentId: string): Promise<Read> {
 async function write(
   client: TableClient,
   environmentId: string,
-  { etag, periodicSlot }: Pick<Read, 'etag' | 'periodicSlot'>,
+  { etag, periodicSlot, applied }: Pick<Read, 'etag' | 'periodicSlot' | 'applied'>,
   state: LeaseState | undefined,
 ): Promise<boolean> {
   const entity: StateEntity = {
@@ -76,6 +88,7 @@ async function write(
     owner: state?.owner ?? '',
     expiresAt: state?.expiresAt ?? '',
     periodicSlot,
+    applied,
   };
   try {
     if (etag === undefined) await client.createEntity(entity);
@@ -98,9 +111,15 @@ export type ClaimResult =
   /** A periodic run of this schedule slot was queued already (by this instance or another). */
   | { readonly kind: 'slot-taken' };
 
+export interface ReleaseOptions {
+  readonly owner?: string;
+  readonly requeueAt?: Date;
+  readonly applied?: AppliedListing | null;
+}
+
 export type StartResult =
-  /** The worker holds the lease and may run. */
-  | { readonly kind: 'started' }
+  /** The worker holds the lease and may run; `applied`: the listing the last run left, now cleared. */
+  | { readonly kind: 'started'; readonly applied: AppliedListing | undefined }
   /** Another worker is running this run now: drop the duplicate message. */
   | { readonly kind: 'held' }
   /** The run no longer holds the environment (failed, expired or superseded). */
@@ -140,13 +159,10 @@ export interface Leases {
   ): Promise<Date>;
   /**
    * Frees the environment if `runId` still holds it (with `owner`, when given). `requeueAt` keeps it
-   * reserved for the same run, queued, for the queue's next delivery of its message.
+   * reserved for the same run, queued, for the queue's next delivery of its message. `applied`:
+   * the listing the environment's access is in now (`null`: none known); kept as it is unless given.
    */
-  releaseLease(
-    environmentId: string,
-    runId: string,
-    options?: { owner?: string; requeueAt?: Date },
-  ): Promise<boolean>;
+  releaseLease(environmentId: string, runId: string, options?: ReleaseOptions): Promise<boolean>;
   getLeaseState(environmentId: string): Promise<LeaseState | undefined>;
   /** Environments that a live run holds now: one scan of a table with one row per environment. */
   listBusyEnvironments(now: Date): Promise<Set<string>>;
@@ -175,7 +191,7 @@ export function createLeases(storage: StorageAccount): Leases {
         owner: '',
         expiresAt: new Date(now.getTime() + QUEUED_LEASE_MS).toISOString(),
       };
-      const written = { etag: current.etag, periodicSlot: periodicSlot ?? current.periodicSlot };
+      const written = { ...current, periodicSlot: periodicSlot ?? current.periodicSlot };
       if (await write(client, environmentId, written, next)) {
         return state ? { kind: 'claimed', staleRunId: state.runId } : { kind: 'claimed' };
       }
@@ -210,7 +226,10 @@ export function createLeases(storage: StorageAccount): Leases {
         owner,
         expiresAt: new Date(now.getTime() + durationMs).toISOString(),
       };
-      if (await write(client, environmentId, current, next)) return { kind: 'started' };
+      // Cleared while the run may write; the worker hands back what it leaves when it releases.
+      if (await write(client, environmentId, { ...current, applied: '' }, next)) {
+        return { kind: 'started', applied: fromStoredListing(current.applied) };
+      }
     }
     return { kind: 'lost', expired: false };
   }
@@ -243,7 +262,7 @@ export function createLeases(storage: StorageAccount): Leases {
   async function releaseLease(
     environmentId: string,
     runId: string,
-    options: { owner?: string; requeueAt?: Date } = {},
+    options: ReleaseOptions = {},
   ): Promise<boolean> {
     const client = await table();
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -259,7 +278,13 @@ export function createLeases(storage: StorageAccount): Leases {
             expiresAt: new Date(options.requeueAt.getTime() + QUEUED_LEASE_MS).toISOString(),
           }
         : undefined;
-      if (await write(client, environmentId, current, next)) return true;
+      const applied =
+        options.applied === undefined
+          ? current.applied
+          : options.applied === null
+            ? ''
+            : toStoredListing(options.applied);
+      if (await write(client, environmentId, { ...current, applied }, next)) return true;
     }
     return false;
   }
@@ -275,8 +300,7 @@ export function createLeases(storage: StorageAccount): Leases {
     try {
       const entities = client.listEntities<StateEntity>({
         queryOptions: {
-          // The environment's lease rows only (its partition holds its applied listing too).
-          filter: odata`RowKey eq ${ROW} and runId ne ${''}`,
+          filter: odata`runId ne ${''}`,
           select: ['PartitionKey', 'runId', 'status', 'expiresAt'],
         },
       });

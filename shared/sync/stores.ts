@@ -2,7 +2,6 @@ import type { Clock } from '../clock.js';
 import type { StorageAccount } from '../storage/account.js';
 import type { RunFinishedHandler } from './deps.js';
 import { createUsersRepository, type UsersRepository } from '../users/repository.js';
-import { createAppliedListings, type AppliedListings } from './applied-listing.js';
 import { createChangesStore, type ChangesStore } from './changes.js';
 import { createLeases, type Leases } from './lease.js';
 import { createRunsRepository, type RunsRepository } from './runs.js';
@@ -13,7 +12,6 @@ export interface SyncStores {
   readonly runs: RunsRepository;
   readonly changes: ChangesStore;
   readonly users: UsersRepository;
-  readonly appliedListings: AppliedListings;
 }
 
 export function createSyncStores(
@@ -27,6 +25,5 @@ export function createSyncStores(
     runs: createRunsRepository({ storage, clock, leases, onRunFinished }),
     changes: createChangesStore(storage),
     users: createUsersRepository(storage),
-    appliedListings: createAppliedListings(storage),
   };
 }

@@ -1,5 +1,6 @@
 import type { DirectoryReader } from '../directory/reader.js';
 import type { ExternalUsersSettings } from '../environments/repository.js';
+import type { AppliedListing } from './applied-listing.js';
 import type { BatchInfo } from './executor.js';
 import type { LeaseKeeper, LeaseTiming } from './lease-keeper.js';
 import type { StoredRun } from './runs.js';
@@ -23,6 +24,11 @@ export interface Attempt {
   readonly lease: LeaseKeeper;
   readonly timer: PhaseTimer;
   readonly log: NonNullable<WorkerOptions['log']>;
+  /**
+   * The listing the environment's access is in, as the attempt will leave it in the lease row: the
+   * last run's at first, none once it may have written, the one it applied when done.
+   */
+  applied: AppliedListing | undefined;
 }
 
 /** A run's source once checked: its settings and how to read its directory. */

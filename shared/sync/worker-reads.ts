@@ -1,5 +1,5 @@
 import type { UsersRepository } from '../users/repository.js';
-import { isFresh, listingDigest, type AppliedListing, type AppliedListings } from './applied-listing.js';
+import { isFresh, listingDigest, type AppliedListing } from './applied-listing.js';
 import type { SyncDeps } from './deps.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { identitiesNeeded, planSync, readListedUsers, type ListedUsers, type Plan } from './planner.js';
@@ -12,8 +12,6 @@ export interface Planned {
   readonly plan: Plan;
   /** The listing the plan applies, as a later run may trust it (`checkedAt`: now). */
   readonly listing: AppliedListing;
-  /** The listing stored by the last completed run, if any. */
-  readonly stored: AppliedListing | undefined;
   /** Whether every access row was read (not when a periodic run trusted `stored`). */
   readonly readAccess: boolean;
 }
@@ -31,7 +29,7 @@ const NO_COUNTS = { added: 0, granted: 0, updated: 0, deactivated: 0, reactivate
  */
 export function createReadSteps(
   deps: SyncDeps,
-  { users, appliedListings }: { users: UsersRepository; appliedListings: AppliedListings },
+  { users }: { users: UsersRepository },
   { finish }: Pick<RunWrites, 'finish'>,
 ): ReadSteps {
   /**
@@ -93,10 +91,10 @@ export function createReadSteps(
    * nothing to do: every access row is as that run left it, so they are not read at all. A
    * manual run, a dry run, and any run after a change read every row.
    */
-  async function trustedListing(attempt: Attempt): Promise<AppliedListing | undefined> {
+  function trustedListing(attempt: Attempt): AppliedListing | undefined {
     const { run } = attempt;
     if (run.trigger !== 'periodic' || run.preview !== undefined || run.changePages > 0) return undefined;
-    const stored = await appliedListings.get(run.environment);
+    const stored = attempt.applied;
     return stored && isFresh(stored, deps.clock.now()) ? stored : undefined;
   }
 
@@ -140,7 +138,7 @@ export function createReadSteps(
       deactivatedUserIds: [],
       halted: false,
     };
-    return { plan, listing: trusted, stored: trusted, readAccess: false };
+    return { plan, listing: trusted, readAccess: false };
   }
 
   /**
@@ -149,7 +147,7 @@ export function createReadSteps(
    */
   async function plan(attempt: Attempt, source: Source, timer: PhaseTimer): Promise<Planned> {
     const { run } = attempt;
-    const trusted = await trustedListing(attempt);
+    const trusted = trustedListing(attempt);
     const reads = await readBoth(attempt, source, trusted);
     timer.mark('readDirectoryAndAccessMs');
     const { listed } = reads;
@@ -158,8 +156,6 @@ export function createReadSteps(
       return unchanged(reads.trusted);
     }
     const { access } = reads;
-    const stored =
-      trusted ?? (run.preview === undefined ? await appliedListings.get(run.environment) : undefined);
     const needed = identitiesNeeded(listed, access);
     const identities = await users.readIdentities(source.directoryId, needed);
     timer.mark('readIdentitiesMs');
@@ -179,7 +175,7 @@ export function createReadSteps(
     listed.clear();
     access.clear();
     timer.mark('planMs');
-    return { plan: result, listing, stored, readAccess: true };
+    return { plan: result, listing, readAccess: true };
   }
 
   return { openSource, plan };

@@ -8,7 +8,6 @@ import { failedRun, isLive, type StoredRun } from './runs.js';
 import type { SyncStores } from './stores.js';
 import { phaseTimer, RUN_SUMMARY_MESSAGE, runSummary } from './summary.js';
 import type { Attempt, WorkerOptions, WorkerOutcome } from './worker-attempt.js';
-import { isFresh } from './applied-listing.js';
 import { createReadSteps } from './worker-reads.js';
 import { createWriteSteps } from './worker-writes.js';
 
@@ -50,7 +49,10 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   async function finish(attempt: Attempt, update: Partial<StoredRun>): Promise<void> {
     await save(attempt, { ...update, finishedAt: deps.clock.now().toISOString() });
     attempt.lease.stop();
-    await leases.releaseLease(attempt.run.environment, attempt.run.runId, { owner: attempt.owner });
+    await leases.releaseLease(attempt.run.environment, attempt.run.runId, {
+      owner: attempt.owner,
+      applied: attempt.applied ?? null,
+    });
     attempt.log(RUN_SUMMARY_MESSAGE, runSummary(attempt.run, attempt.timer.phases));
   }
 
@@ -93,7 +95,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
         }),
     });
     const log = options.log ?? ignoreLog;
-    const attempt: Attempt = { run: stored, owner, lease, timer: phaseTimer(), log };
+    const attempt: Attempt = { run: stored, owner, lease, timer: phaseTimer(), log, applied: start.applied };
     try {
       await save(attempt, { status: 'running', startedAt: stored.startedAt ?? startedAt.toISOString() });
     } catch (error) {
@@ -122,21 +124,11 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     if (attempt.run.dryRun === true) return preview(attempt, result);
     await deps.groupNames?.record(source.directoryId, source.groups, deps.clock.now());
     if (result.halted) return halt(attempt, result);
-    const writes = result.userWrites.length + result.accessWrites.length > 0;
-    if (writes && planned.stored !== undefined) {
-      // Whatever this run leaves behind, the last listing no longer describes storage.
-      attempt.lease.check();
-      await stores.appliedListings.remove(attempt.run.environment);
-    }
+    // Whatever a run that writes leaves behind if it stops, the last listing no longer describes it.
+    if (result.userWrites.length + result.accessWrites.length > 0) attempt.applied = undefined;
     await apply(attempt, source, result, options, timer);
-    // After a full read: the listing it found, when it differs from the stored one or that one is
-    // a day old (which would keep sending periodic runs to the full read).
-    const { stored, listing } = planned;
-    const current = stored?.digest === listing.digest && isFresh(stored, deps.clock.now());
-    if (planned.readAccess && (writes || !current)) {
-      attempt.lease.check();
-      await stores.appliedListings.save(attempt.run.environment, listing);
-    }
+    // A full read checked every row against the listing: the lease's release keeps it, checked now.
+    if (planned.readAccess) attempt.applied = planned.listing;
     await finish(attempt, { status: 'succeeded' });
     return 'succeeded';
   }
@@ -176,7 +168,11 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     for (let attemptNo = 1; ; attemptNo++) {
       try {
         if (attempt.run.status !== 'queued') await save(attempt, { status: 'queued' });
-        await leases.releaseLease(run.environment, run.runId, { owner, requeueAt: deps.clock.now() });
+        await leases.releaseLease(run.environment, run.runId, {
+          owner,
+          requeueAt: deps.clock.now(),
+          applied: attempt.applied ?? null,
+        });
         return;
       } catch (error) {
         if (attemptNo >= HAND_BACK_ATTEMPTS || !isAppError(error, 'storage-unavailable')) {

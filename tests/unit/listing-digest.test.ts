@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isFresh, listingDigest, FULL_READ_EVERY_MS } from '../../shared/sync/applied-listing.js';
+import {
+  fromStoredListing,
+  isFresh,
+  listingDigest,
+  toStoredListing,
+  FULL_READ_EVERY_MS,
+} from '../../shared/sync/applied-listing.js';
 import { sharedList, type ListedUser } from '../../shared/sync/planner.js';
 
 const DIR = '11111111-1111-1111-1111-111111111111';
@@ -74,5 +80,22 @@ describe('isFresh: a listing is trusted for a day after its last full read', () 
 
   it('an unreadable time is never fresh', () => {
     expect(isFresh({ digest: 'd', rows: 1, checkedAt: '' }, new Date())).toBe(false);
+  });
+});
+
+describe('the listing as the lease row keeps it', () => {
+  it('comes back as it was stored', () => {
+    const applied = { digest: 'abc', rows: 100_000, checkedAt: '2026-11-28T10:00:00.000Z' };
+    expect(fromStoredListing(toStoredListing(applied))).toEqual(applied);
+  });
+
+  it.each([
+    ['nothing stored', ''],
+    ['not JSON', '{digest'],
+    ['not an object', '"abc"'],
+    ['a field missing', '{"digest":"abc","rows":1}'],
+    ['a field of another type', '{"digest":"abc","rows":"1","checkedAt":"x"}'],
+  ])('is none when %s', (_name, text) => {
+    expect(fromStoredListing(text)).toBeUndefined();
   });
 });
