@@ -167,31 +167,13 @@ describe('ownership', () => {
   it("forbids a partner another's tenant; lets the operator change it without taking it over", async () => {
     const name = uniqueId('t');
     await put(name, tenantBody(), tokens.partnerA);
-    const params = { name };
-    expect(
-      (await call('tenantGet', { method: 'GET', path: `tenants/${name}`, params, token: tokens.partnerB }))
-        .status,
-    ).toBe(403);
+    expect((await callTenant('tenantGet', name, tokens.partnerB)).status).toBe(403);
     expect((await put(name, tenantBody(), tokens.partnerB)).status).toBe(403);
-    expect(
-      (
-        await call('tenantDelete', {
-          method: 'DELETE',
-          path: `tenants/${name}`,
-          params,
-          token: tokens.partnerB,
-        })
-      ).status,
-    ).toBe(403);
+    expect((await callTenant('tenantDelete', name, tokens.partnerB)).status).toBe(403);
     const byOperator = await put(name, tenantBody({ environments: ['env-9'] }), tokens.operator);
     expect(byOperator.status).toBe(200);
     expect(byOperator.body).toMatchObject({ owner: 'partner-a', environments: ['env-9'] });
-    const read = await call('tenantGet', {
-      method: 'GET',
-      path: `tenants/${name}`,
-      params,
-      token: tokens.partnerA,
-    });
+    const read = await callTenant('tenantGet', name, tokens.partnerA);
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ name, owner: 'partner-a', hasClientSecret: true });
   });
@@ -232,35 +214,11 @@ describe('DELETE /api/tenants/{name}', () => {
   it('answers 204, then 404', async () => {
     const name = uniqueId('t');
     await put(name, tenantBody(), tokens.partnerA);
-    const params = { name };
-    expect(
-      (
-        await call('tenantDelete', {
-          method: 'DELETE',
-          path: `tenants/${name}`,
-          params,
-          token: tokens.partnerA,
-        })
-      ).status,
-    ).toBe(204);
-    const gone = await call('tenantGet', {
-      method: 'GET',
-      path: `tenants/${name}`,
-      params,
-      token: tokens.partnerA,
-    });
+    expect((await callTenant('tenantDelete', name, tokens.partnerA)).status).toBe(204);
+    const gone = await callTenant('tenantGet', name, tokens.partnerA);
     expect(gone.status).toBe(404);
     expect(gone.body).toMatchObject({ type: '/problems/not-found' });
-    expect(
-      (
-        await call('tenantDelete', {
-          method: 'DELETE',
-          path: `tenants/${name}`,
-          params,
-          token: tokens.partnerA,
-        })
-      ).status,
-    ).toBe(404);
+    expect((await callTenant('tenantDelete', name, tokens.partnerA)).status).toBe(404);
   });
 
   it('answers 409 while an environment uses it', async () => {
