@@ -12,7 +12,7 @@ export interface Planned {
   readonly plan: Plan;
   /** The listing the plan applies, as a later run may trust it (`checkedAt`: now). */
   readonly listing: AppliedListing;
-  /** Whether every access row was read (not when a periodic run trusted `stored`). */
+  /** Whether every access row was read (not when a periodic run trusted the last listing). */
   readonly readAccess: boolean;
 }
 
@@ -100,7 +100,13 @@ export function createReadSteps(
 
   type Reads =
     | { readonly kind: 'unchanged'; readonly listed: ListedUsers; readonly trusted: AppliedListing }
-    | { readonly kind: 'read'; readonly listed: ListedUsers; readonly access: StoredAccess };
+    | {
+        readonly kind: 'read';
+        readonly listed: ListedUsers;
+        readonly access: StoredAccess;
+        /** The listing's digest, where it was made already. */
+        readonly digest?: string;
+      };
 
   /**
    * The directory and the access rows side by side, both settled before anything else happens (a
@@ -117,7 +123,7 @@ export function createReadSteps(
       const listed = await readDirectory(source, attempt.lease);
       const digest = listingDigest(source.directoryId, source.settings.groupsToSync, listed);
       if (digest === trusted.digest) return { kind: 'unchanged', listed, trusted };
-      return { kind: 'read', listed, access: await readAccess(run.environment, false) };
+      return { kind: 'read', listed, digest, access: await readAccess(run.environment, false) };
     }
     const reads = [
       readDirectory(source, attempt.lease),
@@ -156,6 +162,7 @@ export function createReadSteps(
       return unchanged(reads.trusted);
     }
     const { access } = reads;
+    const digest = reads.digest ?? listingDigest(source.directoryId, source.settings.groupsToSync, listed);
     const needed = identitiesNeeded(listed, access);
     const identities = await users.readIdentities(source.directoryId, needed);
     timer.mark('readIdentitiesMs');
@@ -168,7 +175,6 @@ export function createReadSteps(
       identities,
       now: deps.clock.now(),
     });
-    const digest = listingDigest(source.directoryId, source.settings.groupsToSync, listed);
     const created = result.accessWrites.reduce((count, row) => count + (row.isNew === true ? 1 : 0), 0);
     const listing = { digest, rows: access.size + created, checkedAt: deps.clock.now().toISOString() };
     // The plan holds what it needs; the maps of 100,000 users can go before the writes.
