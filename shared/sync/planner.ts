@@ -84,6 +84,25 @@ function orderedGroups(groups: readonly string[], groupsToSync: readonly string[
 }
 
 /**
+ * The settings' order of each of the few group lists users share (by identity: listed users'
+ * lists are shared ones), made once per list instead of once per member.
+ */
+class OrderedGroupLists {
+  private readonly ordered = new Map<readonly string[], readonly string[]>();
+
+  constructor(private readonly groupsToSync: readonly string[]) {}
+
+  of(groups: readonly string[]): readonly string[] {
+    let list = this.ordered.get(groups);
+    if (list === undefined) {
+      list = sharedList(orderedGroups(groups, this.groupsToSync));
+      this.ordered.set(groups, list);
+    }
+    return list;
+  }
+}
+
+/**
  * The listed, enabled users whose stored identity the planner must see: those without access here,
  * or whose access row no longer matches the directory. Everyone else is settled by the access row
  * alone, which keeps a no-op run from reading the whole directory partition.
@@ -131,6 +150,7 @@ interface MemberContext {
   readonly defaultMenus: readonly string[];
   readonly accessById: ReadonlyMap<string, AccessRecord>;
   readonly identities: ReadonlyMap<string, Identity>;
+  readonly groupLists: OrderedGroupLists;
 }
 
 function emptyDraft(): Draft {
@@ -172,10 +192,10 @@ function changedFields(record: AccessRecord, user: ListedUser, groups: readonly 
  * object literal of a fixed shape: V8 gives a literal built by spreading another object a
  * dictionary-like layout about three times its size, and a plan holds three of them per member.
  */
-function planMember(user: ListedUser, context: MemberContext, draft: Draft): string {
-  const { directoryId, settings } = context;
+function planMember(user: ListedUser, context: MemberContext, draft: Draft): AccessRecord | undefined {
+  const { directoryId } = context;
   const { objectId, userId, displayName, email } = user;
-  const groups = sharedList(orderedGroups(user.groups, settings.groupsToSync));
+  const groups = context.groupLists.of(user.groups);
   const record = context.accessById.get(userId);
   const identity = context.identities.get(objectId);
   if (needsIdentityWrite(user, identity, record)) {
@@ -202,13 +222,13 @@ function planMember(user: ListedUser, context: MemberContext, draft: Draft): str
       isNew: true,
     });
     draft.changes.push({ userId, objectId, displayName, action });
-    return userId;
+    return record;
   }
   const fields = changedFields(record, user, groups);
   const reactivated = !record.active;
   if (!reactivated && fields.length === 0) {
     draft.counts.unchanged++;
-    return userId;
+    return record;
   }
   // No `menus`: the merge keeps the ones the user had (docs/sync-rules.md, "Reactivated access
   // keeps its menus").
@@ -225,7 +245,7 @@ function planMember(user: ListedUser, context: MemberContext, draft: Draft): str
     draft.counts.updated++;
     draft.changes.push({ userId, objectId, displayName, action: 'updated', fields });
   }
-  return userId;
+  return record;
 }
 
 /** Active access of a non-member is deactivated, with its reason; inactive access stays as it is. */
@@ -290,17 +310,23 @@ export function planSync(input: PlanInput): Plan {
     defaultMenus: sharedList(input.settings.defaultMenus),
     accessById,
     identities: input.identities,
+    groupLists: new OrderedGroupLists(input.settings.groupsToSync),
   };
   const draft = emptyDraft();
-  const members = new Set<string>();
+  // Rows are unique by user id, and so are members: when every row was a member's, none is left.
+  let rowsOfMembers = 0;
   for (const user of input.listed.values()) {
-    if (user.accountEnabled) members.add(planMember(user, context, draft));
+    if (user.accountEnabled && planMember(user, context, draft) !== undefined) rowsOfMembers++;
   }
-  const now = input.now.toISOString();
-  // By key first: most rows are members, and a row is made only for the others.
-  for (const userId of accessById.keys()) {
-    const record = members.has(userId) ? undefined : accessById.get(userId);
-    if (record !== undefined) planNonMember(record, context, input.listed, now, draft);
+  if (rowsOfMembers < accessById.size) {
+    const now = input.now.toISOString();
+    const members = new Set<string>();
+    for (const user of input.listed.values()) if (user.accountEnabled) members.add(user.userId);
+    // By key first: most rows are members, and a row is made only for the others.
+    for (const userId of accessById.keys()) {
+      const record = members.has(userId) ? undefined : accessById.get(userId);
+      if (record !== undefined) planNonMember(record, context, input.listed, now, draft);
+    }
   }
   return settle(draft, input.settings, input.confirmDeactivations);
 }
