@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fromGraphUser, parseRetryAfter } from '../../shared/directory/reader.js';
 import { packChanges } from '../../shared/sync/changes.js';
@@ -20,6 +21,28 @@ describe('userIdOf', () => {
     expect(userIdOf('aaaaaaaa-0000-0000-0000-000000000002', 'bbbbbbbb-0000-0000-0000-000000000001')).not.toBe(
       id,
     );
+  });
+
+  /** RFC 9562's version 5, computed the plain way: SHA-1 of the namespace's bytes and the name. */
+  function referenceId(directoryId: string, objectId: string): string {
+    const namespace = Buffer.from('6f1c2a8e4b7d4e0f9a3c5d2b1e8f7a60', 'hex');
+    const name = `${directoryId.toLowerCase()}/${objectId.toLowerCase()}`;
+    const bytes = createHash('sha1').update(namespace).update(name, 'utf8').digest().subarray(0, 16);
+    bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+    const hex = bytes.toString('hex');
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
+  }
+
+  it.each([
+    ['a GUID', 'bbbbbbbb-0000-0000-0000-000000000001'],
+    ['a name longer than the shared buffer', 'x'.repeat(5000)],
+    ['a name just within it', 'y'.repeat(320)],
+    ['non-ASCII and 4-byte characters', 'Zoë-名前-😀'.repeat(40)],
+    ['one after a long one (nothing left over)', 'c'],
+  ])('is the version 5 UUID of the identity for %s', (_, objectId) => {
+    const directoryId = 'AAAAAAAA-0000-0000-0000-000000000001';
+    expect(userIdOf(directoryId, objectId)).toBe(referenceId(directoryId, objectId));
   });
 });
 
