@@ -37,6 +37,11 @@ export class ValueNumbers<V> {
     return number;
   }
 
+  /** The number of `value` if it has one already (no number is given). */
+  numberIfKnown(value: V): number | undefined {
+    return this.numbers.get(value);
+  }
+
   valueOf(number: number): V {
     const value = this.values[number];
     if (value === undefined) throw new RangeError(`No value numbered ${number}`);

@@ -78,7 +78,9 @@ export class ListedUsers extends ColumnMap<ListedUser> {
     if (position === this.userIds.size) this.userIds.push(user.userId);
     this.displayNames[position] = user.displayName;
     this.emails[position] = user.email;
-    const groups = this.groupLists.numberOf(sharedList(user.groups));
+    // Folded users carry shared lists already: found by identity, without joining the list again.
+    const groups =
+      this.groupLists.numberIfKnown(user.groups) ?? this.groupLists.numberOf(sharedList(user.groups));
     this.flags[position] = groups * 2 + (user.accountEnabled ? 1 : 0);
     return this;
   }
@@ -131,6 +133,7 @@ export function collectListedUsers<Sink extends ListedSink>(
   groupId: string,
   users: Iterable<DirectoryUser>,
 ): Sink {
+  const onlyThisGroup = sharedList([groupId]);
   for (const user of users) {
     const objectId = user.objectId.toLowerCase();
     const previous = listed.get(objectId);
@@ -143,7 +146,7 @@ export function collectListedUsers<Sink extends ListedSink>(
         displayName,
         email,
         accountEnabled,
-        groups: sharedList([groupId]),
+        groups: onlyThisGroup,
       });
     } else if (!previous.groups.includes(groupId)) {
       // A literal, not a spread: V8 lays a spread copy out about three times as large.
