@@ -24,10 +24,22 @@ export function newBlock(group: StoredGroup, count: number, options: GenerateUse
   };
 }
 
+/** A block's login prefix, computed once: pages of its users ask for it for every user. */
+const loginPrefixes = new WeakMap<GeneratedBlock, string>();
+
+function loginPrefix(block: GeneratedBlock): string {
+  let prefix = loginPrefixes.get(block);
+  if (prefix === undefined) {
+    prefix = slug(block.prefix);
+    loginPrefixes.set(block, prefix);
+  }
+  return prefix;
+}
+
 /** The user at `index` of a block, computed. */
 export function generatedUserAt(block: GeneratedBlock, index: number, domain: string): StoredUser {
   const n = index + 1;
-  const login = `${slug(block.prefix)}${n}@${domain}`;
+  const login = `${loginPrefix(block)}${n}@${domain}`;
   return {
     id: generatedUserId(block.block, index),
     displayName: `${block.prefix} ${n}`,

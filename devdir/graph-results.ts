@@ -59,8 +59,47 @@ function retryAfterHeader(seconds: number | null): Record<string, string> {
   return seconds === null ? {} : { 'retry-after': String(seconds) };
 }
 
+/** Pieces of a page body stay below V8's large-object threshold (~128 KiB) even in UTF-16. */
+const CHUNK_CHARS = 32 * 1024;
+
+/**
+ * A collection page (`value` last, as Graph puts it), serialized item by item into pieces rather
+ * than as one string; each item is rendered just before it is serialized, so that none outlives it.
+ * The JSON is the same as `JSON.stringify` of the page (toJSON).
+ */
+export class CollectionPage<T> {
+  constructor(
+    readonly head: Readonly<Record<string, unknown>>,
+    readonly items: readonly T[],
+    readonly render: (item: T) => Readonly<Record<string, unknown>>,
+  ) {}
+
+  toJSON(): Record<string, unknown> {
+    return { ...this.head, value: this.items.map(this.render) };
+  }
+
+  /** The page's JSON in UTF-8 pieces, each made as soon as it is full so that its strings die young. */
+  jsonChunks(): Buffer[] {
+    const head = JSON.stringify(this.head);
+    const chunks: Buffer[] = [];
+    let chunk = `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"value":[`;
+    for (let index = 0; index < this.items.length; index += 1) {
+      const json = JSON.stringify(this.render(this.items[index] as T));
+      chunk += index === 0 ? json : `,${json}`;
+      if (chunk.length >= CHUNK_CHARS) {
+        chunks.push(Buffer.from(chunk));
+        chunk = '';
+      }
+    }
+    chunks.push(Buffer.from(`${chunk}]}`));
+    return chunks;
+  }
+}
+
 export function toReply(result: GraphResult): Reply {
-  return { status: result.status, headers: result.headers, body: JSON.stringify(result.body) };
+  const { status, headers, body } = result;
+  if (body instanceof CollectionPage) return { status, headers, chunks: body.jsonChunks() };
+  return { status, headers, body: JSON.stringify(body) };
 }
 
 export function isResult(value: unknown): value is GraphResult {
