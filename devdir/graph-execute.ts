@@ -25,7 +25,7 @@ import {
 } from './graph-results.js';
 import { isGuid } from './ids.js';
 import type { Directory } from './model.js';
-import type { DirectoryObject, StoredGroup } from './records.js';
+import type { StoredGroup } from './records.js';
 
 export interface Caller {
   readonly directory: Directory;
@@ -161,11 +161,12 @@ function memberPage(
   const { core, directory } = listing;
   const { offset } = position;
   const pageSize = Math.min(query.top ?? DEFAULT_PAGE, directory.faults.pageCap ?? MAX_PAGE);
-  const objects: DirectoryObject[] = [];
-  for (const memberId of matching.slice(offset, offset + pageSize)) {
+  const renderObject = renderer(query.select, true);
+  const renderMember = (memberId: string): Record<string, unknown> | undefined => {
+    // A member deleted since its listing was taken is left out of the listing's later pages.
     const object = directory.object(memberId);
-    if (object !== undefined) objects.push(object);
-  }
+    return object === undefined ? undefined : renderObject(object);
+  };
   const head: Record<string, unknown> = {
     '@odata.context': contextFor(
       core.origin,
@@ -178,7 +179,7 @@ function memberPage(
   if (next < matching.length) {
     head['@odata.nextLink'] = nextLinkOf(listing, search, position.snapshotId, next, pageSize);
   }
-  return ok(new CollectionPage(head, objects, renderer(query.select, true)));
+  return ok(new CollectionPage(head, matching.slice(offset, offset + pageSize), renderMember));
 }
 
 /** The page link, as the directory's nextLink fault (if any) spoils it. */

@@ -64,18 +64,25 @@ const CHUNK_CHARS = 32 * 1024;
 
 /**
  * A collection page (`value` last, as Graph puts it), serialized item by item into pieces rather
- * than as one string; each item is rendered just before it is serialized, so that none outlives it.
+ * than as one string. Each item is looked up and rendered just before it is serialized (an item
+ * rendered as undefined is left out): objects held for a whole page outlive young-generation
+ * collections, and V8 then allocates their kind in the old generation for good.
  * The JSON is the same as `JSON.stringify` of the page (toJSON).
  */
 export class CollectionPage<T> {
   constructor(
     readonly head: Readonly<Record<string, unknown>>,
     readonly items: readonly T[],
-    readonly render: (item: T) => Readonly<Record<string, unknown>>,
+    readonly render: (item: T) => Readonly<Record<string, unknown>> | undefined,
   ) {}
 
   toJSON(): Record<string, unknown> {
-    return { ...this.head, value: this.items.map(this.render) };
+    const value: Readonly<Record<string, unknown>>[] = [];
+    for (const item of this.items) {
+      const rendered = this.render(item);
+      if (rendered !== undefined) value.push(rendered);
+    }
+    return { ...this.head, value };
   }
 
   /** The page's JSON in UTF-8 pieces, each made as soon as it is full so that its strings die young. */
@@ -83,9 +90,13 @@ export class CollectionPage<T> {
     const head = JSON.stringify(this.head);
     const chunks: Buffer[] = [];
     let chunk = `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"value":[`;
-    for (let index = 0; index < this.items.length; index += 1) {
-      const json = JSON.stringify(this.render(this.items[index] as T));
-      chunk += index === 0 ? json : `,${json}`;
+    let first = true;
+    for (const item of this.items) {
+      const rendered = this.render(item);
+      if (rendered === undefined) continue;
+      const json = JSON.stringify(rendered);
+      chunk += first ? json : `,${json}`;
+      first = false;
       if (chunk.length >= CHUNK_CHARS) {
         chunks.push(Buffer.from(chunk));
         chunk = '';
