@@ -24,12 +24,29 @@ export function newBlock(group: StoredGroup, count: number, options: GenerateUse
   };
 }
 
-/** The user at `index` of a block, computed. */
-export function generatedUserAt(block: GeneratedBlock, index: number, domain: string): StoredUser {
+/** A block's login prefix, computed once: pages of its users ask for it for every user. */
+const loginPrefixes = new WeakMap<GeneratedBlock, string>();
+
+function loginPrefix(block: GeneratedBlock): string {
+  let prefix = loginPrefixes.get(block);
+  if (prefix === undefined) {
+    prefix = slug(block.prefix);
+    loginPrefixes.set(block, prefix);
+  }
+  return prefix;
+}
+
+/** The user at `index` of a block, computed; `id` when the caller holds it already (lower case). */
+export function generatedUserAt(
+  block: GeneratedBlock,
+  index: number,
+  domain: string,
+  id = generatedUserId(block.block, index),
+): StoredUser {
   const n = index + 1;
-  const login = `${slug(block.prefix)}${n}@${domain}`;
+  const login = `${loginPrefix(block)}${n}@${domain}`;
   return {
-    id: generatedUserId(block.block, index),
+    id,
     displayName: `${block.prefix} ${n}`,
     givenName: block.prefix,
     surname: String(n),
@@ -53,7 +70,8 @@ export function generatedUserById(
   if (parsed === undefined) return undefined;
   const block = blocks.get(parsed.block);
   if (block === undefined || parsed.index >= block.count) return undefined;
-  return generatedUserAt(block, parsed.index, domain);
+  // A GUID's last part has 12 digits, as generatedUserId writes it: the lower-case id is the same string.
+  return generatedUserAt(block, parsed.index, domain, id.toLowerCase());
 }
 
 /** Generated users sign in as `${prefix}${n}@domain` (lower case): the ids such a login may name. */

@@ -1,5 +1,5 @@
 import type { Core } from './core.js';
-import { render, type EntityType } from './graph-render.js';
+import { render, renderer, type EntityType } from './graph-render.js';
 import {
   CASTS,
   contextFor,
@@ -13,7 +13,16 @@ import {
   SETS,
   type Query,
 } from './graph-query.js';
-import { badRequest, denied, graphError, isResult, notFound, ok, type GraphResult } from './graph-results.js';
+import {
+  badRequest,
+  CollectionPage,
+  denied,
+  graphError,
+  isResult,
+  notFound,
+  ok,
+  type GraphResult,
+} from './graph-results.js';
 import { isGuid } from './ids.js';
 import type { Directory } from './model.js';
 import type { StoredGroup } from './records.js';
@@ -152,25 +161,25 @@ function memberPage(
   const { core, directory } = listing;
   const { offset } = position;
   const pageSize = Math.min(query.top ?? DEFAULT_PAGE, directory.faults.pageCap ?? MAX_PAGE);
-  const value: Record<string, unknown>[] = [];
-  for (const memberId of matching.slice(offset, offset + pageSize)) {
+  const renderObject = renderer(query.select, true);
+  const renderMember = (memberId: string): Record<string, unknown> | undefined => {
+    // A member deleted since its listing was taken is left out of the listing's later pages.
     const object = directory.object(memberId);
-    if (object !== undefined) value.push(render(object, query.select, true));
-  }
-  const body: Record<string, unknown> = {
+    return object === undefined ? undefined : renderObject(object);
+  };
+  const head: Record<string, unknown> = {
     '@odata.context': contextFor(
       core.origin,
       castType === undefined ? 'directoryObjects' : SETS[castType],
       query.select,
     ),
   };
-  if (query.count) body['@odata.count'] = matching.length;
+  if (query.count) head['@odata.count'] = matching.length;
   const next = offset + pageSize;
   if (next < matching.length) {
-    body['@odata.nextLink'] = nextLinkOf(listing, search, position.snapshotId, next, pageSize);
+    head['@odata.nextLink'] = nextLinkOf(listing, search, position.snapshotId, next, pageSize);
   }
-  body.value = value;
-  return ok(body);
+  return ok(new CollectionPage(head, matching.slice(offset, offset + pageSize), renderMember));
 }
 
 /** The page link, as the directory's nextLink fault (if any) spoils it. */

@@ -1,4 +1,5 @@
 import type { DirectoryObject, StoredGroup, StoredUser } from './records.js';
+import type { DeviceInfo } from './types.js';
 
 export type EntityType = 'user' | 'group' | 'device';
 
@@ -105,16 +106,67 @@ const GROUP_COMPUTED = new Map<string, (group: StoredGroup) => unknown>([
   ['securityEnabled', () => true],
 ]);
 
-function userValue(user: StoredUser, property: string): unknown {
-  if (isOneOf(USER_STORED, property)) return user[property];
-  const compute = USER_COMPUTED.get(property);
-  return compute === undefined ? null : compute(user);
+type Getter<T> = (record: T) => unknown;
+
+function userGetter(property: string): Getter<StoredUser> {
+  if (isOneOf(USER_STORED, property)) {
+    const stored = property;
+    return (user) => user[stored];
+  }
+  return USER_COMPUTED.get(property) ?? (() => null);
 }
 
-function groupValue(group: StoredGroup, property: string): unknown {
-  if (isOneOf(GROUP_STORED, property)) return group[property];
-  const compute = GROUP_COMPUTED.get(property);
-  return compute === undefined ? null : compute(group);
+function groupGetter(property: string): Getter<StoredGroup> {
+  if (isOneOf(GROUP_STORED, property)) {
+    const stored = property;
+    return (group) => group[stored];
+  }
+  return GROUP_COMPUTED.get(property) ?? (() => null);
+}
+
+function deviceGetter(property: string): Getter<DeviceInfo> {
+  if (property === 'id' || property === 'deviceId') return (device) => device.id;
+  if (property === 'displayName') return (device) => device.displayName;
+  if (property === 'accountEnabled') return () => true;
+  return () => null;
+}
+
+/** The wanted properties a type has, each with how to read it, in the order asked. */
+function fieldsOf<T>(
+  wanted: readonly string[],
+  known: readonly string[],
+  getter: (property: string) => Getter<T>,
+): (readonly [string, Getter<T>])[] {
+  return wanted
+    .filter((property) => known.includes(property))
+    .map((property) => [property, getter(property)]);
+}
+
+/** Renders objects as Graph shows them for one `$select`: the selection is resolved once, not per object. */
+export function renderer(
+  select: readonly string[] | undefined,
+  withType: boolean,
+): (object: DirectoryObject) => Record<string, unknown> {
+  const users = fieldsOf(select ?? USER_DEFAULT, USER_PROPERTIES, userGetter);
+  const groups = fieldsOf(select ?? GROUP_PROPERTIES, GROUP_PROPERTIES, groupGetter);
+  const devices = fieldsOf(select ?? DEVICE_PROPERTIES, DEVICE_PROPERTIES, deviceGetter);
+  return (object) => {
+    const result: Record<string, unknown> = withType
+      ? { '@odata.type': `#microsoft.graph.${object.type}` }
+      : {};
+    switch (object.type) {
+      case 'user':
+        for (const [property, get] of users) result[property] = get(object.user);
+        break;
+      case 'group':
+        for (const [property, get] of groups) result[property] = get(object.group);
+        break;
+      case 'device':
+        for (const [property, get] of devices) result[property] = get(object.device);
+        break;
+    }
+    return result;
+  };
 }
 
 export function render(
@@ -122,33 +174,5 @@ export function render(
   select: readonly string[] | undefined,
   withType: boolean,
 ): Record<string, unknown> {
-  const result: Record<string, unknown> = withType
-    ? { '@odata.type': `#microsoft.graph.${object.type}` }
-    : {};
-  switch (object.type) {
-    case 'user':
-      for (const property of select ?? USER_DEFAULT) {
-        if (USER_PROPERTIES.includes(property)) result[property] = userValue(object.user, property);
-      }
-      break;
-    case 'group':
-      for (const property of select ?? GROUP_PROPERTIES) {
-        if (GROUP_PROPERTIES.includes(property)) result[property] = groupValue(object.group, property);
-      }
-      break;
-    case 'device':
-      for (const property of select ?? DEVICE_PROPERTIES) {
-        if (!DEVICE_PROPERTIES.includes(property)) continue;
-        result[property] =
-          property === 'id' || property === 'deviceId'
-            ? object.device.id
-            : property === 'displayName'
-              ? object.device.displayName
-              : property === 'accountEnabled'
-                ? true
-                : null;
-      }
-      break;
-  }
-  return result;
+  return renderer(select, withType)(object);
 }

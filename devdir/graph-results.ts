@@ -59,8 +59,58 @@ function retryAfterHeader(seconds: number | null): Record<string, string> {
   return seconds === null ? {} : { 'retry-after': String(seconds) };
 }
 
+/** Pieces of a page body stay below V8's large-object threshold (~128 KiB) even in UTF-16. */
+const CHUNK_CHARS = 32 * 1024;
+
+/**
+ * A collection page (`value` last, as Graph puts it), serialized item by item into pieces rather
+ * than as one string. Each item is looked up and rendered just before it is serialized (an item
+ * rendered as undefined is left out): objects held for a whole page outlive young-generation
+ * collections, and V8 then allocates their kind in the old generation for good.
+ * The JSON is the same as `JSON.stringify` of the page (toJSON).
+ */
+export class CollectionPage<T> {
+  constructor(
+    readonly head: Readonly<Record<string, unknown>>,
+    readonly items: readonly T[],
+    readonly render: (item: T) => Readonly<Record<string, unknown>> | undefined,
+  ) {}
+
+  toJSON(): Record<string, unknown> {
+    const value: Readonly<Record<string, unknown>>[] = [];
+    for (const item of this.items) {
+      const rendered = this.render(item);
+      if (rendered !== undefined) value.push(rendered);
+    }
+    return { ...this.head, value };
+  }
+
+  /** The page's JSON in UTF-8 pieces, each made as soon as it is full so that its strings die young. */
+  jsonChunks(): Buffer[] {
+    const head = JSON.stringify(this.head);
+    const chunks: Buffer[] = [];
+    let chunk = `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"value":[`;
+    let first = true;
+    for (const item of this.items) {
+      const rendered = this.render(item);
+      if (rendered === undefined) continue;
+      const json = JSON.stringify(rendered);
+      chunk += first ? json : `,${json}`;
+      first = false;
+      if (chunk.length >= CHUNK_CHARS) {
+        chunks.push(Buffer.from(chunk));
+        chunk = '';
+      }
+    }
+    chunks.push(Buffer.from(`${chunk}]}`));
+    return chunks;
+  }
+}
+
 export function toReply(result: GraphResult): Reply {
-  return { status: result.status, headers: result.headers, body: JSON.stringify(result.body) };
+  const { status, headers, body } = result;
+  if (body instanceof CollectionPage) return { status, headers, chunks: body.jsonChunks() };
+  return { status, headers, body: JSON.stringify(body) };
 }
 
 export function isResult(value: unknown): value is GraphResult {

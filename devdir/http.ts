@@ -23,6 +23,11 @@ export interface Reply {
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body?: string;
+  /**
+   * A large body in pieces, sent one after the other: a string or Buffer over V8's large-object
+   * threshold (~128 KiB) costs fresh memory and page faults every time it is made.
+   */
+  readonly chunks?: readonly Buffer[];
   /** Send the headers and half the body at once, the rest after this many ms (a slow-loris answer). */
   readonly stallMs?: number;
 }
@@ -53,7 +58,11 @@ export function redirectReply(location: string): Reply {
 }
 
 export function send(response: ServerResponse, reply: Reply): void {
-  const body = Buffer.from(reply.body ?? '');
+  if (reply.chunks !== undefined && reply.stallMs === undefined) {
+    sendChunks(response, reply, reply.chunks);
+    return;
+  }
+  const body = reply.chunks === undefined ? Buffer.from(reply.body ?? '') : Buffer.concat(reply.chunks);
   response.writeHead(reply.status, { ...reply.headers, 'content-length': String(body.length) });
   if (reply.stallMs === undefined) {
     response.end(body);
@@ -66,6 +75,27 @@ export function send(response: ServerResponse, reply: Reply): void {
   setTimeout(() => {
     if (!response.destroyed) response.end(body.subarray(half));
   }, reply.stallMs).unref();
+}
+
+/**
+ * Each piece is written once the previous one is flushed: pieces queued together would reach the
+ * TLS socket as one write, which copies them into one large buffer again.
+ */
+function sendChunks(response: ServerResponse, reply: Reply, chunks: readonly Buffer[]): void {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  response.writeHead(reply.status, { ...reply.headers, 'content-length': String(length) });
+  let next = 0;
+  const writeNext = (error?: Error | null): void => {
+    // A caller that went away gets nothing more; its request already counts as answered.
+    if (error !== undefined && error !== null) return;
+    if (response.destroyed) return;
+    const chunk = chunks[next];
+    next += 1;
+    if (chunk === undefined) response.end();
+    else response.write(chunk, writeNext);
+  };
+  writeNext();
 }
 
 export function escapeHtml(value: string): string {

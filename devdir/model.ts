@@ -51,6 +51,10 @@ export class Directory {
   keys: SigningKey[] = [];
   private version = 0;
   private readonly snapshots = new MemberSnapshots();
+  private direct: { version: number; byGroup: Map<string, readonly string[]> } = {
+    version: -1,
+    byGroup: new Map(),
+  };
 
   private constructor(spec: DirectorySpec) {
     const id = (spec.id ?? newGuid()).toLowerCase();
@@ -300,8 +304,16 @@ export class Directory {
     return this.snapshots.keep(groupId, this.version, ids);
   }
 
-  directMembers(groupId: string): string[] {
-    return directMemberIds(this.groupOrThrow(groupId), this.deletedGenerated);
+  /** Direct members of a group now; the listing is kept until the directory changes, for its next pages. */
+  directMembers(groupId: string): readonly string[] {
+    const group = this.groupOrThrow(groupId);
+    if (this.direct.version !== this.version) this.direct = { version: this.version, byGroup: new Map() };
+    let ids = this.direct.byGroup.get(group.id);
+    if (ids === undefined) {
+      ids = directMemberIds(group, this.deletedGenerated);
+      this.direct.byGroup.set(group.id, ids);
+    }
+    return ids;
   }
 
   async rotateKeys(): Promise<string> {

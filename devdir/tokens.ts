@@ -203,6 +203,21 @@ export type AccessTokenCheck =
   | { readonly ok: true; readonly directory: Directory; readonly claims: JWTPayload }
   | { readonly ok: false; readonly message: string; readonly directoryId: string | undefined };
 
+/**
+ * The key set of a directory's keys, kept while those keys are current (a rotation replaces the
+ * array): a fresh set imports the keys again on every request.
+ */
+const keySets = new WeakMap<readonly SigningKey[], ReturnType<typeof createLocalJWKSet>>();
+
+function keySetOf(keys: readonly SigningKey[]): ReturnType<typeof createLocalJWKSet> {
+  let keySet = keySets.get(keys);
+  if (keySet === undefined) {
+    keySet = createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) });
+    keySets.set(keys, keySet);
+  }
+  return keySet;
+}
+
 /** Validates a bearer token presented to Graph the way Graph does: signature, lifetime, issuer, audience. */
 export async function verifyAccessToken(
   token: string,
@@ -227,16 +242,12 @@ export async function verifyAccessToken(
     };
   }
   try {
-    const { payload } = await jwtVerify(
-      token,
-      createLocalJWKSet({ keys: directory.keys.map((k) => k.publicJwk) }),
-      {
-        algorithms: ['RS256'],
-        issuer: accessTokenIssuer(options.origin, directory.id),
-        audience: options.audience,
-        clockTolerance: 300,
-      },
-    );
+    const { payload } = await jwtVerify(token, keySetOf(directory.keys), {
+      algorithms: ['RS256'],
+      issuer: accessTokenIssuer(options.origin, directory.id),
+      audience: options.audience,
+      clockTolerance: 300,
+    });
     return { ok: true, directory, claims: payload };
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) {
