@@ -22,6 +22,11 @@ export interface DirectoryUser {
 export interface ListedUser extends DirectoryUser {
   readonly userId: string;
   readonly groups: readonly string[];
+  /**
+   * Its access row was read and found exactly as this listing makes it, and was not kept with the
+   * rows the planner gets (see `ArrivingAccess`): the member is unchanged.
+   */
+  readonly settled?: boolean;
 }
 
 /**
@@ -64,7 +69,7 @@ export class ListedUsers extends ColumnMap<ListedUser> {
   private userIds = new IdColumn();
   private displayNames: string[] = [];
   private emails: string[] = [];
-  /** Per user: its group list's number, times 2, plus 1 when the account is enabled. */
+  /** Per user: its group list's number times 4, plus 2 when settled, plus 1 when the account is enabled. */
   private flags: number[] = [];
   private readonly groupLists = new ValueNumbers<readonly string[]>();
 
@@ -81,8 +86,16 @@ export class ListedUsers extends ColumnMap<ListedUser> {
     // Folded users carry shared lists already: found by identity, without joining the list again.
     const groups =
       this.groupLists.numberIfKnown(user.groups) ?? this.groupLists.numberOf(sharedList(user.groups));
-    this.flags[position] = groups * 2 + (user.accountEnabled ? 1 : 0);
+    this.flags[position] = groups * 4 + (user.settled === true ? 2 : 0) + (user.accountEnabled ? 1 : 0);
     return this;
+  }
+
+  /** Marks the user listed under `objectId` settled (see `ListedUser.settled`); false if none is. */
+  markSettled(objectId: string): boolean {
+    const position = this.objectIds.find(objectId);
+    if (position === undefined) return false;
+    this.flags[position] = this.flags[position]! | 2;
+    return true;
   }
 
   /** Forgets every user, so that the columns can be collected while the set is still referenced. */
@@ -104,14 +117,16 @@ export class ListedUsers extends ColumnMap<ListedUser> {
 
   protected valueAt(position: number, objectId = this.objectIds.at(position)): ListedUser {
     const flags = this.flags[position]!;
-    return {
+    const user: ListedUser = {
       objectId,
       userId: this.userIds.at(position),
       displayName: this.displayNames[position]!,
       email: this.emails[position]!,
       accountEnabled: (flags & 1) === 1,
-      groups: this.groupLists.valueOf(flags >> 1),
+      groups: this.groupLists.valueOf(flags >> 2),
     };
+    // Only when set, so that a user equals the one stored.
+    return (flags & 2) === 2 ? { ...user, settled: true } : user;
   }
 }
 

@@ -43,7 +43,10 @@ export interface PlanInput {
   readonly confirmDeactivations: boolean;
   /** Every user listed by a configured group, by objectId (see `collectListedUsers`). */
   readonly listed: ReadonlyMap<string, ListedUser>;
-  /** Every access row of the environment, by user id (see `StoredAccess`). */
+  /**
+   * Every access row of the environment, by user id (see `StoredAccess`), but those of members
+   * marked `settled`, whose rows were found unchanged as they arrived.
+   */
   readonly access: ReadonlyMap<string, AccessRecord>;
   /** Stored identities of (at least) the users `identitiesNeeded` names, by objectId. */
   readonly identities: ReadonlyMap<string, Identity>;
@@ -87,7 +90,7 @@ function orderedGroups(groups: readonly string[], groupsToSync: readonly string[
  * The settings' order of each of the few group lists users share (by identity: listed users'
  * lists are shared ones), made once per list instead of once per member.
  */
-class OrderedGroupLists {
+export class OrderedGroupLists {
   private readonly ordered = new Map<readonly string[], readonly string[]>();
 
   constructor(private readonly groupsToSync: readonly string[]) {}
@@ -113,13 +116,33 @@ export function identitiesNeeded(
 ): string[] {
   const needed: string[] = [];
   for (const user of listed.values()) {
-    if (!user.accountEnabled) continue;
+    if (!user.accountEnabled || user.settled === true) continue;
     const record = access.get(user.userId);
     if (!record || record.displayName !== user.displayName || record.email !== user.email) {
       needed.push(user.objectId);
     }
   }
   return needed;
+}
+
+/**
+ * Whether a member's access row is exactly what the listing makes of it: planned, the member counts
+ * unchanged and nothing is written for it (not its identity either: the row matches the directory,
+ * so the identity is never read; see `identitiesNeeded`).
+ */
+export function rowIsUnchanged(
+  record: AccessRecord,
+  user: ListedUser,
+  groupLists: OrderedGroupLists,
+): boolean {
+  return (
+    user.accountEnabled &&
+    record.active &&
+    record.id === user.userId &&
+    record.displayName === user.displayName &&
+    record.email === user.email &&
+    sameList(record.groups, groupLists.of(user.groups))
+  );
 }
 
 function deactivationReason(
@@ -316,7 +339,10 @@ export function planSync(input: PlanInput): Plan {
   // Rows are unique by user id, and so are members: when every row was a member's, none is left.
   let rowsOfMembers = 0;
   for (const user of input.listed.values()) {
-    if (user.accountEnabled && planMember(user, context, draft) !== undefined) rowsOfMembers++;
+    if (!user.accountEnabled) continue;
+    // Its row was settled as it arrived and is not among `access`.
+    if (user.settled === true) draft.counts.unchanged++;
+    else if (planMember(user, context, draft) !== undefined) rowsOfMembers++;
   }
   if (rowsOfMembers < accessById.size) {
     const now = input.now.toISOString();

@@ -3,7 +3,7 @@ import { isFresh, listingDigest, type AppliedListing } from './applied-listing.j
 import type { SyncDeps } from './deps.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { identitiesNeeded, planSync, readListedUsers, type ListedUsers, type Plan } from './planner.js';
-import { StoredAccess } from './stored-access.js';
+import { ArrivingAccess } from './arriving-access.js';
 import type { PhaseTimer } from './summary.js';
 import type { Attempt, RunWrites, Source } from './worker-attempt.js';
 
@@ -78,12 +78,10 @@ export function createReadSteps(
   }
 
   /** A dry run writes nothing but its bookkeeping: it leaves the address index to a real run. */
-  async function readAccess(environmentId: string, dryRun: boolean): Promise<StoredAccess> {
-    const access = new StoredAccess();
-    await users.forEachAccessRow(environmentId, (record) => access.add(record), {
+  async function readAccess(environmentId: string, dryRun: boolean, into: ArrivingAccess): Promise<void> {
+    await users.forEachAccessRow(environmentId, (record) => into.add(record), {
       completeEmailIndex: !dryRun,
     });
-    return access;
   }
 
   /**
@@ -103,7 +101,7 @@ export function createReadSteps(
     | {
         readonly kind: 'read';
         readonly listed: ListedUsers;
-        readonly access: StoredAccess;
+        readonly access: ArrivingAccess;
         /** The listing's digest, where it was made already. */
         readonly digest?: string;
       };
@@ -119,18 +117,23 @@ export function createReadSteps(
     trusted: AppliedListing | undefined,
   ): Promise<Reads> {
     const { run } = attempt;
+    const { directoryId, settings } = source;
+    const access = new ArrivingAccess();
     if (trusted !== undefined) {
       const listed = await readDirectory(source, attempt.lease);
-      const digest = listingDigest(source.directoryId, source.settings.groupsToSync, listed);
+      const digest = listingDigest(directoryId, settings.groupsToSync, listed);
       if (digest === trusted.digest) return { kind: 'unchanged', listed, trusted };
-      return { kind: 'read', listed, digest, access: await readAccess(run.environment, false) };
+      access.directoryRead(listed, directoryId, settings.groupsToSync);
+      await readAccess(run.environment, false, access);
+      return { kind: 'read', listed, digest, access };
     }
-    const reads = [
-      readDirectory(source, attempt.lease),
-      readAccess(run.environment, run.preview !== undefined),
-    ] as const;
+    const directory = readDirectory(source, attempt.lease).then((listed) => {
+      access.directoryRead(listed, directoryId, settings.groupsToSync);
+      return listed;
+    });
+    const reads = [directory, readAccess(run.environment, run.preview !== undefined, access)] as const;
     await Promise.allSettled(reads);
-    const [listed, access] = await Promise.all(reads);
+    const [listed] = await Promise.all(reads);
     return { kind: 'read', listed, access };
   }
 
@@ -161,7 +164,7 @@ export function createReadSteps(
       listed.clear();
       return unchanged(reads.trusted);
     }
-    const { access } = reads;
+    const { rows: access, settled } = reads.access;
     const digest = reads.digest ?? listingDigest(source.directoryId, source.settings.groupsToSync, listed);
     const needed = identitiesNeeded(listed, access);
     const identities = await users.readIdentities(source.directoryId, needed);
@@ -176,7 +179,8 @@ export function createReadSteps(
       now: deps.clock.now(),
     });
     const created = result.accessWrites.reduce((count, row) => count + (row.isNew === true ? 1 : 0), 0);
-    const listing = { digest, rows: access.size + created, checkedAt: deps.clock.now().toISOString() };
+    const rows = access.size + settled + created;
+    const listing = { digest, rows, checkedAt: deps.clock.now().toISOString() };
     // The plan holds what it needs; the maps of 100,000 users can go before the writes.
     listed.clear();
     access.clear();

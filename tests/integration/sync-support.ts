@@ -196,36 +196,43 @@ export function byObjectId(users: readonly EnvironmentUser[]): Map<string, Envir
   return new Map(users.map((u) => [u.objectId, u]));
 }
 
+/**
+ * Adds `sendRequest` as a pipeline policy of this worker's clients of `tables`; the returned
+ * function removes it.
+ */
+export async function attachTablePolicy(
+  tables: readonly string[],
+  sendRequest: PipelinePolicy['sendRequest'],
+): Promise<() => Promise<void>> {
+  const name = `test-${randomUUID()}`;
+  for (const tableName of tables) {
+    (await testServices().storage.table(tableName)).pipeline.addPolicy({ name, sendRequest });
+  }
+  return async () => {
+    for (const tableName of tables) {
+      (await testServices().storage.table(tableName)).pipeline.removePolicy({ name });
+    }
+  };
+}
+
 /** Counts requests to storage tables, by kind (method + table), through a pipeline policy. */
 export class TableRequestCounter {
   readonly counts = new Map<string, number>();
-  private readonly policies: { name: string; tables: string[] }[] = [];
+  private readonly detachers: (() => Promise<void>)[] = [];
 
   async attach(tables: readonly string[]): Promise<void> {
-    const name = `count-${randomUUID()}`;
-    const policy: PipelinePolicy = {
-      name,
-      sendRequest: async (request, next) => {
-        const url = new URL(request.url);
-        const table = /^\/[^/]+\/(\$batch|[A-Za-z0-9]+)/.exec(url.pathname)?.[1] ?? url.pathname;
-        const key = `${request.method} ${table}`;
-        this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-        return next(request);
-      },
-    };
-    for (const tableName of tables) {
-      const client = await testServices().storage.table(tableName);
-      client.pipeline.addPolicy(policy);
-    }
-    this.policies.push({ name, tables: [...tables] });
+    const detach = await attachTablePolicy(tables, async (request, next) => {
+      const url = new URL(request.url);
+      const table = /^\/[^/]+\/(\$batch|[A-Za-z0-9]+)/.exec(url.pathname)?.[1] ?? url.pathname;
+      const key = `${request.method} ${table}`;
+      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+      return next(request);
+    });
+    this.detachers.push(detach);
   }
 
   async detach(): Promise<void> {
-    for (const { name, tables } of this.policies) {
-      for (const tableName of tables)
-        (await testServices().storage.table(tableName)).pipeline.removePolicy({ name });
-    }
-    this.policies.length = 0;
+    for (const detach of this.detachers.splice(0)) await detach();
   }
 
   reset(): void {
