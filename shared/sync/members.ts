@@ -90,12 +90,10 @@ export class ListedUsers extends ColumnMap<ListedUser> {
     return this;
   }
 
-  /** Marks the user listed under `objectId` settled (see `ListedUser.settled`); false if none is. */
-  markSettled(objectId: string): boolean {
+  /** Marks the user listed under `objectId` settled (see `ListedUser.settled`), if there is one. */
+  markSettled(objectId: string): void {
     const position = this.objectIds.find(objectId);
-    if (position === undefined) return false;
-    this.flags[position] = this.flags[position]! | 2;
-    return true;
+    if (position !== undefined) this.flags[position] = this.flags[position]! | 2;
   }
 
   /** Forgets every user, so that the columns can be collected while the set is still referenced. */
