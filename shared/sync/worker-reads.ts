@@ -107,7 +107,7 @@ export function createReadSteps(
       };
 
   /**
-   * The directory and the access rows side by side, both settled before anything else happens (a
+   * The directory and the access rows side by side, both finished before anything else happens (a
    * failure of either included); after a trusted listing, the directory first, and the access rows
    * only when the listing changed. Rows that arrive once the directory is in are compared with it
    * as they come (`ArrivingAccess`).
