@@ -1,37 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { DIR, OTHER_DIR, G1, G2, NOW, dirUser, oid } from '../support/planning.js';
 import { ArrivingAccess } from '../../shared/sync/arriving-access.js';
 import {
   collectListedUsers,
   identitiesNeeded,
   ListedUsers,
   planSync,
-  type DirectoryUser,
   type Plan,
 } from '../../shared/sync/planner.js';
 import { StoredAccess } from '../../shared/sync/stored-access.js';
 import { userIdOf } from '../../shared/users/identity.js';
 import type { AccessRecord } from '../../shared/users/model.js';
 
-const DIR = '11111111-1111-1111-1111-111111111111';
-const OTHER_DIR = '22222222-2222-2222-2222-222222222222';
-const G1 = 'aaaaaaaa-0000-0000-0000-000000000001';
-const G2 = 'aaaaaaaa-0000-0000-0000-000000000002';
 const GROUPS = [G1, G2];
-const NOW = new Date('2026-11-28T10:00:00.000Z');
-
-function oid(n: number): string {
-  return `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`;
-}
-
-function member(n: number, overrides: Partial<DirectoryUser> = {}): DirectoryUser {
-  return {
-    objectId: oid(n),
-    displayName: `User ${n}`,
-    email: `u${n}@example.com`,
-    accountEnabled: true,
-    ...overrides,
-  };
-}
 
 /** The access row a past run left for user n (as the listing below makes it, unless overridden). */
 function row(n: number, overrides: Partial<AccessRecord> = {}): AccessRecord {
@@ -52,14 +33,14 @@ function row(n: number, overrides: Partial<AccessRecord> = {}): AccessRecord {
 function listing(): ListedUsers {
   const listed = new ListedUsers();
   const inG1 = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) =>
-    member(n, {
+    dirUser(n, {
       ...(n === 1 ? { displayName: 'Renamed 1' } : {}),
       ...(n === 3 ? { email: 'new3@example.com' } : {}),
       ...(n === 6 ? { accountEnabled: false } : {}),
     }),
   );
   collectListedUsers(listed, DIR, G1, inG1);
-  collectListedUsers(listed, DIR, G2, [member(2), member(4)]);
+  collectListedUsers(listed, DIR, G2, [dirUser(2), dirUser(4)]);
   return listed;
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DIR, OTHER_DIR, G1, G2, G3, NOW, dirUser, oid } from '../support/planning.js';
 import {
   collectListedUsers,
   emailOf,
@@ -11,27 +12,7 @@ import {
 import { userIdOf } from '../../shared/users/identity.js';
 import type { AccessRecord, EnvironmentUser, Identity } from '../../shared/users/model.js';
 
-const DIR = '11111111-1111-1111-1111-111111111111';
-const OTHER_DIR = '22222222-2222-2222-2222-222222222222';
-const G1 = 'aaaaaaaa-0000-0000-0000-000000000001';
-const G2 = 'aaaaaaaa-0000-0000-0000-000000000002';
-const G3 = 'aaaaaaaa-0000-0000-0000-000000000003';
-const NOW = new Date('2026-11-28T10:00:00.000Z');
 const BEFORE = '2026-11-01T00:00:00.000Z';
-
-function oid(n: number): string {
-  return `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`;
-}
-
-function dirUser(n: number, overrides: Partial<DirectoryUser> = {}): DirectoryUser {
-  return {
-    objectId: oid(n),
-    displayName: `User ${n}`,
-    email: `u${n}@example.com`,
-    accountEnabled: true,
-    ...overrides,
-  };
-}
 
 function listedOf(groups: Record<string, DirectoryUser[]>): Map<string, ListedUser> {
   const listed = new Map<string, ListedUser>();
