@@ -214,6 +214,7 @@ function changedFields(record: AccessRecord, user: ListedUser, groups: readonly 
  * One enabled member: added, granted, reactivated, updated or unchanged. Every row and change is one
  * object literal of a fixed shape: V8 gives a literal built by spreading another object a
  * dictionary-like layout about three times its size, and a plan holds three of them per member.
+ * Returns the member's access row, if it had one.
  */
 function planMember(user: ListedUser, context: MemberContext, draft: Draft): AccessRecord | undefined {
   const { directoryId } = context;
@@ -245,7 +246,7 @@ function planMember(user: ListedUser, context: MemberContext, draft: Draft): Acc
       isNew: true,
     });
     draft.changes.push({ userId, objectId, displayName, action });
-    return record;
+    return undefined;
   }
   const fields = changedFields(record, user, groups);
   const reactivated = !record.active;
