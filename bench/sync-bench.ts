@@ -5,7 +5,8 @@
  * reading storage, planning, writing rows, writing the change log, finishing) with wall time, CPU
  * time of this process and of the watched ones (BENCH_WATCH_PIDS) and peak RSS / heap. The phases
  * are marked from the edges the sync exposes: the directory reader it is given and the storage
- * requests it sends. BENCH_RUNS=initial runs the initial sync only; BENCH_PROFILE_DIR=<dir> writes
+ * requests it sends. BENCH_RUNS=initial runs the initial sync only; BENCH_NO_OPS=k runs the manual
+ * no-op k times; BENCH_PROFILE_DIR=<dir> writes
  * a CPU and an allocation profile of the initial sync there (BENCH_PROFILE_RUN=no-op or '1% change':
  * of that scenario instead; see bench/profile-summary.ts).
  */
@@ -428,6 +429,10 @@ async function main(): Promise<void> {
   emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'initial', profiled('initial')));
   if (process.env.BENCH_RUNS === 'initial') return;
   emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, 'no-op', profiled('no-op')));
+  // BENCH_NO_OPS=k runs the manual no-op k times in all: one run's wall time moves by ±10 % here.
+  for (let i = 2; i <= Number(process.env.BENCH_NO_OPS ?? '1'); i++) {
+    emit(await runOnce(admin, directory.id, environmentId, counter, sizes, n, `no-op ${i}`));
+  }
   // The same, queued by the timer: it trusts the listing the last run applied (no access rows read).
   const periodic = 'no-op (periodic)';
   emit(
