@@ -3,7 +3,6 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../shared/app/services.js';
 import { NOTIFICATION_MAIL_QUEUE } from '../../shared/notifications/service.js';
 import { QUEUED_LEASE_MS } from '../../shared/sync/lease.js';
-import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import { createTenantHealth } from '../../shared/tenants/health.js';
 import {
   createTestDirectory,
@@ -12,9 +11,9 @@ import {
   waitForMail,
 } from '../support/dev-directory.js';
 import type { TestDirectory } from '../support/dev-directory.js';
-import { drainQueue, ofEnvironment, takeMessage } from '../support/queues.js';
+import { drainQueue } from '../support/queues.js';
 import { testClock, testRepositories, testServices, useTestEnvironment } from '../support/storage.js';
-import { setupSyncEnvironment } from './sync-support.js';
+import { queuedRun, setupSyncEnvironment } from './sync-support.js';
 
 /**
  * Runs that end without their worker finishing them (the poison queue gave up on their message,
@@ -54,20 +53,9 @@ async function environmentMailing(contact: string): Promise<{ environmentId: str
   return { environmentId, tenant };
 }
 
-/** Queues a manual run and takes its message off the queue, as a host instance would, without running it. */
-async function queuedRun(environmentId: string): Promise<{ runId: string; message: unknown }> {
-  const run = await services.sync.requestSync({
-    environmentId,
-    trigger: 'manual',
-    requestedBy: 'test-admin',
-    confirmDeactivations: false,
-  });
-  return { runId: run.runId, message: await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId)) };
-}
-
 /** A run executed to its end by the worker, as the host runs a message. */
 async function runToEnd(environmentId: string): Promise<string> {
-  const { runId, message } = await queuedRun(environmentId);
+  const { runId, message } = await queuedRun(services.sync, environmentId);
   await services.sync.executeSyncRun(message);
   return runId;
 }
@@ -97,7 +85,7 @@ describe('runs failed outside their worker are followed up like any other', () =
     expect(await services.sync.getSyncRun(environmentId, good)).toMatchObject({ status: 'succeeded' });
     expect(await tenantState(tenant)).toBe('ok');
 
-    const poisoned = await queuedRun(environmentId);
+    const poisoned = await queuedRun(services.sync, environmentId);
     await services.sync.failPoisonedRun(poisoned.message);
     expect(await services.sync.getSyncRun(environmentId, poisoned.runId)).toMatchObject({
       status: 'failed',
@@ -112,14 +100,14 @@ describe('runs failed outside their worker are followed up like any other', () =
     expect(await tenantState(tenant)).toBe('ok');
 
     // The same problem again: no second mail.
-    const again = await queuedRun(environmentId);
+    const again = await queuedRun(services.sync, environmentId);
     await services.sync.failPoisonedRun(again.message);
     await sendQueuedMails();
     expect(await mailCount(contact)).toBe(1);
 
     // A success ends the streak; the next poisoned run mails again.
     await runToEnd(environmentId);
-    const third = await queuedRun(environmentId);
+    const third = await queuedRun(services.sync, environmentId);
     await services.sync.failPoisonedRun(third.message);
     await sendQueuedMails();
     expect(await waitForMail(contact, 2)).toHaveLength(2);
@@ -130,7 +118,7 @@ describe('runs failed outside their worker are followed up like any other', () =
     const { environmentId, tenant } = await environmentMailing(contact);
     await runToEnd(environmentId);
     // Its message is taken and never run: the worker died before it began.
-    const dead = await queuedRun(environmentId);
+    const dead = await queuedRun(services.sync, environmentId);
     expect(await services.sync.getSyncRun(environmentId, dead.runId)).toMatchObject({ status: 'queued' });
     await sendQueuedMails();
     expect(await mailCount(contact)).toBe(0);
@@ -154,11 +142,11 @@ describe('runs failed outside their worker are followed up like any other', () =
   it('a run whose lease expired is mailed when a new request finds it, and the new run ends the streak', async () => {
     const contact = `expired-request.${suffix}@partner.example`;
     const { environmentId } = await environmentMailing(contact);
-    const dead = await queuedRun(environmentId);
+    const dead = await queuedRun(services.sync, environmentId);
 
     const later = new Date(Date.now() + QUEUED_LEASE_MS + 1000);
     testClock.use({ now: () => later });
-    const next = await queuedRun(environmentId);
+    const next = await queuedRun(services.sync, environmentId);
     const stored = await testServices().storage.table('syncruns');
     const settled = await stored.getEntity<{ status: string }>(environmentId, dead.runId);
     expect(settled.status).toBe('failed');

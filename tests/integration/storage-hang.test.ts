@@ -4,12 +4,10 @@ import { buildServices } from '../../shared/app/services.js';
 import { createDirectoryReader } from '../../shared/directory/reader.js';
 import { createEnvironmentsRepository } from '../../shared/environments/repository.js';
 import { DEFAULT_STORAGE_TIMING, StorageAccount, type StorageTiming } from '../../shared/storage/account.js';
-import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import { createSyncService, type SyncService } from '../../shared/sync/service.js';
 import { createTenantsRepository } from '../../shared/tenants/repository.js';
 import { startLocalHost, type LocalHost } from '../../scripts/local-host/local-host.js';
 import { accountConnectionString } from '../../scripts/azurite.js';
-import { ofEnvironment, takeMessage } from '../support/queues.js';
 import {
   testAccountName,
   testClock,
@@ -18,7 +16,14 @@ import {
   useTestEnvironment,
 } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import { allUsers, FAST_READER, readerDeps, setupSyncEnvironment, testSyncService } from './sync-support.js';
+import {
+  allUsers,
+  FAST_READER,
+  queuedRun,
+  readerDeps,
+  setupSyncEnvironment,
+  testSyncService,
+} from './sync-support.js';
 import { startStorageProxy, type StorageProxy } from './storage-proxy.js';
 
 /**
@@ -111,13 +116,8 @@ describe('storage that hangs', () => {
     await directory.generateUsers(group.id, size, { prefix: 'Hang' });
     const environmentId = await setupSyncEnvironment({ directory, groups: [group.id] });
     const healthy = testSyncService();
-    const queued = await healthy.requestSync({
-      environmentId,
-      trigger: 'manual',
-      requestedBy: 'admin',
-      confirmDeactivations: false,
-    });
-    const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
+    const queued = await queuedRun(healthy, environmentId);
+    const { message } = queued;
 
     const hanging = instanceBehindProxy({ tryTimeoutMs: 1_000, retries: 1, maxRetryDelayMs: 200 });
     const started = Date.now();
@@ -148,14 +148,8 @@ describe('storage that hangs', () => {
     expect((await allUsers(environmentId)).length).toBe(partial);
     expect(await healthy.getSyncRun(environmentId, queued.runId)).toMatchObject({ status: 'failed' });
 
-    const rerun = await healthy.requestSync({
-      environmentId,
-      trigger: 'manual',
-      requestedBy: 'admin',
-      confirmDeactivations: false,
-    });
-    const next = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
-    expect(await healthy.executeSyncRun(next)).toBe('succeeded');
+    const rerun = await queuedRun(healthy, environmentId);
+    expect(await healthy.executeSyncRun(rerun.message)).toBe('succeeded');
     expect(await healthy.getSyncRun(environmentId, rerun.runId)).toMatchObject({ status: 'succeeded' });
     const users = await allUsers(environmentId);
     expect(users).toHaveLength(size);

@@ -2,21 +2,19 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment, testClock } from '../support/storage.js';
 import { createTestDirectory, generatedUserId, type TestDirectory } from '../support/dev-directory.js';
 import { FULL_READ_EVERY_MS } from '../../shared/sync/applied-listing.js';
-import { SYNC_QUEUE } from '../../shared/sync/messages.js';
-import { ofEnvironment, takeMessage } from '../support/queues.js';
 import type { SyncRun } from '../../shared/sync/runs.js';
 import {
   allUsers,
   byObjectId,
-  drainSyncQueue,
   dryRunNow,
+  periodicNow,
+  queuedRun,
   setupSyncEnvironment,
   syncNow,
   TableRequestCounter,
   testSyncService,
   testSyncStores,
   testUsersRepository,
-  type DrainOptions,
 } from './sync-support.js';
 
 let directory: TestDirectory;
@@ -29,20 +27,6 @@ beforeAll(async () => {
 afterEach(() => {
   testClock.use(undefined);
 });
-
-/** A periodic run, queued and executed as the timer's would be. */
-async function periodicNow(environmentId: string, options: DrainOptions = {}): Promise<SyncRun> {
-  const queued = await testSyncService().requestSync({
-    environmentId,
-    trigger: 'periodic',
-    requestedBy: 'schedule',
-    confirmDeactivations: false,
-  });
-  await drainSyncQueue(options);
-  const run = await testSyncStores().runs.getRun(environmentId, queued.runId);
-  if (!run) throw new Error('the run disappeared');
-  return run;
-}
 
 /** Changes a user's access row behind the sync's back, as only a hand on the storage could. */
 async function tamper(environmentId: string, objectId: string): Promise<void> {
@@ -127,13 +111,7 @@ describe('a periodic run with nothing new reads no access rows (docs/sync-rules.
     const { group, environmentId } = await syncedEnvironment(10, 'Halfway');
     const { block } = await directory.generateUsers(group.id, 250, { prefix: 'Later' });
     const sync = testSyncService();
-    const queued = await sync.requestSync({
-      environmentId,
-      trigger: 'periodic',
-      requestedBy: 'schedule',
-      confirmDeactivations: false,
-    });
-    const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
+    const { runId, message } = await queuedRun(sync, environmentId, 'periodic');
     let batches = 0;
     const crash = (): Promise<void> =>
       ++batches === 1 ? Promise.reject(new Error('worker crashed')) : Promise.resolve();
@@ -144,7 +122,7 @@ describe('a periodic run with nothing new reads no access rows (docs/sync-rules.
     // The host delivers the message again: the retry reads every row and finishes the run.
     const retried = await counted(async () => {
       expect(await sync.executeSyncRun(message)).toBe('succeeded');
-      return (await testSyncStores().runs.getRun(environmentId, queued.runId))!;
+      return (await testSyncStores().runs.getRun(environmentId, runId))!;
     });
     expect(retried.accessReads).toBeGreaterThan(0);
     const users = byObjectId(await allUsers(environmentId));

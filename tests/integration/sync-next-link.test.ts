@@ -1,13 +1,11 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SYNC_QUEUE } from '../../shared/sync/messages.js';
 import type { SyncRun } from '../../shared/sync/runs.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
 import { guid } from '../support/ids.js';
-import { ofEnvironment, takeMessage } from '../support/queues.js';
 import { testServices, useTestEnvironment } from '../support/storage.js';
 import { seedEnvironmentUser } from '../support/users.js';
 import { connectionCounter } from './directory-support.js';
-import { allUsers, setupSyncEnvironment, testSyncStores } from './sync-support.js';
+import { allUsers, queuedRun, setupSyncEnvironment, testSyncStores } from './sync-support.js';
 
 /**
  * A Graph page whose `@odata.nextLink` leaves the tenant's Graph host fails the whole run before
@@ -27,15 +25,9 @@ afterEach(async () => {
 /** A manual run through the app's own services (its host policy and directory reader), executed. */
 async function runSync(environmentId: string): Promise<SyncRun> {
   const { sync } = testServices();
-  const queued = await sync.requestSync({
-    environmentId,
-    trigger: 'manual',
-    requestedBy: 'test-admin',
-    confirmDeactivations: false,
-  });
-  const message = await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId));
+  const { runId, message } = await queuedRun(sync, environmentId);
   await sync.executeSyncRun(message);
-  const run = await testSyncStores().runs.getRun(environmentId, queued.runId);
+  const run = await testSyncStores().runs.getRun(environmentId, runId);
   if (!run) throw new Error('the run disappeared');
   return run;
 }

@@ -2,16 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestEnvironment } from '../support/storage.js';
 import { createTestDirectory, type TestDirectory } from '../support/dev-directory.js';
-import type { SyncRun } from '../../shared/sync/runs.js';
 import {
   allUsers,
   attachTablePolicy,
   byObjectId,
-  drainSyncQueue,
+  periodicNow,
   setupSyncEnvironment,
   syncNow,
-  testSyncService,
-  testSyncStores,
 } from './sync-support.js';
 
 /**
@@ -38,19 +35,6 @@ async function withAccessReadsHeld<T>(ms: number, run: () => Promise<T>): Promis
   } finally {
     await release();
   }
-}
-
-async function periodicNow(environmentId: string): Promise<SyncRun> {
-  const queued = await testSyncService().requestSync({
-    environmentId,
-    trigger: 'periodic',
-    requestedBy: 'schedule',
-    confirmDeactivations: false,
-  });
-  await drainSyncQueue();
-  const run = await testSyncStores().runs.getRun(environmentId, queued.runId);
-  if (!run) throw new Error('the run disappeared');
-  return run;
 }
 
 const ZERO = { added: 0, granted: 0, updated: 0, deactivated: 0, reactivated: 0, unchanged: 0 };

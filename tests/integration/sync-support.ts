@@ -12,11 +12,13 @@ import { createSyncStores, type SyncStores } from '../../shared/sync/stores.js';
 import {
   createSyncService,
   type AccessDeactivatedHandler,
+  type RequestSyncInput,
   type SyncService,
   type WorkerOptions,
   type WorkerOutcome,
 } from '../../shared/sync/service.js';
 import type { SyncRun } from '../../shared/sync/runs.js';
+import type { RunTrigger } from '../../shared/sync/run-model.js';
 import type { Change } from '../../shared/sync/planner.js';
 import {
   createUsersRepository,
@@ -25,7 +27,7 @@ import {
 } from '../../shared/users/repository.js';
 import type { TestDirectory } from '../support/dev-directory.js';
 import { uniqueId } from '../support/ids.js';
-import { drainQueue } from '../support/queues.js';
+import { drainQueue, ofEnvironment, takeMessage } from '../support/queues.js';
 
 /** What a test may set of a reader's deps; the rest are the real network and clock. */
 export type ReaderOptions = Partial<DirectoryDeps>;
@@ -145,36 +147,62 @@ export async function drainSyncQueue(options: DrainOptions = {}): Promise<Worker
   return outcomes;
 }
 
-/** A manual run, queued and executed; returns the finished run. */
-export async function syncNow(
-  environmentId: string,
-  options: DrainOptions & { confirmDeactivations?: boolean } = {},
-): Promise<SyncRun> {
-  const queued = await testSyncService(options).requestSync({
-    environmentId,
-    trigger: 'manual',
-    requestedBy: 'test-admin',
-    confirmDeactivations: options.confirmDeactivations ?? false,
-  });
+/** A run requested by `input`, queued and executed by the worker; returns the finished run. */
+async function runRequested(input: RequestSyncInput, options: DrainOptions = {}): Promise<SyncRun> {
+  const queued = await testSyncService(options).requestSync(input);
   await drainSyncQueue(options);
-  const run = await testSyncStores().runs.getRun(environmentId, queued.runId);
+  const run = await testSyncStores().runs.getRun(input.environmentId, queued.runId);
   if (!run) throw new Error('the run disappeared');
   return run;
 }
 
+/** A manual run, queued and executed; returns the finished run. */
+export function syncNow(
+  environmentId: string,
+  options: DrainOptions & { confirmDeactivations?: boolean } = {},
+): Promise<SyncRun> {
+  const confirmDeactivations = options.confirmDeactivations ?? false;
+  return runRequested(
+    { environmentId, trigger: 'manual', requestedBy: 'test-admin', confirmDeactivations },
+    options,
+  );
+}
+
 /** A dry run of the stored settings, queued and executed; returns the finished run. */
-export async function dryRunNow(environmentId: string): Promise<SyncRun> {
-  const queued = await testSyncService().requestSync({
+export function dryRunNow(environmentId: string): Promise<SyncRun> {
+  return runRequested({
     environmentId,
     trigger: 'manual',
     requestedBy: 'test-admin',
     confirmDeactivations: false,
     dryRun: {},
   });
-  await drainSyncQueue();
-  const run = await testSyncStores().runs.getRun(environmentId, queued.runId);
-  if (!run) throw new Error('the run disappeared');
-  return run;
+}
+
+/** A periodic run, queued and executed as the timer's would be; returns the finished run. */
+export function periodicNow(environmentId: string, options: DrainOptions = {}): Promise<SyncRun> {
+  return runRequested(
+    { environmentId, trigger: 'periodic', requestedBy: 'schedule', confirmDeactivations: false },
+    options,
+  );
+}
+
+/**
+ * Queues a run on `sync` and takes its message off the queue, as a host instance would, without
+ * running it.
+ */
+export async function queuedRun(
+  sync: SyncService,
+  environmentId: string,
+  trigger: RunTrigger = 'manual',
+): Promise<{ runId: string; message: unknown }> {
+  const run = await sync.requestSync({
+    environmentId,
+    trigger,
+    requestedBy: trigger === 'periodic' ? 'schedule' : 'test-admin',
+    confirmDeactivations: false,
+  });
+  return { runId: run.runId, message: await takeMessage(SYNC_QUEUE, ofEnvironment(environmentId)) };
 }
 
 export async function allUsers(environmentId: string): Promise<EnvironmentUser[]> {
