@@ -139,9 +139,7 @@ export function rowIsUnchanged(
     user.accountEnabled &&
     record.active &&
     record.id === user.userId &&
-    record.displayName === user.displayName &&
-    record.email === user.email &&
-    sameList(record.groups, groupLists.of(user.groups))
+    changedFields(record, user, groupLists.of(user.groups)).length === 0
   );
 }
 
