@@ -7,7 +7,9 @@
  * BENCH_FLOOR_MODES (default "merge,insert"): the first brackets the sync, the others are measured
  * once before it for reference (see bench/floor-bench.ts);
  * BENCH_NODE_OPTIONS sets NODE_OPTIONS of the measured processes only; BENCH_RUNS=initial and
- * BENCH_PROFILE_DIR are passed to the sync's process (see bench/sync-bench.ts).
+ * BENCH_PROFILE_DIR are passed to the sync's process (see bench/sync-bench.ts); BENCH_HOST=1 also
+ * measures the local host as its own process, an initial sync and a no-op requested over HTTP
+ * (bench/host-bench.ts).
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -72,7 +74,8 @@ function table(results: Result[]): string {
     '| N | run | status | Graph + token requests (minimum) | storage writes | storage reads | storage requests by kind | wall time | peak RSS |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const r of results.filter((x) => x.scenario !== 'floor' && x.scenario !== 'baseline')) {
+  const isHost = (x: Result) => x.scenario.startsWith('host: ');
+  for (const r of results.filter((x) => x.scenario !== 'floor' && x.scenario !== 'baseline' && !isHost(x))) {
     const kinds = Object.entries(r.storage as Record<string, number>)
       .filter(([, count]) => count > 0)
       .map(([kind, count]) => `${kind} ${count}`)
@@ -123,6 +126,19 @@ function table(results: Result[]): string {
       `| ${initial.n.toLocaleString('en')} | ${ratios((r) => Number(r.wallMs))} | ${ratios(azurite)} | ${(Number(initial.storageWrites) / Number(floors[0]?.requests)).toFixed(2)} | ${String(initial.scenarioPeakRssMiB)} MiB |`,
     );
   }
+  const hostRuns = results.filter(isHost);
+  if (hostRuns.length > 0) {
+    lines.push(
+      '',
+      '| N | run (the local host as its own process) | status | wall time | host RSS idle before the runs | peak RSS | RSS after |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const r of hostRuns) {
+      lines.push(
+        `| ${r.n.toLocaleString('en')} | ${r.scenario.slice('host: '.length)} | ${String(r.status)} | ${seconds(r.wallMs)} | ${String(r.idleRssMiB)} MiB | ${String(r.peakRssMiB)} MiB | ${String(r.afterRssMiB)} MiB |`,
+      );
+    }
+  }
   return lines.join('\n');
 }
 
@@ -172,6 +188,9 @@ async function main(): Promise<void> {
         }
         all.push(...(await runChild(path.join(here, 'sync-bench.js'), env('worker1'))));
         if (floors) all.push(...(await floor(bracket, 'after')));
+        if (process.env.BENCH_HOST === '1') {
+          all.push(...(await runChild(path.join(here, 'host-bench.js'), env('worker8'))));
+        }
       } finally {
         await azurite.stop();
       }

@@ -30,6 +30,7 @@ import { createSyncService, SYNC_QUEUE, type SyncService } from '../shared/sync/
 import type { RunCounts } from '../shared/sync/runs.js';
 import type { RunTrigger } from '../shared/sync/run-model.js';
 import { decodeQueueMessage } from '../scripts/local-host/queue-listener.js';
+import { seedBenchDirectory, type BenchDirectory } from './bench-directory.js';
 import { PhaseProbe, Profiler, watchedPids, type PhaseFigures } from './probe.js';
 
 const TABLES = [
@@ -358,8 +359,6 @@ async function openBenchWorld(): Promise<Counter> {
   return counter;
 }
 
-type BenchDirectory = Awaited<ReturnType<DevDirectoryAdmin['createDirectory']>>;
-
 /** The tenant and environment that sync the three groups. */
 async function saveBenchEnvironment(
   n: number,
@@ -394,18 +393,8 @@ async function main(): Promise<void> {
   const n = Number(process.env.BENCH_N);
   const counter = await openBenchWorld();
   const admin = createAdminClient(process.env.BENCH_DEVDIR_ORIGIN!);
-  const directory = await admin.createDirectory({ displayName: `Bench ${n}` });
-  // Three overlapping groups, one nested: B holds A as a member, so A's users are listed twice.
-  const sizeA = Math.round(n * 0.5);
-  const sizeB = Math.round(n * 0.3);
-  const sizeC = n - sizeA - sizeB;
-  const groupA = await admin.addGroup(directory.id, { displayName: 'Bench A' });
-  const groupB = await admin.addGroup(directory.id, { displayName: 'Bench B', members: [groupA.id] });
-  const groupC = await admin.addGroup(directory.id, { displayName: 'Bench C' });
-  const blockA = await admin.generateUsers(directory.id, groupA.id, sizeA, { prefix: 'A' });
-  await admin.generateUsers(directory.id, groupB.id, sizeB, { prefix: 'B' });
-  const blockC = await admin.generateUsers(directory.id, groupC.id, sizeC, { prefix: 'C' });
-  const environmentId = await saveBenchEnvironment(n, directory, [groupA.id, groupB.id, groupC.id]);
+  const { directory, groups, sizeA, sizeB, sizeC, blockA, blockC } = await seedBenchDirectory(admin, n);
+  const environmentId = await saveBenchEnvironment(n, directory, [groups.a, groups.b, groups.c]);
 
   const emit = (result: unknown) => {
     process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
@@ -457,8 +446,8 @@ async function main(): Promise<void> {
     await admin.updateUser(directory.id, generatedUserId(blockC.block, i), { displayName: `Renamed ${i}` });
   }
   const removedIds = Array.from({ length: removed }, (_, i) => generatedUserId(blockA.block, i));
-  await admin.removeMembers(directory.id, groupA.id, removedIds);
-  await admin.generateUsers(directory.id, groupC.id, added, { prefix: 'New' });
+  await admin.removeMembers(directory.id, groups.a, removedIds);
+  await admin.generateUsers(directory.id, groups.c, added, { prefix: 'New' });
   sizes = [sizeA - removed, sizeA - removed + sizeB, sizeC + added];
   emit(
     await runOnce(admin, directory.id, environmentId, counter, sizes, n, '1% change', profiled('1% change')),
