@@ -38,3 +38,16 @@ export async function seedBenchDirectory(admin: DevDirectoryAdmin, n: number): P
     blockC,
   };
 }
+
+/** What a tenant needs of the bench directory, for an environment that uses it. */
+export function tenantLink(directory: BenchDirectory, environmentId: string) {
+  const app = directory.applications[0]!;
+  return {
+    directoryId: directory.id,
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    environments: [environmentId],
+    authorityHost: directory.authorityHost,
+    graphBaseUrl: directory.graphBaseUrl,
+  };
+}

@@ -13,7 +13,7 @@ import { createAdminClient } from '../devdir/client.js';
 import type { DevDirectoryAdmin } from '../devdir/admin.js';
 import type { ManagementRole } from '../devdir/types.js';
 import { accountConnectionString, freePort } from '../scripts/azurite.js';
-import { seedBenchDirectory, type SeededDirectory } from './bench-directory.js';
+import { seedBenchDirectory, tenantLink, type SeededDirectory } from './bench-directory.js';
 
 const KIB_PER_MIB = 1024;
 /** An initial sync of 100,000 takes a minute or two here; a run still going after this is stuck. */
@@ -122,15 +122,12 @@ async function configure(
   { directory, groups }: SeededDirectory,
 ): Promise<{ environmentId: string; environmentAdmin: string }> {
   const environmentId = `host-bench-${n}`;
-  const app = directory.applications[0]!;
-  await api('PUT', `tenants/host-bench-${n}`, await token(admin, 'partner'), {
-    directoryId: directory.id,
-    clientId: app.clientId,
-    clientSecret: app.clientSecret,
-    environments: [environmentId],
-    authorityHost: directory.authorityHost,
-    graphBaseUrl: directory.graphBaseUrl,
-  });
+  await api(
+    'PUT',
+    `tenants/host-bench-${n}`,
+    await token(admin, 'partner'),
+    tenantLink(directory, environmentId),
+  );
   await api('PUT', `environments/${environmentId}`, await token(admin, 'platform-operator'), {
     name: environmentId,
     externalUsersIntegration: true,

@@ -30,7 +30,7 @@ import { createSyncService, SYNC_QUEUE, type SyncService } from '../shared/sync/
 import type { RunCounts } from '../shared/sync/runs.js';
 import type { RunTrigger } from '../shared/sync/run-model.js';
 import { decodeQueueMessage } from '../scripts/local-host/queue-listener.js';
-import { seedBenchDirectory, type BenchDirectory } from './bench-directory.js';
+import { seedBenchDirectory, tenantLink, type BenchDirectory } from './bench-directory.js';
 import { PhaseProbe, Profiler, watchedPids, type PhaseFigures } from './probe.js';
 
 const TABLES = [
@@ -367,17 +367,7 @@ async function saveBenchEnvironment(
 ): Promise<string> {
   const environmentId = `bench-${n}`;
   const tenantName = `bench-${n}`;
-  const app = directory.applications[0]!;
-  await world().tenants.save({
-    name: tenantName,
-    owner: 'bench',
-    directoryId: directory.id,
-    clientId: app.clientId,
-    clientSecret: app.clientSecret,
-    environments: [environmentId],
-    authorityHost: directory.authorityHost,
-    graphBaseUrl: directory.graphBaseUrl,
-  });
+  await world().tenants.save({ name: tenantName, owner: 'bench', ...tenantLink(directory, environmentId) });
   await world().environments.save({ id: environmentId, name: environmentId, externalUsersIntegration: true });
   await world().environments.saveSettings(environmentId, {
     tenant: tenantName,
