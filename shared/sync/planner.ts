@@ -308,11 +308,24 @@ function planNonMember(
 }
 
 /**
+ * Whether a run that deactivates `deactivations` users halts: beyond the limit (exactly the limit
+ * goes ahead), unless the run was confirmed. A retried run counts what its earlier attempts
+ * deactivated too, so no run exceeds the limit by being retried.
+ */
+export function haltsAt(
+  deactivations: number,
+  settings: Pick<PlanSettings, 'deactivationLimit'>,
+  confirmDeactivations: boolean,
+): boolean {
+  return deactivations > settings.deactivationLimit && !confirmDeactivations;
+}
+
+/**
  * Beyond the deactivation limit, unconfirmed, a run halts: it applies nothing, and still lists (and
  * counts) what it would have done.
  */
 function settle(draft: Draft, settings: PlanSettings, confirmDeactivations: boolean): Plan {
-  const halted = draft.counts.deactivated > settings.deactivationLimit && !confirmDeactivations;
+  const halted = haltsAt(draft.counts.deactivated, settings, confirmDeactivations);
   return {
     userWrites: halted ? [] : draft.userWrites,
     accessWrites: halted ? [] : draft.accessWrites,

@@ -7,15 +7,29 @@ import type { SyncStores } from './stores.js';
 import type { PhaseTimer } from './summary.js';
 import type { Attempt, RunWrites, Source, WorkerOptions, WorkerOutcome } from './worker-attempt.js';
 
+/**
+ * The run's change list as this attempt leaves it: what earlier attempts recorded (and may have
+ * applied), with this plan's changes added.
+ */
+export interface RunHistory {
+  readonly list: readonly Change[];
+  /** This plan's unchanged users, less those an earlier attempt changed (they count as changed). */
+  readonly unchanged: number;
+  /** Whether an earlier attempt recorded anything: its list has to be rewritten even if empty now. */
+  readonly hadRecord: boolean;
+}
+
 export interface WriteSteps {
+  readonly history: (attempt: Attempt, source: Source, result: Plan) => Promise<RunHistory>;
   readonly apply: (
     attempt: Attempt,
     source: Source,
     result: Plan,
+    history: RunHistory,
     options: WorkerOptions,
     timer: PhaseTimer,
   ) => Promise<void>;
-  readonly halt: (attempt: Attempt, result: Plan) => Promise<WorkerOutcome>;
+  readonly halt: (attempt: Attempt, history: RunHistory) => Promise<WorkerOutcome>;
   readonly preview: (attempt: Attempt, result: Plan) => Promise<WorkerOutcome>;
 }
 
@@ -65,9 +79,9 @@ export function createWriteSteps(
     attempt: Attempt,
     source: Source,
     result: Plan,
-    list: Change[],
+    list: readonly Change[],
     unchanged: number,
-  ): Promise<{ list: Change[]; userWrites: Plan['userWrites'] }> {
+  ): Promise<{ list: readonly Change[]; userWrites: Plan['userWrites'] }> {
     const added = new Set(
       result.changes.filter((c) => c.action === 'added').map((c) => c.objectId.toLowerCase()),
     );
@@ -114,27 +128,32 @@ export function createWriteSteps(
   }
 
   /**
-   * Records the plan, then applies it: the history names every change before it is made, and a
-   * retry of this run adds to what an earlier attempt recorded instead of replacing it
-   * (docs/sync-rules.md, "History of runs and changes").
+   * A retry of this run adds to what an earlier attempt recorded instead of replacing it
+   * (docs/sync-rules.md, "History of runs and changes"), whether it then applies or halts.
    */
+  async function history(attempt: Attempt, source: Source, result: Plan): Promise<RunHistory> {
+    const earlier = attempt.run.changePages > 0 ? await changes.readAllChanges(attempt.run.runId) : [];
+    const recorded = await correctLostCreations(attempt, source, earlier, result.changes);
+    const list = mergeChanges(recorded, result.changes);
+    // Users an earlier attempt already changed look unchanged now; they count once, as changed.
+    const unchanged = Math.max(0, result.counts.unchanged - (list.length - result.changes.length));
+    return { list, unchanged, hadRecord: recorded.length > 0 };
+  }
+
+  /** Records the run's history, then applies the plan: the history names every change before it is made. */
   async function apply(
     attempt: Attempt,
     source: Source,
     result: Plan,
+    { list, unchanged, hadRecord }: RunHistory,
     options: WorkerOptions,
     timer: PhaseTimer,
   ): Promise<void> {
     const { run, lease } = attempt;
-    const earlier = run.changePages > 0 ? await changes.readAllChanges(run.runId) : [];
-    const recorded = await correctLostCreations(attempt, source, earlier, result.changes);
-    const merged = mergeChanges(recorded, result.changes);
-    // Users an earlier attempt already changed look unchanged now; they count once, as changed.
-    const unchanged = Math.max(0, result.counts.unchanged - (merged.length - result.changes.length));
-    if (merged.length > 0 || recorded.length > 0) await record(attempt, merged, unchanged);
-    else attempt.run = { ...attempt.run, counts: countChanges(merged, unchanged) };
+    if (list.length > 0 || hadRecord) await record(attempt, list, unchanged);
+    else attempt.run = { ...attempt.run, counts: countChanges(list, unchanged) };
     timer.mark('recordMs');
-    const { userWrites } = await createIdentities(attempt, source, result, merged, unchanged);
+    const { userWrites } = await createIdentities(attempt, source, result, list, unchanged);
     const afterBatch = async (info: BatchInfo): Promise<void> => {
       lease.check();
       await options.afterBatch?.(info);
@@ -155,9 +174,12 @@ export function createWriteSteps(
     }
   }
 
-  /** A halted run applies nothing; its counts and changes say what it would have done. */
-  async function halt(attempt: Attempt, result: Plan): Promise<WorkerOutcome> {
-    await record(attempt, result.changes, result.counts.unchanged);
+  /**
+   * A halted run applies nothing more; its counts and changes say what it would have done, after
+   * what an earlier attempt of it already did.
+   */
+  async function halt(attempt: Attempt, { list, unchanged }: RunHistory): Promise<WorkerOutcome> {
+    await record(attempt, list, unchanged);
     await finish(attempt, { status: 'halted', haltReason: 'deactivation-limit' });
     return 'halted';
   }
@@ -174,5 +196,5 @@ export function createWriteSteps(
     return 'succeeded';
   }
 
-  return { apply, halt, preview };
+  return { history, apply, halt, preview };
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { isAppError, toAppError } from '../errors.js';
 import { isDirectoryError } from '../directory/errors.js';
+import { countChanges } from './changes.js';
 import type { RunLog, SyncDeps } from './deps.js';
 import { DEFAULT_LEASE_TIMING, keepLease } from './lease-keeper.js';
 import { parseSyncMessage } from './messages.js';
+import { haltsAt } from './planner.js';
 import { failedRun, isLive, type StoredRun } from './runs.js';
 import type { SyncStores } from './stores.js';
 import { phaseTimer, RUN_SUMMARY_MESSAGE, runSummary } from './summary.js';
@@ -107,7 +109,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
   }
 
   const { openSource, plan } = createReadSteps(deps, stores, { finish });
-  const { apply, halt, preview } = createWriteSteps(deps, stores, { save, finish });
+  const { history, apply, halt, preview } = createWriteSteps(deps, stores, { save, finish });
 
   async function runAttempt(attempt: Attempt, options: WorkerOptions): Promise<WorkerOutcome> {
     const { timer } = attempt;
@@ -123,10 +125,14 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     }
     if (attempt.run.dryRun === true) return preview(attempt, result);
     await deps.groupNames?.record(source.directoryId, source.groups, deps.clock.now());
-    if (result.halted) return halt(attempt, result);
+    const runHistory = await history(attempt, source, result);
+    const deactivations = countChanges(runHistory.list, 0).deactivated;
+    if (result.halted || haltsAt(deactivations, source.settings, attempt.run.confirmDeactivations)) {
+      return halt(attempt, runHistory);
+    }
     // Whatever a run that writes leaves behind if it stops, the last listing no longer describes it.
     if (result.userWrites.length + result.accessWrites.length > 0) attempt.applied = undefined;
-    await apply(attempt, source, result, options, timer);
+    await apply(attempt, source, result, runHistory, options, timer);
     // A full read checked every row against the listing: the lease's release keeps it, checked now.
     if (planned.readAccess) attempt.applied = planned.listing;
     await finish(attempt, { status: 'succeeded' });
