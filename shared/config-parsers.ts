@@ -65,28 +65,6 @@ export function parseToken(value: string): string {
   return value;
 }
 
-const HOST_NAME =
-  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
-/** `host` or `host:port`, comma-separated, lower-cased; empty entries are ignored. */
-export function parseHostList(value: string): readonly string[] {
-  const hosts: string[] = [];
-  for (const part of value.split(',')) {
-    const entry = part.trim().toLowerCase();
-    if (entry === '') continue;
-    const [host = '', port, ...rest] = entry.split(':');
-    const portOk =
-      port === undefined || (/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535);
-    if (rest.length > 0 || !HOST_NAME.test(host) || !portOk) {
-      throw new Error(
-        `must list host or host:port entries separated by commas; "${entry.slice(0, 64)}" is not one`,
-      );
-    }
-    if (!hosts.includes(entry)) hosts.push(entry);
-  }
-  return Object.freeze(hosts);
-}
-
 function keyIdOf(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }

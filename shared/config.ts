@@ -2,7 +2,6 @@ import path from 'node:path';
 import { AppError } from './errors.js';
 import {
   localSecretsKey,
-  parseHostList,
   parseHttpUrl,
   parseMailFrom,
   parseNcrontab,
@@ -16,6 +15,7 @@ import {
   type SecretsKey,
   type StorageSettings,
 } from './config-parsers.js';
+import { parseDirectoryHosts } from './directory/hosts.js';
 
 export { parseNcrontab, parseSecretsKeys } from './config-parsers.js';
 export type { Env, SecretsKey, StorageSettings } from './config-parsers.js';
@@ -166,7 +166,15 @@ function readSecretsKeys(
 function readDirectoryHosts(reader: SettingsReader): readonly string[] | undefined {
   const given = reader.env.DIRECTORY_HOSTS;
   const value = given ?? (reader.mode === 'local' ? LOCAL_DEFAULTS.DIRECTORY_HOSTS : '');
-  return reader.check('DIRECTORY_HOSTS', () => parseHostList(value));
+  return reader.check('DIRECTORY_HOSTS', () => {
+    const { hosts, invalid } = parseDirectoryHosts(value);
+    if (invalid.length > 0) {
+      throw new Error(
+        `must list host or host:port entries separated by commas; "${invalid[0]!.slice(0, 64)}" is not one`,
+      );
+    }
+    return Object.freeze(hosts);
+  });
 }
 
 function readConsole(reader: SettingsReader): Config['console'] | undefined {

@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 
 /** Requests a manual run and runs its first attempt, which dies after its first access batch. */
-async function firstAttemptDies(environmentId: string): Promise<{ runId: string; message: string }> {
+async function firstAttemptDies(environmentId: string): Promise<{ runId: string; message: unknown }> {
   const { runId } = await sync.requestSync({
     environmentId,
     trigger: 'manual',

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import { loadConfig, parseNcrontab, parseSecretsKeys, type Env } from '../../shared/config.js';
+import { checkDirectoryOrigin } from '../../shared/directory/hosts.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 const stateDir = () => mkdtempSync(path.join(tmpdir(), 'config-test-'));
@@ -136,6 +137,14 @@ describe('directory hosts and console', () => {
     expect(loadConfig(AZURE_OK).directoryHosts).toEqual([]);
     const config = loadConfig({ ...AZURE_OK, DIRECTORY_HOSTS: ' Login.Example.com, dir.test:8443,,' });
     expect(config.directoryHosts).toEqual(['login.example.com', 'dir.test:8443']);
+  });
+
+  it('lists DIRECTORY_HOSTS as tenant URLs name them: the https port dropped, IP literals allowed', () => {
+    const config = loadConfig({ ...AZURE_OK, DIRECTORY_HOSTS: 'login.example.test:443, [::1]:8443' });
+    expect(config.directoryHosts).toEqual(['login.example.test', '[::1]:8443']);
+    for (const url of ['https://login.example.test', 'https://login.example.test:443']) {
+      expect(checkDirectoryOrigin(url, 'authorityHost', config.directoryHosts)).toMatchObject({ ok: true });
+    }
   });
 
   it.each([['https://login.example.com'], ['host:99999'], ['a b'], ['host:1:2']])(
