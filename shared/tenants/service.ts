@@ -20,6 +20,18 @@ import type { TenantView } from './view.js';
 
 export type { TenantView } from './view.js';
 
+const CONNECTION_FIELDS = ['directoryId', 'clientId', 'authorityHost', 'graphBaseUrl'] as const;
+
+/** Pure: whether a change of the tenant changes how it reaches its directory (a secret given counts). */
+function connectionChanged(
+  before: TenantRecord | undefined,
+  after: TenantRecord,
+  body: Pick<TenantBody, 'clientSecret'>,
+): boolean {
+  if (before === undefined) return true;
+  return body.clientSecret !== undefined || CONNECTION_FIELDS.some((field) => before[field] !== after[field]);
+}
+
 /** Pure: the status of a stored tenant whose hosts the policy refuses (runs and sign-ins refuse it too). */
 export function hostStatusOf(
   tenant: TenantRecord,
@@ -198,8 +210,9 @@ export function createTenantsService(deps: TenantsDeps): TenantsService {
         }
         const result = await putOnce(principal, name, existing, body);
         if (result === 'stale') continue;
-        // A new tenant of an old name starts with no health of its own.
-        if (result.created) await health?.forget(name);
+        // A new tenant of an old name, or one that now reaches its directory otherwise, has no
+        // health until a run or a check uses it.
+        if (result.created || connectionChanged(existing, result.tenant, body)) await health?.forget(name);
         return { value: view(result.tenant, await statusOf(name)), created: result.created };
       }
       throw new AppError('conflict', `Tenant "${name}" was changed concurrently; try again.`);

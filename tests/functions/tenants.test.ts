@@ -8,6 +8,7 @@ import {
 } from '../support/storage.js';
 import { call, callTenant, capturedLogs, putTenant, tenantBody, useHandlerTests } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
+import { createTenantHealth } from '../../shared/tenants/health.js';
 
 const { tokens, keys } = useHandlerTests(() => import('../../functions/tenants.js'), {
   operator: { sub: 'op-1', roles: ['platform-operator'] },
@@ -54,6 +55,31 @@ describe('PUT /api/tenants/{name}', () => {
     const connection = await testRepositories().tenants.getConnection(name);
     expect(connection?.clientSecret).toBe(body.clientSecret);
     expect(connection?.environments).toEqual(['env-1', 'env-2']);
+  });
+
+  it('forgets its health when it reaches its directory otherwise; keeps it for other changes', async () => {
+    const name = uniqueId('t');
+    const body = tenantBody();
+    expect((await put(name, body, tokens.partnerA)).status).toBe(201);
+    const health = createTenantHealth(testServices().storage);
+    const ok = async () => health.record(name, { ok: true }, new Date(), { whenChanged: false });
+    const withoutSecret = { ...body };
+    delete withoutSecret.clientSecret;
+
+    await ok();
+    const environmentsOnly = await put(name, { ...withoutSecret, environments: ['env-2'] }, tokens.partnerA);
+    expect(environmentsOnly.body).toMatchObject({ status: { state: 'ok' } });
+    for (const change of [
+      { ...withoutSecret, clientSecret: 'another-secret' },
+      { ...withoutSecret, clientId: guid() },
+      { ...withoutSecret, directoryId: guid() },
+      { ...withoutSecret, graphBaseUrl: 'https://graph.microsoft.us' },
+    ]) {
+      await ok();
+      const changed = await put(name, change, tokens.partnerA);
+      expect(changed.status).toBe(200);
+      expect(changed.body).toMatchObject({ status: { state: 'unknown' } });
+    }
   });
 
   it('replaces the secret when a new one is given', async () => {
