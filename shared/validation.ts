@@ -48,17 +48,29 @@ export function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
   return undefined;
 }
 
+/** Where in a field an issue lies, for its message: `item 2` of a list, a member by its name. */
+function placeIn(path: readonly PropertyKey[]): string {
+  return path.map((part) => (typeof part === 'number' ? `item ${part + 1}` : String(part))).join(', ');
+}
+
+/**
+ * Issues by the body's member they concern (the field a client sent), with the place inside it in
+ * the message; the first issue of a field is the one named.
+ */
 function formatIssues(issues: readonly z.core.$ZodIssue[]): Record<string, string> {
   const fields: Record<string, string> = {};
+  const add = (path: readonly PropertyKey[], message: string): void => {
+    const [field, ...inside] = path;
+    const key = field === undefined ? 'body' : String(field);
+    fields[key] ??= inside.length === 0 ? message : `${placeIn(inside)}: ${message}`;
+  };
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       // Each unknown member is named as its own field, as a missing one would be.
-      for (const name of issue.keys)
-        fields[[...issue.path, name].map(String).join('.')] ??= 'is not accepted here';
+      for (const name of issue.keys) add([...issue.path, name], 'is not accepted here');
       continue;
     }
-    const key = issue.path.length === 0 ? 'body' : issue.path.map(String).join('.');
-    fields[key] ??= issue.message;
+    add(issue.path, issue.message);
   }
   return fields;
 }

@@ -103,21 +103,24 @@ export async function readJsonBody<S extends z.ZodType>(
     anyContentType?: boolean;
   } = {},
 ): Promise<z.output<S>> {
+  // Validation problems name their field, these too: the body as a whole.
+  const tooLarge = () =>
+    new AppError('payload-too-large', `The body may be at most ${MAX_JSON_BODY_BYTES} bytes.`, {
+      fields: { body: `must be at most ${MAX_JSON_BODY_BYTES} bytes` },
+    });
   const declaredLength = Number(request.headers.get('content-length') ?? '0');
-  if (declaredLength > MAX_JSON_BODY_BYTES) {
-    throw new AppError('payload-too-large', `The body may be at most ${MAX_JSON_BODY_BYTES} bytes.`);
-  }
+  if (declaredLength > MAX_JSON_BODY_BYTES) throw tooLarge();
   const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_JSON_BODY_BYTES) {
-    throw new AppError('payload-too-large', `The body may be at most ${MAX_JSON_BODY_BYTES} bytes.`);
-  }
+  if (Buffer.byteLength(text) > MAX_JSON_BODY_BYTES) throw tooLarge();
   if (text.trim() === '') {
     if (optional) return parseWith(schema, {});
     throw new AppError('validation', 'A JSON body is required.', { fields: { body: 'is required' } });
   }
   const contentType = request.headers.get('content-type') ?? '';
   if (!anyContentType && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
-    throw new AppError('unsupported-media-type', 'The body must be application/json.');
+    throw new AppError('unsupported-media-type', 'The body must be application/json.', {
+      fields: { body: 'must be application/json' },
+    });
   }
   let value: unknown;
   try {

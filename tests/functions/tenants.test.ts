@@ -111,7 +111,7 @@ describe('PUT /api/tenants/{name}', () => {
       directoryId: 'must be a GUID',
       clientId: 'must be a GUID',
       clientSecret: 'must not be empty',
-      'environments.1': 'must be 1–64 of A-Z a-z 0-9 _ -',
+      environments: 'item 2: must be 1–64 of A-Z a-z 0-9 _ -',
       authorityHost: 'must be an https URL',
       graphBaseUrl: 'must be an https URL',
     });
@@ -186,6 +186,8 @@ describe('PUT /api/tenants/{name}', () => {
     expect(answer.status).toBe(status);
     expect(answer.headers['content-type']).toBe('application/problem+json');
     expect(answer.body).toMatchObject({ type, status });
+    // A validation problem names what is wrong: here the body as a whole.
+    expect((answer.body as { errors?: Record<string, string> }).errors).toHaveProperty('body');
   });
 });
 
