@@ -3,6 +3,7 @@ import type { StorageAccount } from '../storage/account.js';
 import type { TransactionBody } from '../storage/batch-body.js';
 import { submitBody, transactionBody } from '../storage/batch.js';
 import { invalidContinuation } from '../storage/continuation.js';
+import { deleteEntityIfPresent } from '../storage/deletes.js';
 import { storageError } from '../storage/errors.js';
 import type { Change } from './planner.js';
 import { ZERO_COUNTS, type RunCounts } from './runs.js';
@@ -91,8 +92,11 @@ export interface ChangesPage {
 
 /** The `syncchanges` rows. */
 export interface ChangesStore {
-  /** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */
-  writeChanges(runId: string, changes: readonly Change[]): Promise<number>;
+  /**
+   * Stores a run's changes; returns how many pages were written. Rewrites converge (upserts), and
+   * pages an earlier write had beyond the new ones (`previousPages`) are deleted.
+   */
+  writeChanges(runId: string, changes: readonly Change[], previousPages?: number): Promise<number>;
   /** One page of a run's changes; the token is the next page's number. */
   readChanges(runId: string, continuationToken: string | undefined): Promise<ChangesPage>;
   /** Every change a run recorded, in order. */
@@ -103,8 +107,8 @@ export interface ChangesStore {
 export function createChangesStore(storage: StorageAccount): ChangesStore {
   const table = (): Promise<TableClient> => storage.table(CHANGES_TABLE);
 
-  /** Stores a run's changes; returns how many pages were written. Rewrites converge (upserts). */
-  async function writeChanges(runId: string, changes: readonly Change[]): Promise<number> {
+  /** See ChangesStore.writeChanges. */
+  async function writeChanges(runId: string, changes: readonly Change[], previousPages = 0): Promise<number> {
     // Each page goes into its transaction's body as it is packed: 100,000 changes never exist as
     // JSON all at once, and a transaction's pages only as the bytes about to be sent.
     let written = 0;
@@ -127,6 +131,17 @@ export function createChangesStore(storage: StorageAccount): ChangesStore {
       if (client && body) await submitBody(client, body);
     } catch (error) {
       throw storageError('The changes of the run could not be stored.', error);
+    }
+    // A retry that lists less than an attempt before it (a dry run's plan may shrink): the pages
+    // left over would be read as this run's changes.
+    for (let page = written; page < previousPages; page++) {
+      client ??= await table();
+      await deleteEntityIfPresent(
+        client,
+        runId,
+        pageKey(page),
+        'The changes of the run could not be stored.',
+      );
     }
     return written;
   }

@@ -47,7 +47,7 @@ export function createWriteSteps(
   /** Stores the run's change list and counts, before anything is applied or finished. */
   async function record(attempt: Attempt, list: readonly Change[], unchanged: number): Promise<void> {
     attempt.lease.check();
-    const changePages = await changes.writeChanges(attempt.run.runId, list);
+    const changePages = await changes.writeChanges(attempt.run.runId, list, attempt.run.changePages);
     await save(attempt, { counts: countChanges(list, unchanged), changePages });
   }
 
@@ -189,7 +189,11 @@ export function createWriteSteps(
    * group names. It never halts; it says that a run would.
    */
   async function preview(attempt: Attempt, result: Plan): Promise<WorkerOutcome> {
-    const changePages = await changes.writeChanges(attempt.run.runId, result.changes);
+    const changePages = await changes.writeChanges(
+      attempt.run.runId,
+      result.changes,
+      attempt.run.changePages,
+    );
     attempt.timer.mark('changesMs');
     attempt.run = { ...attempt.run, counts: result.counts, changePages };
     await finish(attempt, { status: 'succeeded', wouldHalt: result.halted });

@@ -45,4 +45,14 @@ describe('the change log of a run', () => {
     await changes.writeChanges(runId, latest);
     expect(await changes.readAllChanges(runId)).toEqual(latest);
   });
+
+  it('a rewrite with fewer pages than the write before it leaves none of the old pages', async () => {
+    const { changes } = testSyncStores();
+    const runId = `run-${randomUUID()}`;
+    const before = await changes.writeChanges(runId, manyChanges(3_000));
+    const latest = manyChanges(10);
+    expect(await changes.writeChanges(runId, latest, before)).toBe(1);
+    expect(await changes.readAllChanges(runId)).toEqual(latest);
+    expect(await changes.readChanges(runId, undefined)).toEqual({ changes: latest });
+  });
 });
