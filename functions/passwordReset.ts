@@ -9,10 +9,11 @@ registerHttp('passwordReset', {
   authLevel: 'anonymous',
   route: 'password-reset',
   handler: ({ passwordReset }) =>
-    withProblems(async (request) => {
+    withProblems(async (request, context) => {
       await passwordReset.request(
         await readJsonBody(request, passwordResetBodySchema, { anyContentType: true }),
         clientAddressOf(request.headers.get('x-forwarded-for')),
+        context,
       );
       return json(202, { status: 'accepted' });
     }),

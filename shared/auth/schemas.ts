@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { environmentReferenceSchema } from '../tenants/schemas.js';
 
 export const loginQuerySchema = z.object({
-  environment: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an environment id'),
+  environment: environmentReferenceSchema,
   returnTo: z.string().optional(),
 });

@@ -4,6 +4,7 @@ import type { TenantConnection } from '../tenants/repository.js';
 import { authorizationUrl } from './oidc/authorization.js';
 import { checkDirectoryOrigin } from '../directory/hosts.js';
 import { refusedHostsError } from '../tenants/hosts.js';
+import { isEnvironmentId } from '../tenants/schemas.js';
 import { THROTTLES, type Throttle } from '../throttle/limiter.js';
 import type { OidcClient } from './oidc/client.js';
 import type { DiscoveryDocument } from './oidc/discovery.js';
@@ -147,6 +148,8 @@ export function createSignin(deps: SigninDeps): SigninService {
   return {
     async start(environmentId, returnTo, clientAddress) {
       if (clientAddress !== undefined) await deps.throttle.take(THROTTLES.loginPerClient, clientAddress);
+      // An id no environment can have is unknown without a read, and is no target to count.
+      if (!isEnvironmentId(environmentId)) throw new SigninError('environment-unknown');
       await deps.throttle.take(THROTTLES.loginPerEnvironment, environmentId);
       const tenant = await tenantOf(environmentId);
       const discovery = await discoveryFor(tenant);

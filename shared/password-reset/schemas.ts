@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { environmentIdSchema, environmentReferenceSchema } from '../tenants/schemas.js';
 
 export const passwordResetBodySchema = z.object({
   email: z
@@ -6,11 +7,13 @@ export const passwordResetBodySchema = z.object({
     .trim()
     .max(320, { error: 'must be an email address' })
     .regex(/^[^\s@]+@[^\s@]+$/, { error: 'must be an email address' }),
-  environment: z
-    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an environment id') })
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be an environment id' }),
+  environment: environmentReferenceSchema,
 });
 export type PasswordResetRequest = z.output<typeof passwordResetBodySchema>;
 
-export const passwordResetMessageSchema = passwordResetBodySchema.extend({ requestedAt: z.string() });
+/** Only requests naming an environment that could exist are queued. */
+export const passwordResetMessageSchema = passwordResetBodySchema.extend({
+  environment: environmentIdSchema,
+  requestedAt: z.string(),
+});
 export type PasswordResetMessage = z.output<typeof passwordResetMessageSchema>;

@@ -4,6 +4,7 @@ import type { EnvironmentRecord } from '../environments/repository.js';
 import { AppError } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { StorageAccount } from '../storage/account.js';
+import { isEnvironmentId } from '../tenants/schemas.js';
 import { THROTTLES, type Throttle } from '../throttle/limiter.js';
 import { passwordResetMail } from './message.js';
 import { addressKey, type MailLimiter } from './rate-limit.js';
@@ -16,23 +17,34 @@ import {
 /**
  * Password reset. The HTTP request only validates the shape and queues the request, the same work
  * whoever the address belongs to, so neither the answer nor its timing tells whether the address
- * exists. The queue worker decides whether a mail goes out.
+ * exists. The queue worker decides whether a mail goes out. Every request of the shape is answered
+ * 202: one past the request limits, or naming an environment that cannot exist, is dropped here
+ * (no lookup, no mail), and only the log says so.
  */
 export const PASSWORD_RESET_QUEUE = 'password-reset';
 
 export type PasswordResetOutcome =
   'sent' | 'no-active-user' | 'rate-limited' | 'unknown-environment' | 'expired' | 'malformed';
 
+/** What became of a request: queued for the worker, or dropped and why. */
+export type PasswordResetAdmission = 'queued' | 'throttled' | 'unknown-environment';
+
 /** Requests older than this are dropped rather than mailed late. */
 const MAX_AGE_MS = 60 * 60 * 1000;
+
+type Log = Pick<InvocationContext, 'log' | 'warn'>;
 
 export interface PasswordResetService {
   /**
    * Queues the request, after counting it against its client address (when known) and its
-   * address: AppError 'rate-limited' past either limit.
+   * address; past either limit it is dropped.
    */
-  request(request: PasswordResetRequest, clientAddress: string | undefined): Promise<void>;
-  process(payload: unknown, log: Pick<InvocationContext, 'log' | 'warn'>): Promise<PasswordResetOutcome>;
+  request(
+    request: PasswordResetRequest,
+    clientAddress: string | undefined,
+    log: Log,
+  ): Promise<PasswordResetAdmission>;
+  process(payload: unknown, log: Log): Promise<PasswordResetOutcome>;
 }
 
 export interface PasswordResetDeps {
@@ -53,9 +65,22 @@ export interface PasswordResetDeps {
 
 export function createPasswordReset(deps: PasswordResetDeps): PasswordResetService {
   return {
-    async request(request, clientAddress) {
-      if (clientAddress !== undefined) await deps.throttle.take(THROTTLES.resetPerClient, clientAddress);
-      await deps.throttle.take(THROTTLES.resetPerAddress, request.email.trim().toLowerCase());
+    async request(request, clientAddress, context) {
+      const address = addressKey(request.email).slice(0, 16);
+      if (!isEnvironmentId(request.environment)) {
+        context.log('password reset: no environment can have this id, dropped', { address });
+        return 'unknown-environment';
+      }
+      const log = { address, environment: request.environment };
+      // The address's count is not taken when the client's limit already refused the request.
+      const admitted =
+        (clientAddress === undefined ||
+          (await deps.throttle.admit(THROTTLES.resetPerClient, clientAddress))) &&
+        (await deps.throttle.admit(THROTTLES.resetPerAddress, request.email.trim().toLowerCase()));
+      if (!admitted) {
+        context.warn('password reset: request limit reached, dropped', log);
+        return 'throttled';
+      }
       const message: PasswordResetMessage = { ...request, requestedAt: deps.clock.now().toISOString() };
       const queue = await deps.storage.queue(PASSWORD_RESET_QUEUE);
       try {
@@ -64,6 +89,7 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordResetServi
       } catch (error) {
         throw new AppError('storage-unavailable', 'The request could not be queued.', { cause: error });
       }
+      return 'queued';
     },
 
     async process(payload, context) {

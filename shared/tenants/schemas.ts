@@ -36,6 +36,21 @@ export const environmentIdSchema = z
   .string()
   .regex(ENVIRONMENT_ID_PATTERN, { error: 'must be 1–64 of A-Z a-z 0-9 _ -' });
 
+/** Whether an environment could have this id; one that cannot is an environment that does not exist. */
+export function isEnvironmentId(value: string): boolean {
+  return ENVIRONMENT_ID_PATTERN.test(value);
+}
+
+/**
+ * An environment named by an anonymous caller (sign-in, password reset). Any string of a sane
+ * length is of the shape: one that cannot be an id names no environment and is answered as any
+ * unknown environment is, so the answer never depends on the spelling of a name that does not exist.
+ */
+export const MAX_ENVIRONMENT_REFERENCE_LENGTH = 256;
+export const environmentReferenceSchema = z
+  .string({ error: required('must be an environment id') })
+  .max(MAX_ENVIRONMENT_REFERENCE_LENGTH, { error: 'must be an environment id' });
+
 export const tenantBodySchema = z.object({
   directoryId: guid,
   clientId: guid,

@@ -55,7 +55,12 @@ export function windowOf(policy: ThrottlePolicy, now: Date): { index: number; re
 }
 
 export interface Throttle {
-  /** Counts one request of `key` under `policy`; AppError 'rate-limited' (with Retry-After) past the limit. */
+  /**
+   * Counts one request of `key` under `policy`: false past the limit, or when the bucket is too
+   * contended to count it (a flood, which the limit exists to stop).
+   */
+  admit(policy: ThrottlePolicy, key: string): Promise<boolean>;
+  /** As `admit`, for endpoints that answer 429: AppError 'rate-limited' (with Retry-After) past the limit. */
   take(policy: ThrottlePolicy, key: string): Promise<void>;
 }
 
@@ -86,16 +91,23 @@ export function createThrottle(deps: { storage: StorageAccount; clock: Clock }):
     }
   }
 
+  async function admitIn(policy: ThrottlePolicy, key: string, window: number): Promise<boolean> {
+    const client = await deps.storage.table(THROTTLE_TABLE);
+    const rowKey = bucketOf(key);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const outcome = await tryTake(client, policy, rowKey, window);
+      if (outcome === 'taken') return true;
+      if (outcome === 'full') return false;
+    }
+    return false;
+  }
+
   return {
+    admit: (policy, key) => admitIn(policy, key, windowOf(policy, deps.clock.now()).index),
+
     async take(policy, key) {
-      const client = await deps.storage.table(THROTTLE_TABLE);
       const { index, retryAfterSeconds } = windowOf(policy, deps.clock.now());
-      const rowKey = bucketOf(key);
-      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        const outcome = await tryTake(client, policy, rowKey, index);
-        if (outcome === 'taken') return;
-        if (outcome === 'full') break;
-      }
+      if (await admitIn(policy, key, index)) return;
       throw new AppError('rate-limited', 'Too many requests; try again later.', { retryAfterSeconds });
     },
   };

@@ -23,6 +23,8 @@ import type { AccessPatch, AccessRecord, EnvironmentUser, UserPage } from './mod
 
 /** Per-partition queries of one environment in flight at once (see `forEachAccessRow`). */
 const PARTITION_READS = 4;
+/** Access rows read at once while confirming the candidates of an address. */
+const CONFIRMS_IN_FLIGHT = 4;
 /** Attempts of an optimistic menus change before the caller is told to try again. */
 const MENU_ATTEMPTS = 5;
 
@@ -97,16 +99,21 @@ export function createAccessRows(storage: StorageAccount): AccessRows {
   }
 
   /**
-   * By key, never by scanning the environment: the address's index entries (one query), then
-   * each candidate's access row (a point read), which alone decides.
+   * By key, never by scanning the environment: the address's index entries (one query, however
+   * many pages), then each candidate's access row (a point read), which alone decides. Found in
+   * the index's order, whatever order the reads complete in.
    */
   async function findActiveUsersByEmail(environmentId: string, email: string): Promise<EnvironmentUser[]> {
     const wanted = email.trim().toLowerCase();
     if (wanted === '') return [];
     const found: EnvironmentUser[] = [];
-    for (const userId of await emailIndex.candidates(environmentId, wanted)) {
-      const user = await getEnvironmentUser(environmentId, userId);
-      if (user?.active === true && user.email.toLowerCase() === wanted) found.push(user);
+    for await (const userIds of emailIndex.candidates(environmentId, wanted)) {
+      const confirmed: Array<EnvironmentUser | undefined> = Array.from({ length: userIds.length });
+      await forEachLimited([...userIds.keys()], CONFIRMS_IN_FLIGHT, async (position) => {
+        const user = await getEnvironmentUser(environmentId, userIds[position]!);
+        if (user?.active === true && user.email.toLowerCase() === wanted) confirmed[position] = user;
+      });
+      for (const user of confirmed) if (user) found.push(user);
     }
     return found;
   }

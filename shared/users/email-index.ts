@@ -19,8 +19,11 @@ import { bucketPartition } from '../storage/partitions.js';
  * index existed get their entries once per environment (email-index-backfill.ts).
  */
 export const EMAIL_INDEX_TABLE = 'useraccessemail';
-/** Candidates read for one address; more users than this sharing an address are not looked at. */
-export const MAX_CANDIDATES = 10;
+/**
+ * Candidates read per request. One page holds every user of an ordinary address; an address many
+ * users had (entries of past holders stay) takes more pages, all read.
+ */
+export const CANDIDATES_PER_PAGE = 100;
 /** Transactions in flight at once while recording many entries. */
 const WRITES_IN_FLIGHT = 4;
 
@@ -56,8 +59,11 @@ export function indexEntryOf(environmentId: string, address: IndexedAddress): In
 }
 
 export interface EmailIndex {
-  /** Ids of users of the environment that had this address (case-insensitive): one query. */
-  candidates(environmentId: string, email: string): Promise<string[]>;
+  /**
+   * Ids of every user of the environment that had this address (case-insensitive), page by page:
+   * one query, one request per page.
+   */
+  candidates(environmentId: string, email: string): AsyncIterable<readonly string[]>;
   /** Records each (address, user) pair. */
   record(environmentId: string, addresses: readonly IndexedAddress[]): Promise<void>;
   /**
@@ -150,28 +156,28 @@ export function createEmailIndex(storage: StorageAccount): EmailIndex {
   const table = (): Promise<TableClient> => storage.table(EMAIL_INDEX_TABLE);
 
   return {
-    async candidates(environmentId, email) {
-      if (email.trim() === '') return [];
+    async *candidates(environmentId, email) {
+      if (email.trim() === '') return;
       const hash = addressHash(email);
       const client = await table();
-      const ids: string[] = [];
-      try {
-        const pages = client
-          .listEntities({
-            queryOptions: {
-              filter: odata`PartitionKey eq ${partitionOf(environmentId, hash)} and RowKey gt ${`${hash}~`} and RowKey lt ${`${hash}~~`}`,
-              select: ['RowKey'],
-            },
-          })
-          .byPage({ maxPageSize: MAX_CANDIDATES });
-        const page = await pages.next();
-        if (page.done !== true) {
-          for (const entity of page.value) ids.push(String(entity.rowKey).slice(hash.length + 1));
+      const pages = client
+        .listEntities({
+          queryOptions: {
+            filter: odata`PartitionKey eq ${partitionOf(environmentId, hash)} and RowKey gt ${`${hash}~`} and RowKey lt ${`${hash}~~`}`,
+            select: ['RowKey'],
+          },
+        })
+        .byPage({ maxPageSize: CANDIDATES_PER_PAGE });
+      for (;;) {
+        let page: IteratorResult<Array<{ rowKey?: string }>>;
+        try {
+          page = await pages.next();
+        } catch (error) {
+          throw storageError('Users could not be read.', error);
         }
-      } catch (error) {
-        throw storageError('Users could not be read.', error);
+        if (page.done === true) return;
+        yield page.value.map((entity) => String(entity.rowKey).slice(hash.length + 1));
       }
-      return ids;
     },
 
     async writeEntries(entries, mode) {

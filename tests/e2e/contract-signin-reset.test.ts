@@ -186,6 +186,9 @@ describe('§3.6 password reset', () => {
       { email: `nobody.${run}@contoso.test`, environment: env },
       { email: carol.mail!, environment: env },
       { email: ada.mail!, environment: `absent-${run}` },
+      // A string no environment id can be is still of the shape: an unknown environment.
+      { email: ada.mail!, environment: 'a.b' },
+      { email: ada.mail!, environment: `${env}.` },
     ];
     const answers = [];
     for (const body of requests) answers.push(await api('POST', 'password-reset', { body }));

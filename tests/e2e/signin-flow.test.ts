@@ -64,6 +64,14 @@ describe('login', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/^text\/html/);
     expect(unknown.headers.get('location')).toBeNull();
+    // An id no environment can have is as unknown as any other.
+    for (const impossible of ['a.b', 'a%2Fb', 'x'.repeat(65)]) {
+      const answer = await browser.fetch(`${world().host.url}/api/auth/login?environment=${impossible}`, {
+        headers: { accept: 'application/json' },
+      });
+      expect(answer.status).toBe(404);
+      expect(await answer.json()).toMatchObject({ type: '/problems/not-found', status: 404 });
+    }
     const missing = await browser.fetch(`${world().host.url}/api/auth/login`, {
       headers: { accept: 'application/json' },
     });
@@ -450,4 +458,12 @@ describe('open redirects', () => {
       expect(response.headers.get('location')).toBe('/');
     },
   );
+
+  it('a same-origin path whose query holds a space (sent as +) is kept, the space as %20', async () => {
+    const user = await addPerson(world());
+    const browser = new Browser();
+    const response = await signIn(world(), browser, user, { returnTo: '/search?q=a b' });
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/search?q=a%20b');
+  });
 });

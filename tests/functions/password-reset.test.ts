@@ -7,6 +7,8 @@ import { drainQueue } from '../support/queues.js';
 import { seedEnvironmentUser } from '../support/users.js';
 import { call, newContext } from './handler-support.js';
 import { guid, uniqueId } from '../support/ids.js';
+import { accessPartitionOf } from '../../shared/users/entities.js';
+import { createUsersRepository, userIdOf, type AccessPatch } from '../../shared/users/repository.js';
 
 const MAIL_FROM = 'BizzStream Test <no-reply@bizzstream.test>';
 
@@ -99,6 +101,51 @@ describe('POST /api/password-reset', () => {
     expect(await mailMessages({ to: unknownEmail })).toHaveLength(0);
     expect(await mailMessages({ to: inactive.email })).toHaveLength(0);
     expect(await mailMessages({ to: other.email })).toHaveLength(0);
+  });
+
+  it('finds the user with active access among the 250 who have or had the address', async () => {
+    const environmentId = uniqueId('many');
+    await testRepositories().environments.save({
+      id: environmentId,
+      name: `Many ${environmentId}`,
+      externalUsersIntegration: true,
+    });
+    const email = `${uniqueId('shared')}@example.test`;
+    const directoryId = guid();
+    // The index lists an address's users by id: the active one sorts last, past two full pages.
+    const patches: AccessPatch[] = Array.from({ length: 250 }, () => guid())
+      .map((objectId) => ({ objectId, userId: userIdOf(directoryId, objectId) }))
+      .sort((a, b) => (a.userId < b.userId ? -1 : 1))
+      .map(({ objectId, userId }, i, all) => {
+        const active = i === all.length - 1;
+        return {
+          userId,
+          directoryId,
+          objectId,
+          displayName: `Sharer ${i}`,
+          email,
+          active,
+          groups: [],
+          menus: [],
+          ...(active
+            ? {}
+            : { deactivatedAt: new Date().toISOString(), deactivationReason: 'removed-from-group' as const }),
+        };
+      });
+    const users = createUsersRepository(testServices().storage);
+    const byPartition = new Map<string, AccessPatch[]>();
+    for (const patch of patches) {
+      const partition = accessPartitionOf(environmentId, patch.userId);
+      byPartition.set(partition, [...(byPartition.get(partition) ?? []), patch]);
+    }
+    for (const group of byPartition.values()) await users.writeAccessBatch(environmentId, group);
+
+    expect((await users.findActiveUsersByEmail(environmentId, email)).map((user) => user.id)).toEqual([
+      patches.at(-1)!.userId,
+    ]);
+    expect((await requestReset({ email, environment: environmentId })).status).toBe(202);
+    expect(await drainResetQueue()).toBe(1);
+    expect(await mailMessages({ to: email })).toHaveLength(1);
   });
 
   it('sends at most 5 mails per address per hour', async () => {

@@ -1,8 +1,9 @@
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMailLimiter } from '../../shared/password-reset/rate-limit.js';
-import { createPasswordReset } from '../../shared/password-reset/service.js';
-import { createThrottle } from '../../shared/throttle/limiter.js';
+import { createPasswordReset, PASSWORD_RESET_QUEUE } from '../../shared/password-reset/service.js';
+import { createThrottle, THROTTLE_TABLE } from '../../shared/throttle/limiter.js';
+import { drainQueue } from '../support/queues.js';
 import { createEnvironmentsRepository } from '../../shared/environments/repository.js';
 import { ACCESS_TABLE } from '../../shared/users/entities.js';
 import { EMAIL_INDEX_TABLE } from '../../shared/users/email-index.js';
@@ -13,7 +14,15 @@ import type { OutgoingMail } from '../../shared/mail/mailer.js';
 import { testClock, testRepositories, testServices } from '../support/storage.js';
 import { guid, uniqueId as uniqueName } from '../support/ids.js';
 import { useOwnThrottleWindow } from '../support/throttle.js';
-import { call, callTenant, newContext, putTenant, tenantBody, useHandlerTests } from './handler-support.js';
+import {
+  call,
+  callTenant,
+  capturedLogs,
+  newContext,
+  putTenant,
+  tenantBody,
+  useHandlerTests,
+} from './handler-support.js';
 
 const { tokens, keys } = useHandlerTests(
   async () => {
@@ -176,44 +185,127 @@ describe('validation messages', () => {
   });
 });
 
-describe('password reset throttling', () => {
-  it('per address: 429 with Retry-After past the limit', async () => {
+/** Password reset requests of `environment` waiting on the queue (shared by every file on this worker). */
+async function queuedResets(environment: string): Promise<number> {
+  let count = 0;
+  await drainQueue(PASSWORD_RESET_QUEUE, (message) => {
+    if ((message as { environment?: unknown }).environment === environment) count++;
+    return Promise.resolve();
+  });
+  return count;
+}
+
+function requestReset(body: unknown, forwardedFor?: string) {
+  return call('passwordReset', {
+    method: 'POST',
+    path: 'password-reset',
+    body,
+    ...(forwardedFor === undefined ? {} : { headers: { 'x-forwarded-for': forwardedFor } }),
+  });
+}
+
+describe('password reset throttling: 202 always, no work past the limit', () => {
+  it('per address: the 11th request in 10 minutes is answered alike, but not queued and logged without the address', async () => {
     useOwnThrottleWindow();
+    const environment = uniqueName('thr');
     const email = `${uniqueName('t')}@example.test`;
-    const statuses: number[] = [];
+    await queuedResets(environment);
+    const logsBefore = capturedLogs.length;
+    const answers = [];
     for (let i = 0; i < 11; i++) {
-      const answer = await call('passwordReset', {
-        method: 'POST',
-        path: 'password-reset',
-        body: { email, environment: 'env-x' },
-        headers: { 'x-forwarded-for': `203.0.113.${i}` },
-      });
-      statuses.push(answer.status);
-      if (answer.status === 429) {
-        expect(answer.body).toMatchObject({ type: '/problems/rate-limited' });
-        expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
-      }
+      answers.push(await requestReset({ email, environment }, `203.0.113.${i}`));
     }
-    expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
-    expect(statuses[10]).toBe(429);
+    for (const answer of answers) {
+      expect(answer.status).toBe(202);
+      expect(answer.text).toBe(answers[0]!.text);
+    }
+    expect(await queuedResets(environment)).toBe(10);
+    const logs = capturedLogs.slice(logsBefore);
+    expect(logs.filter((line) => JSON.stringify(line.args).includes('request limit reached'))).toHaveLength(
+      1,
+    );
+    expect(JSON.stringify(logs).toLowerCase()).not.toContain(email.toLowerCase());
   });
 
-  it('per client address (the last X-Forwarded-For entry): 429 past the limit', async () => {
+  it('per client address (the last X-Forwarded-For entry): the 61st request is answered 202, not queued', async () => {
     useOwnThrottleWindow();
+    const environment = uniqueName('thc');
     const client = `198.51.100.${Math.floor(Math.random() * 250)}`;
+    await queuedResets(environment);
     const statuses: number[] = [];
     for (let i = 0; i < 61; i++) {
-      const answer = await call('passwordReset', {
-        method: 'POST',
-        path: 'password-reset',
-        body: { email: `${uniqueName('c')}@example.test`, environment: 'env-x' },
+      const answer = await requestReset(
+        { email: `${uniqueName('c')}@example.test`, environment },
         // What the client claims comes first; the front end's entry is last.
-        headers: { 'x-forwarded-for': `10.9.9.${i}, ${client}:5123` },
-      });
+        `10.9.9.${i}, ${client}:5123`,
+      );
       statuses.push(answer.status);
     }
-    expect(statuses.slice(0, 60).every((s) => s === 202)).toBe(true);
-    expect(statuses[60]).toBe(429);
+    expect(statuses).toEqual(Array<number>(61).fill(202));
+    expect(await queuedResets(environment)).toBe(60);
+  });
+});
+
+describe('environment ids that cannot exist', () => {
+  const impossible = () => [`${uniqueName('dot')}.b`, 'a'.repeat(65), 'white space', ''];
+
+  it('GET /api/auth/login: 404 unknown environment, without a read of the environment or its count', async () => {
+    const counter = await countStorage([ENVIRONMENTS_TABLE, THROTTLE_TABLE]);
+    const login = (environment: string) =>
+      call('authLogin', {
+        method: 'GET',
+        path: `auth/login?environment=${encodeURIComponent(environment)}`,
+        headers: { accept: 'application/json' },
+      });
+    const possible = await login(uniqueName('nowhere'));
+    expect(possible.status).toBe(404);
+    // The same counter sees the reads an id that could exist costs.
+    expect(counter.reads()).toBeGreaterThan(0);
+    counter.reset();
+    for (const environment of impossible()) {
+      const answer = await login(environment);
+      expect(answer.status).toBe(404);
+      expect(answer.body).toEqual(possible.body);
+    }
+    expect(counter.reads()).toBe(0);
+  });
+
+  it('POST /api/password-reset: 202, nothing counted, read or queued', async () => {
+    const counter = await countStorage([ENVIRONMENTS_TABLE, THROTTLE_TABLE]);
+    const email = `${uniqueName('imp')}@example.test`;
+    const possible = await requestReset({ email, environment: uniqueName('nowhere') }, '192.0.2.77');
+    expect(possible.status).toBe(202);
+    expect(counter.reads()).toBeGreaterThan(0);
+    counter.reset();
+    const environments = impossible();
+    for (const environment of environments) {
+      const answer = await requestReset({ email, environment }, '192.0.2.77');
+      expect(answer.status).toBe(202);
+      expect(answer.text).toBe(possible.text);
+    }
+    expect(counter.reads()).toBe(0);
+    for (const environment of environments) expect(await queuedResets(environment)).toBe(0);
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['not a string', 42],
+    ['absurdly long', 'a'.repeat(257)],
+  ])('an environment %s is not of the shape: 400 for both', async (_label, environment) => {
+    const reset = await requestReset({ email: 'someone@example.test', environment });
+    expect(reset.status).toBe(400);
+    expect(reset.body).toMatchObject({
+      type: '/problems/validation',
+      errors: { environment: expect.any(String) as unknown },
+    });
+    if (typeof environment === 'number') return;
+    const query = environment === undefined ? '' : `?environment=${environment}`;
+    const login = await call('authLogin', {
+      method: 'GET',
+      path: `auth/login${query}`,
+      headers: { accept: 'application/json' },
+    });
+    expect(login.status).toBe(400);
   });
 });
 

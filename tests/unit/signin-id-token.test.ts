@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { exportJWK, importPKCS8, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, importPKCS8, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { verifyIdToken, type IdTokenExpectations } from '../../shared/auth/oidc/id-token.js';
 import { JwksCache } from '../../shared/auth/oidc/jwks.js';
 import { SigninError } from '../../shared/auth/signin-errors.js';
@@ -161,6 +161,17 @@ describe('verifyIdToken', () => {
     );
   });
 
+  it.each(['HS384', 'HS512'])('refuses %s signed with the public key as the secret', async (alg) => {
+    const { cache } = cacheServing(async () => [await keyA.publicJwk]);
+    const input = `${b64url(JSON.stringify({ alg, kid: keyA.kid, typ: 'JWT' }))}.${b64url(JSON.stringify(claims()))}`;
+    const mac = createHmac(`sha${alg.slice(2)}`, String(keyA.publicPem))
+      .update(input)
+      .digest('base64url');
+    expect(await reasonOf(verifyIdToken(`${input}.${mac}`, cache.resolverFor(JWKS_URI), expected))).toBe(
+      'id-token-algorithm',
+    );
+  });
+
   it('refuses a malformed token', async () => {
     const { cache } = cacheServing(async () => [await keyA.publicJwk]);
     expect(await reasonOf(verifyIdToken('not.a.jwt', cache.resolverFor(JWKS_URI), expected))).toBe(
@@ -275,5 +286,52 @@ describe('JwksCache', () => {
     now = 5000;
     await expect(verifyIdToken(await sign(claims()), resolver, expected)).resolves.toBeDefined();
     expect(calls).toBe(2);
+  });
+});
+
+describe('verifyIdToken with the asymmetric algorithms an issuer may use', () => {
+  const algorithms = [
+    'RS256',
+    'RS384',
+    'RS512',
+    'PS256',
+    'PS384',
+    'PS512',
+    'ES256',
+    'ES384',
+    'ES512',
+    'EdDSA',
+  ] as const;
+  // One key set holding a key of every algorithm, as an issuer rotating algorithms publishes.
+  const keys = Promise.all(
+    algorithms.map(async (alg) => {
+      const pair = await generateKeyPair(alg, { extractable: true });
+      const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: `k-${alg}`, alg, use: 'sig' };
+      return { alg, privateKey: pair.privateKey, jwk };
+    }),
+  );
+
+  it.each(algorithms)('accepts a token signed with %s by a key of the set', async (alg) => {
+    const all = await keys;
+    const key = all.find((k) => k.alg === alg)!;
+    const { cache } = cacheServing(() => Promise.resolve(all.map((k) => k.jwk)));
+    const token = await new SignJWT(claims())
+      .setProtectedHeader({ alg, kid: key.jwk.kid!, typ: 'JWT' })
+      .sign(key.privateKey);
+    await expect(verifyIdToken(token, cache.resolverFor(JWKS_URI), expected)).resolves.toMatchObject({
+      objectId: '33333333-3333-3333-3333-333333333333',
+    });
+  });
+
+  it('still refuses a signature by a key of another algorithm under a kid of the set', async () => {
+    const all = await keys;
+    const es = all.find((k) => k.alg === 'ES256')!;
+    const { cache } = cacheServing(() => Promise.resolve(all.map((k) => k.jwk)));
+    const forged = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'ES256', kid: 'k-ES384', typ: 'JWT' })
+      .sign(es.privateKey);
+    expect(await reasonOf(verifyIdToken(forged, cache.resolverFor(JWKS_URI), expected))).toBe(
+      'id-token-unknown-key',
+    );
   });
 });

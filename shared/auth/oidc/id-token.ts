@@ -25,7 +25,26 @@ export interface VerifiedIdentity {
 }
 
 /**
- * Verifies an ID token: RS256 only, signature by a key of the issuer's
+ * The signatures an ID token may carry: every asymmetric one jose verifies. `none` proves nothing,
+ * and an HMAC would be checked with a secret the issuer's public key set cannot hold (the classic
+ * attack signs with the public key as the HMAC secret), so both are refused.
+ */
+export const ID_TOKEN_ALGORITHMS: readonly string[] = Object.freeze([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
+
+/**
+ * Verifies an ID token: an asymmetric signature by a key of the issuer's
  * key set, `iss`, `aud`, `exp`/`nbf`/`iat` within the skew, `nonce`, `tid`. Anything else is a
  * SigninError with the precise reason.
  */
@@ -37,7 +56,7 @@ export async function verifyIdToken(
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys, {
-      algorithms: ['RS256'],
+      algorithms: [...ID_TOKEN_ALGORITHMS],
       issuer: expected.issuer,
       audience: expected.clientId,
       clockTolerance: CLOCK_SKEW_SECONDS,
