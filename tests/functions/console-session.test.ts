@@ -28,7 +28,8 @@ async function consoleSession(secret?: string): Promise<HttpResponseInit & { jso
     headers: secret === undefined ? {} : { cookie: `${SESSION_COOKIE}=${secret}` },
   });
   const response = await bindHandler(registration, testServices())(request, newContext());
-  return { ...response, json: JSON.parse(String(response.body)) as unknown };
+  if (typeof response.body !== 'string') throw new Error('expected a JSON text body');
+  return { ...response, json: JSON.parse(response.body) as unknown };
 }
 
 async function signedInUser(active = true) {
