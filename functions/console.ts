@@ -1,3 +1,5 @@
+import { clearedCookie, readCookie, SESSION_COOKIE } from '../shared/auth/signin-http.js';
+import { toConsoleSession } from '../shared/console/session.js';
 import { toConsoleSettings } from '../shared/console/settings.js';
 import {
   consoleAnswer,
@@ -18,6 +20,25 @@ registerHttpAtRoot('consoleConfig', {
     withProblems(() =>
       Promise.resolve(json(200, toConsoleSettings(config), { 'cache-control': 'no-cache' })),
     ),
+});
+
+/**
+ * Whether the browser is signed in as an external user, for the page at `/console/session`: 200
+ * either way, so the page's question never shows as a failed request in the browser's console.
+ */
+registerHttpAtRoot('consoleSession', {
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  route: 'console/session.json',
+  handler: ({ sessions }) =>
+    withProblems(async (request, context) => {
+      const lookup = await sessions.lookUp(readCookie(request, SESSION_COOKIE));
+      const answer = json(200, toConsoleSession(lookup));
+      if (lookup.live || lookup.reason === 'no-cookie') return answer;
+      context.info('no session', { reason: lookup.reason });
+      // A dead session's cookie is forgotten here as at /api/auth/session.
+      return { ...answer, cookies: [clearedCookie(SESSION_COOKIE)] };
+    }),
 });
 
 /** The console: its page for every screen's path, and the files of its build. */

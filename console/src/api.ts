@@ -26,9 +26,14 @@ async function readBody(response: Response): Promise<unknown> {
 
 /**
  * The management API of this origin, called with the staff access token. A 401 means the token is
- * no longer good: `onUnauthorized` lets the console ask for a new sign-in.
+ * no longer good: `onUnauthorized` lets the console ask for a new sign-in. `base` is where the
+ * paths start: the API, or the console's own routes under `/console/`.
  */
-export function createApi(accessToken: () => string | undefined, onUnauthorized: () => void): Api {
+export function createApi(
+  accessToken: () => string | undefined,
+  onUnauthorized: () => void,
+  base = '/api/',
+): Api {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = accessToken();
@@ -36,7 +41,7 @@ export function createApi(accessToken: () => string | undefined, onUnauthorized:
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetch(`/api/${path}`, {
+      response = await fetch(`${base}${path}`, {
         method,
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

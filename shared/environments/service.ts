@@ -24,6 +24,11 @@ export interface EnvironmentView {
   readonly id: string;
   readonly name: string;
   readonly externalUsersIntegration: boolean;
+  /**
+   * Whether external users settings were ever saved, so that a client knows, without asking for
+   * them and being told 404, whether `/external-users` has settings to show.
+   */
+  readonly externalUsersConfigured: boolean;
 }
 
 export interface SettingsView {
@@ -41,6 +46,7 @@ export function toEnvironmentView(environment: EnvironmentRecord): EnvironmentVi
     id: environment.id,
     name: environment.name,
     externalUsersIntegration: environment.externalUsersIntegration,
+    externalUsersConfigured: environment.externalUsers !== undefined,
   };
 }
 
@@ -252,7 +258,11 @@ export function createEnvironmentsService(deps: EnvironmentsDeps): EnvironmentsS
           actor: principal.sub,
           action: current ? 'environment.updated' : 'environment.created',
           target: { kind: 'environment', id: environmentId },
-          changes: diffFields(current && { ...toEnvironmentView(current) }, next, ['id']),
+          // Saving an environment never changes its settings.
+          changes: diffFields(current && { ...toEnvironmentView(current) }, next, [
+            'id',
+            'externalUsersConfigured',
+          ]),
         },
         () => environments.save(next),
       );

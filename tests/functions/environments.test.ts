@@ -78,7 +78,12 @@ describe('PUT /api/environments/{envId}', () => {
       operator,
     );
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: envId, name: 'Acme production', externalUsersIntegration: true });
+    expect(created.body).toEqual({
+      id: envId,
+      name: 'Acme production',
+      externalUsersIntegration: true,
+      externalUsersConfigured: false,
+    });
     const tenant = uniqueId('t');
     await testRepositories().tenants.save({
       name: tenant,
@@ -96,7 +101,12 @@ describe('PUT /api/environments/{envId}', () => {
       operator,
     );
     expect(updated.status).toBe(200);
-    expect(updated.body).toEqual({ id: envId, name: 'Renamed', externalUsersIntegration: false });
+    expect(updated.body).toEqual({
+      id: envId,
+      name: 'Renamed',
+      externalUsersIntegration: false,
+      externalUsersConfigured: true,
+    });
     expect((await testRepositories().environments.get(envId))?.externalUsers?.tenant).toBe(tenant);
 
     const admin = await adminOf(envId);
@@ -154,6 +164,7 @@ describe('GET /api/environments/{envId}', () => {
       id: envId,
       name: 'Acme production',
       externalUsersIntegration: true,
+      externalUsersConfigured: false,
     });
     expect((await get(await adminOf(envId))).status).toBe(200);
     expect((await get(await adminOf('someone-else'))).status).toBe(403);
@@ -166,6 +177,24 @@ describe('GET /api/environments/{envId}', () => {
       token: operator,
     });
     expect(unknown.status).toBe(404);
+  });
+
+  it('tells whether settings were saved, so a client need not ask for absent ones', async () => {
+    const { envId, tenant } = await readyEnvironment();
+    const get = async () =>
+      (
+        await call('environmentGet', {
+          method: 'GET',
+          path: `environments/${envId}`,
+          params: { envId },
+          token: operator,
+        })
+      ).body as { externalUsersConfigured: boolean };
+    expect((await get()).externalUsersConfigured).toBe(false);
+    expect((await getSettings(envId, operator)).status).toBe(404);
+    expect((await putSettings(envId, { tenant, groupsToSync: guid() }, operator)).status).toBe(200);
+    expect((await get()).externalUsersConfigured).toBe(true);
+    expect((await getSettings(envId, operator)).status).toBe(200);
   });
 });
 

@@ -7,6 +7,10 @@ export interface ExternalSession {
   readonly expiresAt: string;
 }
 
+/** `GET /console/session.json`: whether this browser is signed in as an external user. */
+export type ConsoleSession =
+  { readonly signedIn: true; readonly session: ExternalSession } | { readonly signedIn: false };
+
 /** "28 Nov 2026, 17:04 (in 8 hours)": the end of the session, and how far off it is. */
 export function sessionEnds(expiresAt: string, now: Date, locale?: string): string {
   const end = new Date(expiresAt);

@@ -11,6 +11,8 @@ export interface EnvironmentView {
   readonly id: string;
   readonly name: string;
   readonly externalUsersIntegration: boolean;
+  /** Whether its external users settings were ever saved. */
+  readonly externalUsersConfigured: boolean;
 }
 
 const envPath = (envId: string) => `environments/${encodeURIComponent(envId)}`;

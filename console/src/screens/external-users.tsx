@@ -14,7 +14,7 @@ import {
 import { Link, Loaded, ProblemMessage, useAction, useLoad } from '../ui/components.js';
 import { Checkbox, FormProblems, TextField } from '../ui/forms.js';
 import { useConsole } from '../ui/context.js';
-import { EnvironmentTabs } from './environments.js';
+import { EnvironmentTabs, type EnvironmentView } from './environments.js';
 import { useRefreshWhenEnded, useRunProgress } from './run-progress.js';
 
 /** The settings typed as text; the rest are checkboxes. */
@@ -37,19 +37,16 @@ const FIELDS = [
 export function ExternalUsersScreen({ envId }: { envId: string }) {
   const { api } = useConsole();
   const base = `environments/${encodeURIComponent(envId)}`;
+  // The environment first: a missing environment is a problem, missing settings are an empty form.
+  // It says whether settings exist, so absent ones are never asked for (a 404 the browser would
+  // report in its console as a failed request).
   const settings = async (): Promise<SettingsAnswer | undefined> => {
-    try {
-      return await api.get<SettingsAnswer>(`${base}/external-users`);
-    } catch (error) {
-      if (error instanceof ApiError && error.problem.status === 404) return undefined;
-      throw error;
-    }
+    const environment = await api.get<EnvironmentView>(base);
+    return environment.externalUsersConfigured
+      ? await api.get<SettingsAnswer>(`${base}/external-users`)
+      : undefined;
   };
-  const [loaded, , replace] = useLoad(async (): Promise<SettingsAnswer | undefined> => {
-    // The environment first: a missing environment is a problem, missing settings are an empty form.
-    await api.get(base);
-    return settings();
-  }, envId);
+  const [loaded, , replace] = useLoad(settings, envId);
   // Saved settings and ended runs change what the page shows beside the form (configured or not,
   // group names, the latest run); the form keeps what is being typed.
   const refresh = async () => replace(await settings());

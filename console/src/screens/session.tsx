@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { createApi, problemOf } from '../api.js';
 import type { Problem } from '../logic/problem.js';
-import { sessionEnds, type ExternalSession } from '../logic/session.js';
+import { sessionEnds, type ConsoleSession, type ExternalSession } from '../logic/session.js';
 import { Loading, ProblemMessage } from '../ui/components.js';
 
 type State =
@@ -19,12 +19,17 @@ export function SessionScreen() {
     () => undefined,
   );
   useEffect(() => {
-    api.get<ExternalSession>('auth/session').then(
-      (session) => setState({ name: 'signed-in', session }),
-      (error: unknown) => {
-        const problem = problemOf(error);
-        setState(problem.status === 401 ? { name: 'signed-out' } : { name: 'failed', problem });
-      },
+    // The console's own route answers "not signed in" as a 200, where /api/auth/session's 401
+    // would show as a failed request in the browser's console on every signed-out visit.
+    const own = createApi(
+      () => undefined,
+      () => undefined,
+      '/console/',
+    );
+    own.get<ConsoleSession>('session.json').then(
+      (answer) =>
+        setState(answer.signedIn ? { name: 'signed-in', session: answer.session } : { name: 'signed-out' }),
+      (error: unknown) => setState({ name: 'failed', problem: problemOf(error) }),
     );
   }, []);
   const signOut = async () => {
