@@ -12,6 +12,7 @@ import { buildServices, defaultPorts } from '../shared/app/services.js';
 import { loadConfig } from '../shared/config.js';
 import { isAppError } from '../shared/errors.js';
 import { startLocalHost } from './local-host/local-host.js';
+import { localHostEnv } from './local-host/settings.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -44,7 +45,12 @@ async function main(): Promise<void> {
   }
 
   if (hasCoreTools()) {
-    const child = spawn('func', ['start', '--port', String(config.port)], { cwd: root, stdio: 'inherit' });
+    const env = config.mode === 'local' ? localHostEnv(process.env) : process.env;
+    const child = spawn('func', ['start', '--port', String(config.port)], {
+      cwd: root,
+      stdio: 'inherit',
+      env,
+    });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);

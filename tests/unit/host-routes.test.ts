@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RouteTable, compileRoute } from '../../shared/host/routes.js';
-import { resolveSettingReferences } from '../../scripts/local-host/settings.js';
+import { localHostEnv, resolveSettingReferences } from '../../scripts/local-host/settings.js';
 import { decodeQueueMessage } from '../../scripts/local-host/queue-listener.js';
 
 describe('route templates', () => {
@@ -55,6 +55,19 @@ describe('app setting references', () => {
   });
   it('names a setting that is not set', () => {
     expect(() => resolveSettingReferences('%NOPE%', {})).toThrow(/"NOPE"/);
+    expect(() => resolveSettingReferences('%NOPE%', { NOPE: '' })).toThrow(/"NOPE"/);
+  });
+  it('reads a setting set to nothing as unset, as the app does', () => {
+    expect(resolveSettingReferences('%SYNC_SCHEDULE%', { SYNC_SCHEDULE: '' })).toBe('0 */15 * * * *');
+  });
+  it('gives a Functions host started locally the settings it reads itself, defaults filled in', () => {
+    const env = localHostEnv({ SYNC_SCHEDULE: '', PORT: '8080', OTHER: 'kept' });
+    expect(env).toMatchObject({
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      SYNC_SCHEDULE: '0 */15 * * * *',
+      PORT: '8080',
+      OTHER: 'kept',
+    });
   });
 });
 
