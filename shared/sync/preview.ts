@@ -1,5 +1,10 @@
 import { AppError } from '../errors.js';
-import { normalizeGroupsToSync, type TenantFacts } from '../environments/service.js';
+import type { ExternalUsersSettings } from '../environments/repository.js';
+import {
+  DEFAULT_DEACTIVATION_LIMIT,
+  normalizeGroupsToSync,
+  type TenantFacts,
+} from '../environments/service.js';
 import { TENANT_NAME_PATTERN } from '../tenants/schemas.js';
 import type { RunPreview } from './runs.js';
 import type { SyncBody } from './schemas.js';
@@ -57,4 +62,25 @@ export function dryRunOf(body: SyncBody): { dryRun?: { tenant?: unknown; groupsT
   if (Object.keys(fields).length > 0)
     throw new AppError('validation', 'The request is not valid.', { fields });
   return {};
+}
+
+/**
+ * Pure: the settings a dry run tries: the stored ones with its proposals in their place. Before
+ * any settings were saved, a preview naming both a tenant and groups tries those with the other
+ * settings at their defaults (the console's Preview of a first configuration); otherwise there is
+ * nothing to try.
+ */
+export function previewedSettings(
+  stored: ExternalUsersSettings | undefined,
+  preview: RunPreview | undefined,
+): ExternalUsersSettings | undefined {
+  if (stored) return { ...stored, ...preview };
+  if (preview?.tenant === undefined || preview.groupsToSync === undefined) return undefined;
+  return {
+    tenant: preview.tenant,
+    groupsToSync: preview.groupsToSync,
+    defaultMenus: [],
+    periodicSync: false,
+    deactivationLimit: DEFAULT_DEACTIVATION_LIMIT,
+  };
 }

@@ -4,7 +4,7 @@ import { parseNcrontab } from '../config-parsers.js';
 import type { EnvironmentRecord } from '../environments/repository.js';
 import type { SyncDeps } from './deps.js';
 import { encodeSyncMessage, SYNC_QUEUE } from './messages.js';
-import { proposedTenantName, validatePreview, type PreviewInput } from './preview.js';
+import { previewedSettings, proposedTenantName, validatePreview, type PreviewInput } from './preview.js';
 import {
   failedRun,
   newRunId,
@@ -63,12 +63,12 @@ export interface RunRequests {
   queuePeriodicRuns(tick: PeriodicTick): Promise<{ queued: string[]; skipped: string[] }>;
 }
 
-function assertSyncable(environment: EnvironmentRecord | undefined, environmentId: string): void {
-  if (!environment) throw new AppError('not-found', `Environment "${environmentId}" does not exist.`);
-  if (!environment.externalUsersIntegration || !environment.externalUsers) {
+/** A run needs the integration on and settings to use: stored, or a dry run's complete preview. */
+function assertSyncable(environment: EnvironmentRecord, preview: RunPreview | undefined): void {
+  if (!environment.externalUsersIntegration || !previewedSettings(environment.externalUsers, preview)) {
     throw new AppError(
       'integration-disabled',
-      `The external users integration of "${environmentId}" is off or not configured.`,
+      `The external users integration of "${environment.id}" is off or not configured.`,
     );
   }
 }
@@ -126,10 +126,11 @@ export function createRunRequests(deps: SyncDeps, stores: SyncStores): RunReques
   async function queueRun(input: RequestSyncInput, periodicSlot: string): Promise<SyncRun | 'slot-taken'>;
   async function queueRun(input: RequestSyncInput, periodicSlot?: string): Promise<SyncRun | 'slot-taken'> {
     const environment = await deps.environments.get(input.environmentId);
-    assertSyncable(environment, input.environmentId);
+    if (!environment) throw new AppError('not-found', `Environment "${input.environmentId}" does not exist.`);
     // A tenant that no longer lists the environment fails the run in the worker, where the failure
     // is recorded and its owners told (docs/sync-rules.md, "The tenant must allow the environment").
-    const preview = await previewOf(input);
+    const preview = environment.externalUsersIntegration ? await previewOf(input) : undefined;
+    assertSyncable(environment, preview);
     const now = deps.clock.now();
     const runId = newRunId(now);
     const claim = await leases.claimForQueuedRun(input.environmentId, runId, now, periodicSlot);

@@ -4,6 +4,7 @@ import type { SyncDeps } from './deps.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { identitiesNeeded, planSync, readListedUsers, type ListedUsers, type Plan } from './planner.js';
 import { ArrivingAccess } from './arriving-access.js';
+import { previewedSettings } from './preview.js';
 import type { PhaseTimer } from './summary.js';
 import type { Attempt, RunWrites, Source } from './worker-attempt.js';
 
@@ -39,9 +40,10 @@ export function createReadSteps(
   async function openSource(attempt: Attempt): Promise<Source | undefined> {
     const environmentId = attempt.run.environment;
     const environment = await deps.environments.get(environmentId);
-    const stored = environment?.externalUsersIntegration ? environment.externalUsers : undefined;
     // A dry run tries its proposed settings in place of the stored ones.
-    const settings = stored && { ...stored, ...attempt.run.preview };
+    const settings = environment?.externalUsersIntegration
+      ? previewedSettings(environment.externalUsers, attempt.run.preview)
+      : undefined;
     if (!settings) {
       const message = 'The external users integration is off or not configured.';
       await finish(attempt, { status: 'failed', error: { code: 'integration-disabled', message } });

@@ -244,6 +244,33 @@ describe('dry runs', () => {
     const runs = await api('GET', `environments/${environmentId}/sync-runs`, operator);
     expect(runs.body.runs).toEqual([]);
   });
+
+  it('previews a first configuration before anything is saved; a preview naming less is refused', async () => {
+    const ada = await directory.addUser({ displayName: 'Ada First' });
+    const group = await directory.addGroup('First', [ada.id]);
+    const tenant = `see-first-${suffix}`;
+    const environmentId = `see-${randomUUID().slice(0, 8)}`;
+    await putTenant(tenant, [environmentId]);
+    const put = await api('PUT', `environments/${environmentId}`, operator, {
+      name: 'First',
+      externalUsersIntegration: true,
+    });
+    expect(put.status).toBe(201);
+    const before = await snapshot();
+
+    const onlyGroups = await api('POST', `environments/${environmentId}/sync`, operator, {
+      dryRun: true,
+      groupsToSync: group.id,
+    });
+    expect(onlyGroups.status).toBe(409);
+    expect(onlyGroups.body.type).toBe('/problems/integration-disabled');
+    const run = await syncAndWait(environmentId, { dryRun: true, tenant, groupsToSync: group.id });
+    expect(run).toMatchObject({ status: 'succeeded', dryRun: true, counts: { added: 1 } });
+    // Still nothing saved: the settings are absent, and a real run is refused.
+    expect((await api('GET', `environments/${environmentId}/external-users`, operator)).status).toBe(404);
+    expect((await api('POST', `environments/${environmentId}/sync`, operator)).status).toBe(409);
+    expect(await snapshot()).toEqual(before);
+  });
 });
 
 describe('connection check', () => {
