@@ -1,11 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../shared/auth/signin-http.js';
 import { bindHandler, httpRegistrations } from '../../shared/host/registry.js';
 import { uniqueId } from '../support/ids.js';
 import { testServices, useTestEnvironment } from '../support/storage.js';
-import { seedEnvironmentUser } from '../support/users.js';
+import { seedSomeone } from '../support/users.js';
 import { newContext } from './handler-support.js';
 
 const { HttpRequest } = azureFunctions;
@@ -34,14 +34,7 @@ async function consoleSession(secret?: string): Promise<HttpResponseInit & { jso
 
 async function signedInUser(active = true) {
   const environmentId = uniqueId('console-env');
-  const user = await seedEnvironmentUser({
-    environmentId,
-    directoryId: randomUUID(),
-    objectId: randomUUID(),
-    displayName: 'Grace Hopper',
-    email: 'grace@example.com',
-    active,
-  });
+  const user = await seedSomeone(environmentId, active);
   const session = await testServices().sessions.create(environmentId, user.id);
   return { environmentId, userId: user.id, session };
 }

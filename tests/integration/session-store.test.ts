@@ -13,7 +13,7 @@ import {
 import { SigninError } from '../../shared/auth/signin-errors.js';
 import { testClock, testPorts, testServices, useTestEnvironment } from '../support/storage.js';
 import { uniqueId } from '../support/ids.js';
-import { seedEnvironmentUser } from '../support/users.js';
+import { seedEnvironmentUser, seedSomeone } from '../support/users.js';
 
 const { InvocationContext } = azureFunctions;
 const HOUR = 3600 * 1000;
@@ -44,17 +44,6 @@ async function runSessionPurge(): Promise<void> {
   await bindHandler(registration, testServices())({} as never, new InvocationContext());
 }
 
-async function person(environmentId: string, active = true) {
-  return seedEnvironmentUser({
-    environmentId,
-    directoryId: randomUUID(),
-    objectId: randomUUID(),
-    displayName: 'Grace Hopper',
-    email: 'grace@example.com',
-    active,
-  });
-}
-
 async function rowsOf(table: string): Promise<Array<Record<string, unknown>>> {
   const client = await testServices().storage.table(table);
   const rows: Array<Record<string, unknown>> = [];
@@ -65,7 +54,7 @@ async function rowsOf(table: string): Promise<Array<Record<string, unknown>>> {
 describe('session store', () => {
   it('keeps only a hash of the session id', async () => {
     const env = uniqueId('env');
-    const user = await person(env);
+    const user = await seedSomeone(env);
     const session = await createSession(env, user.id, new Date());
     expect(session.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const stored = JSON.stringify(await rowsOf(SESSIONS_TABLE));
@@ -74,7 +63,7 @@ describe('session store', () => {
 
   it('lives 8 hours to the millisecond, then is refused and deleted', async () => {
     const env = uniqueId('env');
-    const user = await person(env);
+    const user = await seedSomeone(env);
     const t0 = new Date('2026-11-28T09:00:00.000Z');
     const { secret, expiresAt } = await createSession(env, user.id, t0);
     expect(expiresAt.getTime() - t0.getTime()).toBe(SESSION_LIFETIME_SECONDS * 1000);
@@ -99,7 +88,7 @@ describe('session store', () => {
 
   it('refuses a session whose user lost access, and one whose user never had any', async () => {
     const env = uniqueId('env');
-    const inactive = await person(env, false);
+    const inactive = await seedSomeone(env, false);
     const now = new Date();
     const a = await createSession(env, inactive.id, now);
     expect(await lookUpSession(a.secret, now)).toEqual({ live: false, reason: 'access-ended' });
@@ -109,7 +98,7 @@ describe('session store', () => {
 
   it('logout ends only that session', async () => {
     const env = uniqueId('env');
-    const user = await person(env);
+    const user = await seedSomeone(env);
     const now = new Date();
     const a = await createSession(env, user.id, now);
     const b = await createSession(env, user.id, now);
@@ -123,7 +112,7 @@ describe('session store', () => {
   it('revokeUser ends the user’s sessions in that environment only', async () => {
     const envA = uniqueId('env');
     const envB = uniqueId('env');
-    const user = await person(envA);
+    const user = await seedSomeone(envA);
     await seedEnvironmentUser({
       environmentId: envB,
       directoryId: user.directoryId,
@@ -131,7 +120,7 @@ describe('session store', () => {
       displayName: user.displayName,
       email: user.email,
     });
-    const other = await person(envA);
+    const other = await seedSomeone(envA);
     const now = new Date();
     const inA1 = await createSession(envA, user.id, now);
     const inA2 = await createSession(envA, user.id, now);
@@ -188,7 +177,7 @@ describe('sign-in transactions', () => {
 describe('purge', () => {
   it('removes expired sessions, their index rows and abandoned transactions; keeps the rest', async () => {
     const env = uniqueId('env');
-    const user = await person(env);
+    const user = await seedSomeone(env);
     const t0 = new Date(Date.now() - 20 * HOUR);
     const old = await createSession(env, user.id, t0);
     const recent = await createSession(env, user.id, new Date());
@@ -216,7 +205,7 @@ describe('purge', () => {
 
   it('runs on the clock the shell is given', async () => {
     const env = uniqueId('env');
-    const user = await person(env);
+    const user = await seedSomeone(env);
     const fresh = await createSession(env, user.id, new Date());
     testClock.use({ now: () => new Date(Date.now() + 9 * HOUR) });
     try {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { testServices } from './storage.js';
 import { createUsersRepository, userIdOf, type EnvironmentUser } from '../../shared/users/repository.js';
 
@@ -43,4 +44,16 @@ export async function seedEnvironmentUser(input: SeedEnvironmentUserInput): Prom
   const user = await users.getEnvironmentUser(input.environmentId, userId);
   if (!user) throw new Error('the seeded user could not be read back');
   return user;
+}
+
+/** A user of a fresh identity with access to one environment (active unless told), for session tests. */
+export function seedSomeone(environmentId: string, active = true): Promise<EnvironmentUser> {
+  return seedEnvironmentUser({
+    environmentId,
+    directoryId: randomUUID(),
+    objectId: randomUUID(),
+    displayName: 'Grace Hopper',
+    email: 'grace@example.com',
+    active,
+  });
 }
