@@ -4,7 +4,14 @@ import type { OutgoingMail } from '../mail/mailer.js';
 /** What went wrong with a run, as the mail tells it. */
 export type RunTrouble =
   | { readonly kind: 'failed'; readonly code: string; readonly message: string }
-  | { readonly kind: 'halted'; readonly deactivations: number; readonly limit: number | undefined };
+  | {
+      readonly kind: 'halted';
+      /** The deactivations the run held back. */
+      readonly deactivations: number;
+      /** Those an earlier attempt of the run applied before it was retried and halted. */
+      readonly alreadyApplied: number;
+      readonly limit: number | undefined;
+    };
 
 export interface FailureMailInput {
   readonly to: string;
@@ -33,7 +40,10 @@ function whatHappened(input: FailureMailInput): { summary: string; detail: strin
   const limit = trouble.limit === undefined ? '' : ` (its deactivation limit is ${trouble.limit})`;
   return {
     summary: 'halted',
-    detail: `The sync of the external users of "${input.environmentName}" halted: it would have deactivated ${trouble.deactivations} user(s), more than the environment allows${limit}. It changed nothing.`,
+    detail:
+      trouble.alreadyApplied === 0
+        ? `The sync of the external users of "${input.environmentName}" halted: it would have deactivated ${trouble.deactivations} user(s), more than the environment allows${limit}. It changed nothing.`
+        : `The sync of the external users of "${input.environmentName}" halted: an earlier attempt of it had deactivated ${trouble.alreadyApplied} user(s) before it was retried, and the retry would have deactivated ${trouble.deactivations} more, more than the environment allows${limit} in all. The retry changed nothing.`,
     todo: 'Look at the run\'s changes to see who would lose access. If that is right, start a sync with "Confirm deactivations" (or raise the deactivation limit); if not, check the groups configured for the environment.',
   };
 }

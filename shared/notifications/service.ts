@@ -55,7 +55,10 @@ function troubleOf(run: StoredRun, limit: number | undefined): RunTrouble | unde
   if (run.status === 'failed') {
     return { kind: 'failed', code: run.error?.code ?? 'internal', message: run.error?.message ?? '' };
   }
-  if (run.status === 'halted') return { kind: 'halted', deactivations: run.counts.deactivated, limit };
+  if (run.status === 'halted') {
+    const deactivations = run.heldBack ?? run.counts.deactivated;
+    return { kind: 'halted', deactivations, alreadyApplied: run.counts.deactivated - deactivations, limit };
+  }
   return undefined;
 }
 

@@ -19,6 +19,7 @@ export interface RunEntity extends TableEntity {
   /** JSON of the RunPreview. */
   preview?: string;
   tenant?: string;
+  heldBack?: number;
 }
 
 function parseCounts(value: unknown): RunCounts {
@@ -62,6 +63,7 @@ export function fromRunEntity(entity: RunEntity & { etag?: unknown }): StoredRun
     changePages: typeof entity.changePages === 'number' ? entity.changePages : 0,
     ...(preview ? { preview } : {}),
     ...(entity.tenant ? { tenant: entity.tenant } : {}),
+    ...(typeof entity.heldBack === 'number' && entity.heldBack >= 0 ? { heldBack: entity.heldBack } : {}),
     ...(typeof entity.etag === 'string' ? { etag: entity.etag } : {}),
   };
 }
@@ -86,5 +88,7 @@ export function toRunEntity(run: StoredRun): RunEntity {
     wouldHalt: run.wouldHalt === true,
     preview: run.preview ? JSON.stringify(run.preview) : '',
     tenant: run.tenant ?? '',
+    // -1: none stated (a merge would otherwise keep an earlier value).
+    heldBack: run.heldBack ?? -1,
   };
 }

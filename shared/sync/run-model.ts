@@ -47,6 +47,11 @@ export interface StoredRun extends SyncRun {
   readonly tenant?: string;
   /** Number of change pages written (see changes.ts). */
   readonly changePages: number;
+  /**
+   * A halted run's deactivations it did not apply, where an earlier attempt of it applied some of
+   * those its counts list (absent: all of them were held back).
+   */
+  readonly heldBack?: number;
   /** The record's version as read: a save with it fails if anyone wrote the run since. */
   readonly etag?: string;
 }

@@ -29,7 +29,7 @@ export interface WriteSteps {
     options: WorkerOptions,
     timer: PhaseTimer,
   ) => Promise<void>;
-  readonly halt: (attempt: Attempt, history: RunHistory) => Promise<WorkerOutcome>;
+  readonly halt: (attempt: Attempt, history: RunHistory, result: Plan) => Promise<WorkerOutcome>;
   readonly preview: (attempt: Attempt, result: Plan) => Promise<WorkerOutcome>;
 }
 
@@ -178,9 +178,20 @@ export function createWriteSteps(
    * A halted run applies nothing more; its counts and changes say what it would have done, after
    * what an earlier attempt of it already did.
    */
-  async function halt(attempt: Attempt, { list, unchanged }: RunHistory): Promise<WorkerOutcome> {
+  async function halt(
+    attempt: Attempt,
+    { list, unchanged }: RunHistory,
+    result: Plan,
+  ): Promise<WorkerOutcome> {
     await record(attempt, list, unchanged);
-    await finish(attempt, { status: 'halted', haltReason: 'deactivation-limit' });
+    // What this attempt holds back; the rest of the list's deactivations an earlier one applied.
+    const heldBack = result.counts.deactivated;
+    const applied = countChanges(list, unchanged).deactivated - heldBack;
+    await finish(attempt, {
+      status: 'halted',
+      haltReason: 'deactivation-limit',
+      ...(applied > 0 ? { heldBack } : {}),
+    });
     return 'halted';
   }
 

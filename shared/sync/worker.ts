@@ -128,7 +128,7 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     const runHistory = await history(attempt, source, result);
     const deactivations = countChanges(runHistory.list, 0).deactivated;
     if (result.halted || haltsAt(deactivations, source.settings, attempt.run.confirmDeactivations)) {
-      return halt(attempt, runHistory);
+      return halt(attempt, runHistory, result);
     }
     // Whatever a run that writes leaves behind if it stops, the last listing no longer describes it.
     if (result.userWrites.length + result.accessWrites.length > 0) attempt.applied = undefined;

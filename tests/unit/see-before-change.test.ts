@@ -208,10 +208,24 @@ describe('failure mail', () => {
   });
 
   it('says how many deactivations a halt held back', () => {
-    const mail = runFailureMail({ ...base, trouble: { kind: 'halted', deactivations: 12, limit: 10 } });
+    const mail = runFailureMail({
+      ...base,
+      trouble: { kind: 'halted', deactivations: 12, alreadyApplied: 0, limit: 10 },
+    });
     expect(mail.subject).toContain('halted');
     expect(mail.text).toContain('12 user(s)');
     expect(mail.text).toContain('limit is 10');
+    expect(mail.text).toContain('It changed nothing.');
+  });
+
+  it('says what an earlier attempt of a halted retry applied, and never that nothing changed', () => {
+    const mail = runFailureMail({
+      ...base,
+      trouble: { kind: 'halted', deactivations: 1, alreadyApplied: 1, limit: 1 },
+    });
+    expect(mail.text).toContain('had deactivated 1 user(s) before it was retried');
+    expect(mail.text).toContain('would have deactivated 1 more');
+    expect(mail.text).not.toContain('It changed nothing.');
   });
 });
 
