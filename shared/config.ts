@@ -99,6 +99,17 @@ function isLocal(env: Env): boolean {
  * Reads settings and collects what is wrong with them instead of stopping at the first: each
  * parser's message is recorded under the setting's name.
  */
+/** A setting as given: trimmed, and set to nothing counts as unset. */
+function givenSetting(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** A setting as the app reads it locally: as given, else its local default (none for SECRETS_KEY). */
+export function localSetting(env: Env, name: string): string | undefined {
+  return givenSetting(env, name) ?? (LOCAL_DEFAULTS as Readonly<Record<string, string>>)[name];
+}
+
 class SettingsReader {
   readonly problems: Record<string, string> = {};
 
@@ -108,10 +119,8 @@ class SettingsReader {
   ) {}
 
   raw(name: SettingName): string | undefined {
-    const value = this.env[name]?.trim();
-    if (value !== undefined && value !== '') return value;
-    if (this.mode === 'local' && name !== 'SECRETS_KEY') return LOCAL_DEFAULTS[name];
-    return undefined;
+    if (this.mode === 'local') return localSetting(this.env, name);
+    return givenSetting(this.env, name);
   }
 
   /** The parsed value of a setting that must be present, or undefined with its problem noted. */

@@ -61,13 +61,15 @@ describe('app setting references', () => {
     expect(resolveSettingReferences('%SYNC_SCHEDULE%', { SYNC_SCHEDULE: '' })).toBe('0 */15 * * * *');
   });
   it('gives a Functions host started locally the settings it reads itself, defaults filled in', () => {
-    const env = localHostEnv({ SYNC_SCHEDULE: '', PORT: '8080', OTHER: 'kept' });
+    const env = localHostEnv({ SYNC_SCHEDULE: '', PORT: '8080', DIRECTORY_HOSTS: '' });
     expect(env).toMatchObject({
       AzureWebJobsStorage: 'UseDevelopmentStorage=true',
       SYNC_SCHEDULE: '0 */15 * * * *',
       PORT: '8080',
-      OTHER: 'kept',
     });
+    // The app's own settings stay as given: an empty list of directory hosts means none.
+    expect(env.DIRECTORY_HOSTS).toBe('');
+    expect(env).not.toHaveProperty('SMTP_URL');
   });
 });
 
