@@ -63,34 +63,44 @@ export interface PasswordResetDeps {
   readonly throttle: Throttle;
 }
 
+/**
+ * Queues a well-formed request, or drops it. Each request counts against its client's limit
+ * first, whatever it names; one that names no possible environment or is over a limit is dropped
+ * before anything is read. The answer is the same either way, so it tells nobody which.
+ */
+async function queueRequest(
+  deps: PasswordResetDeps,
+  request: PasswordResetRequest,
+  clientAddress: string | undefined,
+  context: Log,
+): Promise<PasswordResetAdmission> {
+  const address = addressKey(request.email).slice(0, 16);
+  if (clientAddress !== undefined && !(await deps.throttle.admit(THROTTLES.resetPerClient, clientAddress))) {
+    context.warn('password reset: request limit reached, dropped', { address });
+    return 'throttled';
+  }
+  if (!isEnvironmentId(request.environment)) return 'unknown-environment';
+  if (!(await deps.throttle.admit(THROTTLES.resetPerAddress, request.email.trim().toLowerCase()))) {
+    context.warn('password reset: request limit reached, dropped', {
+      address,
+      environment: request.environment,
+    });
+    return 'throttled';
+  }
+  const message: PasswordResetMessage = { ...request, requestedAt: deps.clock.now().toISOString() };
+  const queue = await deps.storage.queue(PASSWORD_RESET_QUEUE);
+  try {
+    // Base64, as the Functions queue trigger expects by default.
+    await queue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'));
+  } catch (error) {
+    throw new AppError('storage-unavailable', 'The request could not be queued.', { cause: error });
+  }
+  return 'queued';
+}
+
 export function createPasswordReset(deps: PasswordResetDeps): PasswordResetService {
   return {
-    async request(request, clientAddress, context) {
-      const address = addressKey(request.email).slice(0, 16);
-      if (!isEnvironmentId(request.environment)) {
-        context.log('password reset: no environment can have this id, dropped', { address });
-        return 'unknown-environment';
-      }
-      const log = { address, environment: request.environment };
-      // The address's count is not taken when the client's limit already refused the request.
-      const admitted =
-        (clientAddress === undefined ||
-          (await deps.throttle.admit(THROTTLES.resetPerClient, clientAddress))) &&
-        (await deps.throttle.admit(THROTTLES.resetPerAddress, request.email.trim().toLowerCase()));
-      if (!admitted) {
-        context.warn('password reset: request limit reached, dropped', log);
-        return 'throttled';
-      }
-      const message: PasswordResetMessage = { ...request, requestedAt: deps.clock.now().toISOString() };
-      const queue = await deps.storage.queue(PASSWORD_RESET_QUEUE);
-      try {
-        // Base64, as the Functions queue trigger expects by default.
-        await queue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'));
-      } catch (error) {
-        throw new AppError('storage-unavailable', 'The request could not be queued.', { cause: error });
-      }
-      return 'queued';
-    },
+    request: (request, clientAddress, context) => queueRequest(deps, request, clientAddress, context),
 
     async process(payload, context) {
       const message = passwordResetMessageSchema.safeParse(payload);
