@@ -6,6 +6,7 @@ import { registerHttp } from '../shared/host/registry.js';
 import { loginQuerySchema } from '../shared/auth/schemas.js';
 import { clientAddressOf } from '../shared/throttle/limiter.js';
 import {
+  browserSession,
   clearedCookie,
   readCookie,
   redirect,
@@ -90,13 +91,9 @@ registerHttp('authSession', {
   route: 'auth/session',
   handler: ({ sessions }) =>
     withProblems(async (request: HttpRequest, context: InvocationContext) => {
-      const lookup = await sessions.lookUp(readCookie(request, SESSION_COOKIE));
+      const { lookup, cookies } = await browserSession(sessions, request, context);
       if (lookup.live) return json(200, lookup.session);
-      context.info('no session', { reason: lookup.reason });
-      const refused = problemResponse(new AppError('unauthorized', 'You are not signed in.'));
-      return lookup.reason === 'no-cookie'
-        ? refused
-        : { ...refused, cookies: [clearedCookie(SESSION_COOKIE)] };
+      return { ...problemResponse(new AppError('unauthorized', 'You are not signed in.')), cookies };
     }),
 });
 

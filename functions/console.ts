@@ -1,4 +1,4 @@
-import { clearedCookie, readCookie, SESSION_COOKIE } from '../shared/auth/signin-http.js';
+import { browserSession } from '../shared/auth/signin-http.js';
 import { toConsoleSession } from '../shared/console/session.js';
 import { toConsoleSettings } from '../shared/console/settings.js';
 import {
@@ -32,12 +32,8 @@ registerHttpAtRoot('consoleSession', {
   route: 'console/session.json',
   handler: ({ sessions }) =>
     withProblems(async (request, context) => {
-      const lookup = await sessions.lookUp(readCookie(request, SESSION_COOKIE));
-      const answer = json(200, toConsoleSession(lookup));
-      if (lookup.live || lookup.reason === 'no-cookie') return answer;
-      context.info('no session', { reason: lookup.reason });
-      // A dead session's cookie is forgotten here as at /api/auth/session.
-      return { ...answer, cookies: [clearedCookie(SESSION_COOKIE)] };
+      const { lookup, cookies } = await browserSession(sessions, request, context);
+      return { ...json(200, toConsoleSession(lookup)), cookies };
     }),
 });
 

@@ -3,6 +3,7 @@ import { parse as parseCookies } from 'cookie';
 import { AppError, SERVER_FAULTS, toAppError } from '../errors.js';
 import { describeError } from '../http/respond.js';
 import { problemResponse, toProblem } from '../http/problem.js';
+import type { SessionLookup, SessionsService } from './sessions.js';
 import { isSigninError } from './signin-errors.js';
 
 /**
@@ -52,6 +53,21 @@ export function clearedCookie(name: string): Cookie {
     maxAge: 0,
     expires: new Date(0),
   };
+}
+
+/**
+ * The external user's session the request's cookie names, and the cookies the answer must carry:
+ * a cookie of a dead session is cleared (and why it is dead logged), so the browser stops sending it.
+ */
+export async function browserSession(
+  sessions: Pick<SessionsService, 'lookUp'>,
+  request: HttpRequest,
+  context: Pick<InvocationContext, 'info'>,
+): Promise<{ lookup: SessionLookup; cookies: Cookie[] }> {
+  const lookup = await sessions.lookUp(readCookie(request, SESSION_COOKIE));
+  if (lookup.live || lookup.reason === 'no-cookie') return { lookup, cookies: [] };
+  context.info('no session', { reason: lookup.reason });
+  return { lookup, cookies: [clearedCookie(SESSION_COOKIE)] };
 }
 
 /**
