@@ -40,7 +40,8 @@ export function normalizeHostEntry(entry: string): string | undefined {
     if (error instanceof TypeError) return undefined;
     throw error;
   }
-  if (url.hostname === '' || url.pathname !== '/') return undefined;
+  // Port 0 is no port anything listens on: an entry naming it is a mistake, not a host.
+  if (url.hostname === '' || url.pathname !== '/' || url.port === '0') return undefined;
   return url.host;
 }
 

@@ -147,7 +147,7 @@ describe('directory hosts and console', () => {
     }
   });
 
-  it.each([['https://login.example.com'], ['host:99999'], ['a b'], ['host:1:2']])(
+  it.each([['https://login.example.com'], ['host:99999'], ['a b'], ['host:1:2'], ['host:0']])(
     'refuses DIRECTORY_HOSTS %j',
     (value) => {
       expect(failure({ ...AZURE_OK, DIRECTORY_HOSTS: value })).toHaveProperty('DIRECTORY_HOSTS');
