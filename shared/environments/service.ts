@@ -10,7 +10,12 @@ import type { EnvironmentRecord, EnvironmentsRepository, ExternalUsersSettings }
 import type { EnvironmentBody } from './schemas.js';
 
 const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const DEFAULT_DEACTIVATION_LIMIT = 50;
+/** What the optional settings are when a body leaves them out. */
+export const SETTINGS_DEFAULTS: {
+  readonly defaultMenus: readonly string[];
+  readonly periodicSync: boolean;
+  readonly deactivationLimit: number;
+} = Object.freeze({ defaultMenus: Object.freeze([]), periodicSync: false, deactivationLimit: 50 });
 const MAX_MENUS = 100;
 const MAX_MENU_LENGTH = 200;
 export const MAX_NOTIFICATION_EMAILS = 5;
@@ -126,7 +131,7 @@ function tenantProblem(
 }
 
 function normalizeDefaultMenus(menus: unknown): { menus: string[] } | { error: string } {
-  if (menus === undefined) return { menus: [] };
+  if (menus === undefined) return { menus: [...SETTINGS_DEFAULTS.defaultMenus] };
   if (
     !Array.isArray(menus) ||
     !menus.every((menu) => typeof menu === 'string' && menu.trim() !== '' && menu.length <= MAX_MENU_LENGTH)
@@ -138,12 +143,12 @@ function normalizeDefaultMenus(menus: unknown): { menus: string[] } | { error: s
 }
 
 function normalizePeriodicSync(value: unknown): { periodicSync: boolean } | { error: string } {
-  if (value === undefined) return { periodicSync: false };
+  if (value === undefined) return { periodicSync: SETTINGS_DEFAULTS.periodicSync };
   return typeof value === 'boolean' ? { periodicSync: value } : { error: 'must be true or false' };
 }
 
 function normalizeDeactivationLimit(limit: unknown): { limit: number } | { error: string } {
-  if (limit === undefined) return { limit: DEFAULT_DEACTIVATION_LIMIT };
+  if (limit === undefined) return { limit: SETTINGS_DEFAULTS.deactivationLimit };
   if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
     return { error: 'must be an integer ≥ 0' };
   }

@@ -1,10 +1,6 @@
 import { AppError } from '../errors.js';
 import type { ExternalUsersSettings } from '../environments/repository.js';
-import {
-  DEFAULT_DEACTIVATION_LIMIT,
-  normalizeGroupsToSync,
-  type TenantFacts,
-} from '../environments/service.js';
+import { SETTINGS_DEFAULTS, normalizeGroupsToSync, type TenantFacts } from '../environments/service.js';
 import { TENANT_NAME_PATTERN } from '../tenants/schemas.js';
 import type { RunPreview } from './runs.js';
 import type { SyncBody } from './schemas.js';
@@ -76,11 +72,5 @@ export function previewedSettings(
 ): ExternalUsersSettings | undefined {
   if (stored) return { ...stored, ...preview };
   if (preview?.tenant === undefined || preview.groupsToSync === undefined) return undefined;
-  return {
-    tenant: preview.tenant,
-    groupsToSync: preview.groupsToSync,
-    defaultMenus: [],
-    periodicSync: false,
-    deactivationLimit: DEFAULT_DEACTIVATION_LIMIT,
-  };
+  return { ...SETTINGS_DEFAULTS, tenant: preview.tenant, groupsToSync: preview.groupsToSync };
 }
