@@ -126,8 +126,12 @@ export interface TenantsDeps {
 /** Rounds of read, authorize, conditional write before a much-contended update gives up. */
 const UPDATE_ATTEMPTS = 3;
 
-/** Pure: what the store could not hold or the host policy refuses, by field. */
-export function checkTenantBody(body: TenantBody, directoryHosts: readonly string[]): void {
+/** Pure: what the store could not hold, the host policy refuses or a new tenant lacks, by field. */
+export function checkTenantBody(
+  body: TenantBody,
+  directoryHosts: readonly string[],
+  creating: boolean,
+): void {
   const fields: Record<string, string> = tenantHostProblems(
     {
       authorityHost: body.authorityHost ?? DEFAULT_AUTHORITY_HOST,
@@ -138,6 +142,7 @@ export function checkTenantBody(body: TenantBody, directoryHosts: readonly strin
   if (!fitsAsJsonProperty(body.environments)) {
     fields.environments = 'holds more than can be stored (64 KiB together); list fewer environments';
   }
+  if (creating && body.clientSecret === undefined) fields.clientSecret = 'is required when creating a tenant';
   if (Object.keys(fields).length > 0) {
     throw new AppError('validation', 'The request is not valid.', { fields });
   }
@@ -206,7 +211,7 @@ export function createTenantsService(deps: TenantsDeps): TenantsService {
         else authorize(principal, 'tenant:create');
         if (body === undefined) {
           body = await readBody();
-          checkTenantBody(body, directoryHosts);
+          checkTenantBody(body, directoryHosts, existing === undefined);
         }
         const result = await putOnce(principal, name, existing, body);
         if (result === 'stale') continue;

@@ -132,6 +132,16 @@ describe('PUT /api/tenants/{name}', () => {
     expect((noSecretResponse.body as { errors: Record<string, string> }).errors).toEqual({
       clientSecret: 'is required when creating a tenant',
     });
+    // Named together with what the host policy refuses, not one after the other.
+    const noSecretForeignHost = await put(
+      uniqueId('t'),
+      { ...noSecret, graphBaseUrl: 'https://graph.evil.example' },
+      tokens.partnerA,
+    );
+    expect(Object.keys((noSecretForeignHost.body as { errors: Record<string, string> }).errors)).toEqual([
+      'graphBaseUrl',
+      'clientSecret',
+    ]);
   });
 
   it.each(['UPPER', 'under_score', 'a'.repeat(64), 'dot.ted'])('refuses the name %s', async (name) => {
