@@ -63,7 +63,7 @@ export function fromRunEntity(entity: RunEntity & { etag?: unknown }): StoredRun
     changePages: typeof entity.changePages === 'number' ? entity.changePages : 0,
     ...(preview ? { preview } : {}),
     ...(entity.tenant ? { tenant: entity.tenant } : {}),
-    ...(typeof entity.heldBack === 'number' && entity.heldBack >= 0 ? { heldBack: entity.heldBack } : {}),
+    ...(typeof entity.heldBack === 'number' ? { heldBack: entity.heldBack } : {}),
     ...(typeof entity.etag === 'string' ? { etag: entity.etag } : {}),
   };
 }
@@ -88,7 +88,7 @@ export function toRunEntity(run: StoredRun): RunEntity {
     wouldHalt: run.wouldHalt === true,
     preview: run.preview ? JSON.stringify(run.preview) : '',
     tenant: run.tenant ?? '',
-    // -1: none stated (a merge would otherwise keep an earlier value).
-    heldBack: run.heldBack ?? -1,
+    // Runs are saved by replacing the row: a property left out is gone.
+    ...(run.heldBack === undefined ? {} : { heldBack: run.heldBack }),
   };
 }
