@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { AppError } from '../errors.js';
 
 export interface OutgoingMail {
@@ -19,24 +19,36 @@ export interface Mailer {
  */
 export const SMTP_TIMEOUT_MS = 15_000;
 
-/** Sends through the SMTP relay at `smtpUrl`, from `mailFrom`; the transport is made on first use. */
+/**
+ * Sends through the SMTP relay at `smtpUrl`, from `mailFrom`. The transport, and nodemailer itself,
+ * are loaded on the first mail: most processes of the app never send one (mail goes out after a
+ * failed run or a password reset), and the module weighs several MiB of every instance's memory.
+ */
 export function createSmtpMailer(settings: {
   readonly smtpUrl: string;
   readonly mailFrom: string;
   readonly timeoutMs?: number;
 }): Mailer {
   const timeout = settings.timeoutMs ?? SMTP_TIMEOUT_MS;
-  let transport: ReturnType<typeof nodemailer.createTransport> | undefined;
+  let transport: Promise<Transporter> | undefined;
+  const createTransport = async (): Promise<Transporter> => {
+    const { default: nodemailer } = await import('nodemailer');
+    return nodemailer.createTransport({
+      url: settings.smtpUrl,
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+    });
+  };
   return {
     async send(mail) {
-      transport ??= nodemailer.createTransport({
-        url: settings.smtpUrl,
-        connectionTimeout: timeout,
-        greetingTimeout: timeout,
-        socketTimeout: timeout,
-      });
       try {
-        await transport.sendMail({ from: settings.mailFrom, ...mail });
+        // A transport that could not be made is not kept: the next mail tries again.
+        transport ??= createTransport().catch((error: unknown) => {
+          transport = undefined;
+          throw error;
+        });
+        await (await transport).sendMail({ from: settings.mailFrom, ...mail });
       } catch (error) {
         throw new AppError('internal', 'The mail could not be sent.', { cause: error });
       }

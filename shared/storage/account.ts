@@ -1,7 +1,7 @@
 import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { QueueClient, QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { AppError } from '../errors.js';
 import type { StorageSettings } from '../config.js';
 
@@ -72,6 +72,26 @@ function isLoopback(connectionString: string): boolean {
 }
 
 /**
+ * The app's identity for an identity-based account. `@azure/identity` is loaded by the first token
+ * asked for: a process on a connection string never needs it, and it weighs several MiB.
+ */
+function identityCredential(managedIdentityClientId: string | undefined): TokenCredential {
+  let credential: Promise<TokenCredential> | undefined;
+  const create = async (): Promise<TokenCredential> => {
+    const { DefaultAzureCredential, ManagedIdentityCredential } = await import('@azure/identity');
+    return managedIdentityClientId
+      ? new ManagedIdentityCredential({ clientId: managedIdentityClientId })
+      : new DefaultAzureCredential();
+  };
+  return {
+    async getToken(scopes, options) {
+      credential ??= create();
+      return (await credential).getToken(scopes, options);
+    },
+  };
+}
+
+/**
  * The client named `name`, created through `create` the first time it is asked for; a failed
  * creation is forgotten, so the next call tries again (storage may be back by then).
  */
@@ -117,9 +137,7 @@ export class StorageAccount {
       this.queueService = QueueServiceClient.fromConnectionString(connectionString, queues);
       this.makeTableClient = (name) => TableClient.fromConnectionString(connectionString, name, options);
     } else {
-      const credential: TokenCredential = settings.managedIdentityClientId
-        ? new ManagedIdentityCredential({ clientId: settings.managedIdentityClientId })
-        : new DefaultAzureCredential();
+      const credential = identityCredential(settings.managedIdentityClientId);
       this.tableService = new TableServiceClient(settings.tableServiceUrl, credential, tables);
       this.queueService = new QueueServiceClient(settings.queueServiceUrl, credential, queues);
       this.makeTableClient = (name) => new TableClient(settings.tableServiceUrl, name, credential, tables);
