@@ -143,6 +143,11 @@ async function configure(
   return { environmentId, environmentAdmin };
 }
 
+function millisBetween(from: unknown, to: unknown): number | undefined {
+  if (typeof from !== 'string' || typeof to !== 'string') return undefined;
+  return Date.parse(to) - Date.parse(from);
+}
+
 /** Requests a manual run over HTTP and polls it until it has ended. */
 async function syncOverHttp(
   api: Api,
@@ -182,6 +187,9 @@ async function main(): Promise<void> {
         status: run.status,
         counts: run.counts,
         wallMs: Math.round(performance.now() - started),
+        // The run's own record: how long its message waited for the worker, and how long it ran.
+        queuedMs: millisBetween(run.queuedAt, run.startedAt),
+        runMs: millisBetween(run.startedAt, run.finishedAt),
         idleRssMiB,
         peakRssMiB,
         afterRssMiB: statusMiB(host.pid, 'VmRSS'),

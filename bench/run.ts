@@ -130,12 +130,12 @@ function table(results: Result[]): string {
   if (hostRuns.length > 0) {
     lines.push(
       '',
-      '| N | run (the local host as its own process) | status | wall time | host RSS idle before the runs | peak RSS | RSS after |',
+      '| N | run (the local host as its own process) | status | wall time: request to end seen (queued; started to finished) | host RSS idle before the runs | peak RSS | RSS after |',
       '|---|---|---|---|---|---|---|',
     );
     for (const r of hostRuns) {
       lines.push(
-        `| ${r.n.toLocaleString('en')} | ${r.scenario.slice('host: '.length)} | ${String(r.status)} | ${seconds(r.wallMs)} | ${String(r.idleRssMiB)} MiB | ${String(r.peakRssMiB)} MiB | ${String(r.afterRssMiB)} MiB |`,
+        `| ${r.n.toLocaleString('en')} | ${r.scenario.slice('host: '.length)} | ${String(r.status)} | ${seconds(r.wallMs)} (${seconds(r.queuedMs)}; ${seconds(r.runMs)}) | ${String(r.idleRssMiB)} MiB | ${String(r.peakRssMiB)} MiB | ${String(r.afterRssMiB)} MiB |`,
       );
     }
   }
