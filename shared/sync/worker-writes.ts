@@ -17,6 +17,8 @@ export interface RunHistory {
   readonly unchanged: number;
   /** Whether an earlier attempt recorded anything: its list has to be rewritten even if empty now. */
   readonly hadRecord: boolean;
+  /** The list's deactivations: what the deactivation limit is held against. */
+  readonly deactivated: number;
 }
 
 export interface WriteSteps {
@@ -137,7 +139,8 @@ export function createWriteSteps(
     const list = mergeChanges(recorded, result.changes);
     // Users an earlier attempt already changed look unchanged now; they count once, as changed.
     const unchanged = Math.max(0, result.counts.unchanged - (list.length - result.changes.length));
-    return { list, unchanged, hadRecord: recorded.length > 0 };
+    const { deactivated } = countChanges(list, unchanged);
+    return { list, unchanged, hadRecord: recorded.length > 0, deactivated };
   }
 
   /** Records the run's history, then applies the plan: the history names every change before it is made. */
@@ -180,13 +183,13 @@ export function createWriteSteps(
    */
   async function halt(
     attempt: Attempt,
-    { list, unchanged }: RunHistory,
+    { list, unchanged, deactivated }: RunHistory,
     result: Plan,
   ): Promise<WorkerOutcome> {
     await record(attempt, list, unchanged);
     // What this attempt holds back; the rest of the list's deactivations an earlier one applied.
     const heldBack = result.counts.deactivated;
-    const applied = countChanges(list, unchanged).deactivated - heldBack;
+    const applied = deactivated - heldBack;
     await finish(attempt, {
       status: 'halted',
       haltReason: 'deactivation-limit',

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isAppError, toAppError } from '../errors.js';
 import { isDirectoryError } from '../directory/errors.js';
-import { countChanges } from './changes.js';
 import type { RunLog, SyncDeps } from './deps.js';
 import { DEFAULT_LEASE_TIMING, keepLease } from './lease-keeper.js';
 import { parseSyncMessage } from './messages.js';
@@ -126,8 +125,8 @@ export function createSyncWorker(deps: SyncDeps, stores: SyncStores): SyncWorker
     if (attempt.run.dryRun === true) return preview(attempt, result);
     await deps.groupNames?.record(source.directoryId, source.groups, deps.clock.now());
     const runHistory = await history(attempt, source, result);
-    const deactivations = countChanges(runHistory.list, 0).deactivated;
-    if (result.halted || haltsAt(deactivations, source.settings, attempt.run.confirmDeactivations)) {
+    const { confirmDeactivations } = attempt.run;
+    if (result.halted || haltsAt(runHistory.deactivated, source.settings, confirmDeactivations)) {
       return halt(attempt, runHistory, result);
     }
     // Whatever a run that writes leaves behind if it stops, the last listing no longer describes it.
