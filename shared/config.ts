@@ -95,10 +95,6 @@ function isLocal(env: Env): boolean {
   return env.WEBSITE_INSTANCE_ID === undefined || env.WEBSITE_INSTANCE_ID === '';
 }
 
-/**
- * Reads settings and collects what is wrong with them instead of stopping at the first: each
- * parser's message is recorded under the setting's name.
- */
 /** A setting as given: trimmed, and set to nothing counts as unset. */
 function givenSetting(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -110,6 +106,10 @@ export function localSetting(env: Env, name: string): string | undefined {
   return givenSetting(env, name) ?? (LOCAL_DEFAULTS as Readonly<Record<string, string>>)[name];
 }
 
+/**
+ * Reads settings and collects what is wrong with them instead of stopping at the first: each
+ * parser's message is recorded under the setting's name.
+ */
 class SettingsReader {
   readonly problems: Record<string, string> = {};
 
