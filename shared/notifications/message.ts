@@ -38,12 +38,13 @@ function whatHappened(input: FailureMailInput): { summary: string; detail: strin
     };
   }
   const limit = trouble.limit === undefined ? '' : ` (its deactivation limit is ${trouble.limit})`;
+  const halted = `The sync of the external users of "${input.environmentName}" halted:`;
   return {
     summary: 'halted',
     detail:
       trouble.alreadyApplied === 0
-        ? `The sync of the external users of "${input.environmentName}" halted: it would have deactivated ${trouble.deactivations} user(s), more than the environment allows${limit}. It changed nothing.`
-        : `The sync of the external users of "${input.environmentName}" halted: an earlier attempt of it had deactivated ${trouble.alreadyApplied} user(s) before it was retried, and the retry would have deactivated ${trouble.deactivations} more, more than the environment allows${limit} in all. The retry changed nothing.`,
+        ? `${halted} it would have deactivated ${trouble.deactivations} user(s), more than the environment allows${limit}. It changed nothing.`
+        : `${halted} an earlier attempt of it had deactivated ${trouble.alreadyApplied} user(s) before it was retried, and the retry would have deactivated ${trouble.deactivations} more, more than the environment allows${limit} in all. The retry changed nothing.`,
     todo: 'Look at the run\'s changes to see who would lose access. If that is right, start a sync with "Confirm deactivations" (or raise the deactivation limit); if not, check the groups configured for the environment.',
   };
 }
