@@ -6,13 +6,13 @@
  * during each run: the process an operator sizes an instance for, where bench/sync-bench.ts
  * measures the sync alone. Started by bench/run.ts (BENCH_HOST=1); prints `RESULT` lines.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createAdminClient } from '../devdir/client.js';
 import type { DevDirectoryAdmin } from '../devdir/admin.js';
 import type { ManagementRole } from '../devdir/types.js';
 import { accountConnectionString, freePort } from '../scripts/azurite.js';
+import { spawnHostProcess, untilHealthy } from '../scripts/local-host/host-process.js';
 import { seedBenchDirectory, tenantLink, type SeededDirectory } from './bench-directory.js';
 
 const KIB_PER_MIB = 1024;
@@ -43,31 +43,6 @@ async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ value
   } finally {
     clearInterval(timer);
   }
-}
-
-interface Host {
-  readonly pid: number;
-  readonly url: string;
-  stop(): void;
-}
-
-async function startHost(env: NodeJS.ProcessEnv, port: number): Promise<Host> {
-  const child = spawn(process.execPath, ['dist-dev/scripts/host.js'], {
-    env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 300; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the host exited with ${child.exitCode}`);
-    const healthy = await fetch(`${url}/api/health`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (healthy && child.pid !== undefined) return { pid: child.pid, url, stop: () => child.kill('SIGKILL') };
-    await delay(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error('the host did not answer its health check');
 }
 
 type Api = (method: string, route: string, token: string, body?: unknown) => Promise<Record<string, unknown>>;
@@ -169,16 +144,19 @@ async function main(): Promise<void> {
   const origin = process.env.BENCH_DEVDIR_ORIGIN!;
   const admin = createAdminClient(origin);
   const seeded = await seedBenchDirectory(admin, n);
-  const host = await startHost(hostSettings(origin), await freePort());
+  const host = spawnHostProcess({ ...hostSettings(origin), PORT: String(await freePort()) });
   try {
+    await untilHealthy(host);
+    const { pid } = host.child;
+    if (pid === undefined) throw new Error('the host process has no pid');
     const api = apiOf(host.url);
     const { environmentId, environmentAdmin } = await configure(api, admin, n, seeded);
     // What the host weighs idle, configured, before its first run.
     await delay(2000);
-    const idleRssMiB = statusMiB(host.pid, 'VmRSS');
+    const idleRssMiB = statusMiB(pid, 'VmRSS');
     for (const scenario of ['initial', 'no-op']) {
       const started = performance.now();
-      const { value: run, peakRssMiB } = await measured(host.pid, () =>
+      const { value: run, peakRssMiB } = await measured(pid, () =>
         syncOverHttp(api, environmentId, environmentAdmin),
       );
       const result = {
@@ -192,12 +170,12 @@ async function main(): Promise<void> {
         runMs: millisBetween(run.startedAt, run.finishedAt),
         idleRssMiB,
         peakRssMiB,
-        afterRssMiB: statusMiB(host.pid, 'VmRSS'),
+        afterRssMiB: statusMiB(pid, 'VmRSS'),
       };
       process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
     }
   } finally {
-    host.stop();
+    await host.stop();
   }
 }
 
